@@ -1,0 +1,9 @@
+"""Every table the migrations own: each domain package's models, on one metadata."""
+
+from __future__ import annotations
+
+from quhua.db.base import Base
+from tenancy import models as tenancy_models
+
+target_metadata = Base.metadata
+MODEL_MODULES = (tenancy_models,)

@@ -1,0 +1,63 @@
+"""The Starlette application: GraphQL at /graphql, a health check, CORS and body limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from quhua.db.engine import async_engine
+from quhua.graphql_view import QuhuaGraphQL
+from quhua.limits import BodySizeLimit
+from quhua.migrate import ensure_current
+from quhua.settings import Settings
+from schema.root import schema
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI application for the settings (by default, those of the environment)."""
+    settings = settings or Settings()
+    engine = async_engine(settings.url, pool_pre_ping=True)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    graphql = QuhuaGraphQL(schema, sessions=sessions, graphiql=settings.graphiql)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with engine.connect() as connection:
+            await connection.run_sync(ensure_current)
+        yield
+        await engine.dispose()
+
+    async def health(_request: Request) -> Response:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    async def home(_request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    return Starlette(
+        routes=[
+            Route("/", home),
+            Route("/healthz", health),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        middleware=[
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            ),
+        ],
+        lifespan=lifespan,
+    )

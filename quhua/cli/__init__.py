@@ -1,0 +1,23 @@
+"""The `quhua` command: database, division tree, schema and server."""
+
+from __future__ import annotations
+
+import typer
+
+from quhua.cli import db, divisions, schema_export, serve
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help=__doc__,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(divisions.app, name="divisions")
+app.add_typer(schema_export.app, name="schema")
+app.command("serve")(serve.serve)
+app.command("demo")(serve.demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,57 @@
+"""What the commands share: settings, engines and one way to fail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy import Connection, Engine
+
+from quhua import migrate
+from quhua.db.engine import sync_engine
+from quhua.settings import Settings
+
+err_console = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="QUHUA_DATABASE_URL",
+        help="SQLAlchemy URL; default: a SQLite file under ./var.",
+        show_default=False,
+    ),
+]
+
+
+def settings_for(database_url: str | None) -> Settings:
+    settings = Settings()
+    if database_url:
+        settings.database_url = database_url
+    settings.prepare_data_dir()
+    return settings
+
+
+@contextmanager
+def engine_for(settings: Settings) -> Iterator[Engine]:
+    engine = sync_engine(settings.url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def require_current_schema(connection: Connection) -> None:
+    """Stop with the command to run when the database's schema is behind the code."""
+    try:
+        migrate.ensure_current(connection)
+    except migrate.SchemaBehindError as error:
+        fail(str(error))

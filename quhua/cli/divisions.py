@@ -1,0 +1,123 @@
+"""`quhua divisions`: the division tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+
+from quhua.cli.common import (
+    DatabaseOption,
+    engine_for,
+    fail,
+    require_current_schema,
+    settings_for,
+)
+from quhua.db.textfiles import TextSource
+from tenancy.loading.load import load_divisions
+from tenancy.loading.report import LoadReport
+from tenancy.loading.rows import DivisionFileError
+
+app = typer.Typer(no_args_is_help=True, help="Load and inspect the division tree.")
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date like 2023-06-30") from None
+
+
+@app.command()
+def load(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="CSV: code,name,level,parent_code."
+        ),
+    ],
+    valid_from: Annotated[
+        str | None,
+        typer.Option(help="Date new units start to exist (YYYY-MM-DD); default today."),
+    ] = None,
+    retire_missing: Annotated[
+        bool,
+        typer.Option(help="Retire units under the file's top units that it no longer lists."),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Check and report; write nothing.")] = False,
+    max_errors: Annotated[int, typer.Option(min=1, help="Bad rows listed at most.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Load a division tree (plain, .gz or .xz CSV); nothing is written if any row is bad."""
+    start = _parse_date(valid_from) if valid_from else dt.date.today()
+    settings = settings_for(database_url)
+    source = TextSource(file)
+    show_progress = not as_json and sys.stderr.isatty()
+    with (
+        engine_for(settings) as engine,
+        engine.connect() as connection,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            disable=not show_progress,
+            transient=True,
+        ) as progress,
+        connection.begin() as transaction,
+    ):
+        require_current_schema(connection)
+        task = progress.add_task(f"loading {file.name}", total=source.size)
+        try:
+            report = load_divisions(
+                connection,
+                source,
+                valid_from=start,
+                retire_missing=retire_missing,
+                dry_run=dry_run,
+                max_errors=max_errors,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+        except DivisionFileError as error:
+            transaction.rollback()
+            fail(f"{file}: {error}")
+        if report.written:
+            transaction.commit()
+        else:
+            transaction.rollback()
+    _print_report(file, report, as_json=as_json)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(file: Path, report: LoadReport, *, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), **report.as_dict()}, ensure_ascii=False))
+        return
+    if not report.ok:
+        for error in report.errors:
+            typer.echo(f"{file}:{error.line}: {error.reason}", err=True)
+        more = report.error_count - len(report.errors)
+        if more:
+            typer.echo(f"… and {more} more bad rows", err=True)
+        typer.echo(f"{report.error_count} bad rows in {file}: nothing was written", err=True)
+        return
+    verb = "would change" if not report.written else "loaded"
+    typer.echo(
+        f"{verb} {file.name}: {report.rows} rows; {report.inserted} new, "
+        f"{report.renamed} renamed, {report.restored} restored, {report.unchanged} unchanged"
+    )
+    if report.missing:
+        sample = ", ".join(report.missing_sample)
+        action = (
+            f"retired {report.retired}"
+            if report.retired
+            else "kept (pass --retire-missing to retire them)"
+        )
+        typer.echo(f"{report.missing} units no longer listed, {action}: {sample}…")

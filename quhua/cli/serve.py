@@ -1,0 +1,96 @@
+"""`quhua serve` and `quhua demo`: the HTTP server."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import urllib.request
+import webbrowser
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.progress import BarColumn, Progress, TimeElapsedColumn
+
+from quhua import demo as demo_data
+from quhua.cli.common import DatabaseOption, engine_for, require_current_schema, settings_for
+
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="TCP port.")]
+
+
+def _run(host: str, port: int, workers: int, database_url: str) -> None:
+    # Worker processes read their settings from the environment.
+    os.environ["QUHUA_DATABASE_URL"] = database_url
+    uvicorn.run(
+        "quhua.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+def serve(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Serve GraphQL at /graphql (GraphiQL in a browser)."""
+    settings = settings_for(database_url)
+    with engine_for(settings) as engine, engine.connect() as connection:
+        require_current_schema(connection)
+    _run(host, port, workers, settings.url)
+
+
+def _open_when_up(url: str) -> None:
+    def wait_and_open() -> None:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                time.sleep(0.5)
+        webbrowser.open(f"{url}/graphql")
+
+    threading.Thread(target=wait_and_open, daemon=True).start()
+
+
+def demo(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    browser: Annotated[bool, typer.Option(help="Open GraphiQL in a browser.")] = True,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create the database with the division tree of China and serve it."""
+    settings = settings_for(database_url)
+    started = time.perf_counter()
+    with (
+        engine_for(settings) as engine,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            TimeElapsedColumn(),
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("loading the division tree of China", total=None)
+        report = demo_data.prepare(
+            engine,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if report is not None:
+        typer.echo(
+            f"loaded {report.inserted:,} divisions of China "
+            f"in {time.perf_counter() - started:.1f} s into {settings.url}"
+        )
+    else:
+        typer.echo(f"using the existing database {settings.url}")
+    url = f"http://{host}:{port}"
+    typer.echo(f"GraphiQL: {url}/graphql")
+    if browser and not os.environ.get("CI"):
+        _open_when_up(url)
+    _run(host, port, 1, settings.url)

@@ -1,0 +1,34 @@
+"""Errors that every layer may raise; the GraphQL layer turns them into `extensions.code`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    CONFLICT = "CONFLICT"
+    LOCKED = "LOCKED"
+
+
+class QuhuaError(Exception):
+    """An error a caller can act on: a code for programs and a message for people."""
+
+    code: ErrorCode = ErrorCode.BAD_USER_INPUT
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadUserInput(QuhuaError):
+    code = ErrorCode.BAD_USER_INPUT
+
+
+class NotFound(QuhuaError):
+    code = ErrorCode.NOT_FOUND

@@ -1,0 +1,38 @@
+"""Settings from the environment (QUHUA_*), with defaults that need nothing installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUHUA_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("var"), description="Folder of the default SQLite database."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL (sqlite:///… or postgresql://…); "
+        "default: a SQLite file in data_dir.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    max_body_bytes: int = Field(default=1_000_000, description="Largest request body accepted.")
+    graphiql: bool = Field(default=True, description="Serve GraphiQL at /graphql in browsers.")
+
+    @property
+    def url(self) -> str:
+        """The database URL in force."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'quhua.sqlite3').as_posix()}"
+
+    def prepare_data_dir(self) -> None:
+        """Create the folder of the default SQLite database, if that is the database in use."""
+        if not self.database_url:
+            self.data_dir.mkdir(parents=True, exist_ok=True)

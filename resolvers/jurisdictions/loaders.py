@@ -1,0 +1,99 @@
+"""DataLoaders over the jurisdiction tree, built per request: one query per batch."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from strawberry.dataloader import DataLoader
+
+from quhua.db.session import RequestSession
+from tenancy import repository
+from tenancy.levels import Level
+from tenancy.models import Jurisdiction
+
+# A page of children: (parent id, path of the cursor or None, how many rows to fetch).
+ChildrenKey = tuple[int, str | None, int]
+# Units below a root: (root id, level or None for every level).
+DescendantKey = tuple[int, Level | None]
+
+
+class JurisdictionByIdLoader(DataLoader[int, Jurisdiction | None]):
+    def __init__(self, session: RequestSession) -> None:
+        async def load(ids: list[int]) -> list[Jurisdiction | None]:
+            found = await repository.by_ids(session, ids)
+            return [found.get(key) for key in ids]
+
+        super().__init__(load_fn=load)
+
+
+class JurisdictionByCodeLoader(DataLoader[str, Jurisdiction | None]):
+    def __init__(self, session: RequestSession) -> None:
+        async def load(codes: list[str]) -> list[Jurisdiction | None]:
+            found = await repository.by_codes(session, codes)
+            return [found.get(key) for key in codes]
+
+        super().__init__(load_fn=load)
+
+
+class ChildrenByParentIdLoader(DataLoader[ChildrenKey, list[Jurisdiction]]):
+    def __init__(self, session: RequestSession) -> None:
+        async def load(keys: list[ChildrenKey]) -> list[list[Jurisdiction]]:
+            # Parents asked with the same cursor and size share one windowed query.
+            groups: dict[tuple[str | None, int], list[int]] = defaultdict(list)
+            for parent_id, after, limit in keys:
+                groups[after, limit].append(parent_id)
+            found: dict[ChildrenKey, list[Jurisdiction]] = {}
+            for (after, limit), parent_ids in groups.items():
+                pages = await repository.children_pages(
+                    session, parent_ids, after_path=after, limit=limit
+                )
+                for parent_id in parent_ids:
+                    found[parent_id, after, limit] = pages.get(parent_id, [])
+            return [found[key] for key in keys]
+
+        super().__init__(load_fn=load)
+
+
+class ChildCountByParentIdLoader(DataLoader[int, int]):
+    def __init__(self, session: RequestSession) -> None:
+        async def load(parent_ids: list[int]) -> list[int]:
+            counts = await repository.children_counts(session, parent_ids)
+            return [counts.get(key, 0) for key in parent_ids]
+
+        super().__init__(load_fn=load)
+
+
+class DescendantCountByRootLoader(DataLoader[DescendantKey, int]):
+    def __init__(self, session: RequestSession) -> None:
+        async def load(keys: list[DescendantKey]) -> list[int]:
+            groups: dict[Level | None, list[int]] = defaultdict(list)
+            for root_id, level in keys:
+                groups[level].append(root_id)
+            found: dict[DescendantKey, int] = {}
+            for level, root_ids in groups.items():
+                counts = await repository.descendant_counts(session, root_ids, level=level)
+                for root_id in root_ids:
+                    found[root_id, level] = counts.get(root_id, 0)
+            return [found[key] for key in keys]
+
+        super().__init__(load_fn=load)
+
+
+@dataclass(frozen=True, slots=True)
+class JurisdictionLoaders:
+    by_id: JurisdictionByIdLoader
+    by_code: JurisdictionByCodeLoader
+    children: ChildrenByParentIdLoader
+    child_count: ChildCountByParentIdLoader
+    descendant_count: DescendantCountByRootLoader
+
+    @classmethod
+    def for_session(cls, session: RequestSession) -> JurisdictionLoaders:
+        return cls(
+            by_id=JurisdictionByIdLoader(session),
+            by_code=JurisdictionByCodeLoader(session),
+            children=ChildrenByParentIdLoader(session),
+            child_count=ChildCountByParentIdLoader(session),
+            descendant_count=DescendantCountByRootLoader(session),
+        )

@@ -1,0 +1,44 @@
+"""GraphQL errors as callers receive them: a message to act on and `extensions.code`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from graphql import GraphQLError
+
+from quhua.errors import QuhuaError
+
+logger = logging.getLogger("quhua.graphql")
+
+INTERNAL = "INTERNAL_SERVER_ERROR"
+INVALID = "GRAPHQL_VALIDATION_FAILED"
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, QuhuaError | GraphQLError)
+
+
+def log_unexpected(errors: Iterable[GraphQLError]) -> None:
+    """Log what went wrong on our side; errors of the caller's making are theirs to read."""
+    for error in errors:
+        if is_unexpected(error):
+            logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """The error as sent: our own errors keep their code; anything unexpected is masked."""
+    formatted: dict[str, Any] = dict(error.formatted)
+    extensions = dict(formatted.get("extensions") or {})
+    original = error.original_error
+    if isinstance(original, QuhuaError):
+        extensions["code"] = original.code.value
+    elif is_unexpected(error):
+        formatted["message"] = "Internal server error"
+        extensions["code"] = INTERNAL
+    else:
+        extensions.setdefault("code", INVALID if error.path is None else INTERNAL)
+    formatted["extensions"] = extensions
+    return formatted

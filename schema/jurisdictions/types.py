@@ -1,0 +1,74 @@
+"""Jurisdictions as partners see them: the division tree, one unit at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+
+from resolvers.jurisdictions import queries
+from schema.context import Info
+from schema.pagination import Connection, to_connection
+from tenancy import models
+from tenancy.levels import Level
+
+strawberry.enum(
+    Level,
+    description="Level of a unit in the division tree, from the province down to the village.",
+)
+
+
+@strawberry.type(
+    description="An administrative division (行政区划) and the tenant that reports for it."
+)
+class Jurisdiction:
+    code: str = strawberry.field(
+        description="Statistical division code (统计用区划代码): 2, 4, 6, 9 or 12 digits."
+    )
+    name: str = strawberry.field(description="Official name, in Chinese.")
+    level: Level
+    valid_from: dt.date = strawberry.field(description="First day the unit exists.")
+    valid_to: dt.date | None = strawberry.field(
+        description="First day the unit no longer exists; null while it is current."
+    )
+    unit: strawberry.Private[models.Jurisdiction]
+
+    @classmethod
+    def from_model(cls, unit: models.Jurisdiction) -> Jurisdiction:
+        return cls(
+            code=unit.code,
+            name=unit.name,
+            level=unit.level,
+            valid_from=unit.valid_from,
+            valid_to=unit.valid_to,
+            unit=unit,
+        )
+
+    @strawberry.field(description="The unit one level up; null for a province.")
+    async def parent(self, info: Info) -> Jurisdiction | None:
+        found = await queries.parent(info.context, self.unit)
+        return Jurisdiction.from_model(found) if found else None
+
+    @strawberry.field(description="Every unit above this one, the province first.")
+    async def ancestors(self, info: Info) -> list[Jurisdiction]:
+        return [
+            Jurisdiction.from_model(u) for u in await queries.ancestors(info.context, self.unit)
+        ]
+
+    @strawberry.field(description="Current units one level down, in code order.")
+    async def children(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Jurisdiction]:
+        page = await queries.children(info.context, self.unit, first=first, after=after)
+        return to_connection(page, Jurisdiction.from_model)
+
+    @strawberry.field(description="How many current units lie below, at one level or at all.")
+    async def descendant_count(
+        self,
+        info: Info,
+        level: Annotated[
+            Level | None, strawberry.argument(description="Count only units at this level.")
+        ] = None,
+    ) -> int:
+        return await queries.descendant_count(info.context, self.unit, level)

@@ -1,0 +1,37 @@
+"""Limits on what one request may ask, built once so the validation cache stays warm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from graphql import ASTValidationRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+
+MAX_DEPTH = 12
+MAX_ALIASES = 50
+MAX_TOKENS = 5000
+CACHE_SIZE = 512
+
+# The same rule classes on every request: the validation cache keys on them.
+VALIDATION_RULES: list[type[ASTValidationRule]] = [
+    max_depth_rule(MAX_DEPTH, None),
+    max_aliases_rule(MAX_ALIASES),
+]
+
+
+def extensions() -> list[Callable[[], SchemaExtension]]:
+    """Factories of the schema's extensions: a fresh instance for each request."""
+    return [
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: AddValidationRules(VALIDATION_RULES),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+    ]

@@ -1,0 +1,29 @@
+"""The schema: each domain's Query (and later Mutation) combined, nothing more."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from schema.errors import log_unexpected
+from schema.jurisdictions.query import JurisdictionQuery
+from schema.limits import extensions
+
+Query = merge_types("Query", (JurisdictionQuery,))
+
+
+class QuhuaSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_unexpected(errors)
+
+
+schema = QuhuaSchema(query=Query, extensions=extensions())
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as checked in at schema.graphql."""
+    return schema.as_str() + "\n"

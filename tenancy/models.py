@@ -1,0 +1,45 @@
+"""The jurisdiction tree: every unit is a tenant, reachable through its path."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from quhua.db.base import Base, binary_string
+from tenancy.levels import Level
+
+LEVEL_TYPE = Enum(
+    Level,
+    name="level",
+    native_enum=False,
+    length=10,
+    values_callable=lambda levels: [level.value for level in levels],
+    validate_strings=True,
+    create_constraint=True,
+)
+
+
+class Jurisdiction(Base):
+    __tablename__ = "jurisdictions"
+    __table_args__ = (
+        Index("ix_jurisdictions_level_path", "level", "path"),
+        Index("ix_jurisdictions_parent_id_code", "parent_id", "code"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_interval"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(binary_string(12), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[Level] = mapped_column(LEVEL_TYPE)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))
+    # Codes of the ancestors and of the unit itself, root first: see tenancy.paths.
+    path: Mapped[str] = mapped_column(binary_string(80), unique=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    # The first day the unit no longer exists; None while it is current.
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, default=None)
+
+    @property
+    def is_current(self) -> bool:
+        return self.valid_to is None

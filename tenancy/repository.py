@@ -1,0 +1,132 @@
+"""Reading the jurisdiction tree: every query a set-based statement on indexed columns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from quhua.db.session import RequestSession
+from tenancy.levels import Level
+from tenancy.models import Jurisdiction
+from tenancy.paths import strictly_within, within
+
+SEARCH_MAX_LENGTH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class TreeFilter:
+    """Which current units a listing shows: a level, a subtree, a search text."""
+
+    level: Level | None = None
+    under_path: str | None = None
+    search: str | None = None
+
+    def predicates(self) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = [Jurisdiction.valid_to.is_(None)]
+        if self.level is not None:
+            clauses.append(Jurisdiction.level == self.level)
+        if self.under_path is not None:
+            clauses.append(within(Jurisdiction.path, self.under_path))
+        if self.search:
+            clauses.append(_search(self.search))
+        return clauses
+
+
+def _search(text: str) -> ColumnElement[bool]:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    by_name = Jurisdiction.name.like(f"%{escaped}%", escape="\\")
+    if text.isascii() and text.isdigit():
+        return or_(by_name, and_(Jurisdiction.code >= text, Jurisdiction.code < text + "~"))
+    return by_name
+
+
+async def by_ids(session: RequestSession, ids: Sequence[int]) -> dict[int, Jurisdiction]:
+    """Units by id, retired ones included."""
+    rows = await session.scalars(select(Jurisdiction).where(Jurisdiction.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def by_codes(session: RequestSession, codes: Sequence[str]) -> dict[str, Jurisdiction]:
+    """Units by code, retired ones included."""
+    rows = await session.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))
+    return {row.code: row for row in rows}
+
+
+async def page(
+    session: RequestSession, *, tree_filter: TreeFilter, after_path: str | None, limit: int
+) -> Sequence[Jurisdiction]:
+    """Up to limit units matching the filter, in code order, after the cursor's path.
+
+    Paths order units as codes do (the loader keeps every code prefixed by its parent's),
+    and path is what the indexes hold, so the page is a range scan.
+    """
+    query = select(Jurisdiction).where(*tree_filter.predicates())
+    if after_path is not None:
+        query = query.where(Jurisdiction.path > after_path)
+    return await session.scalars(query.order_by(Jurisdiction.path).limit(limit))
+
+
+async def count(session: RequestSession, *, tree_filter: TreeFilter) -> int:
+    """How many units match the filter."""
+    query = select(func.count()).select_from(Jurisdiction).where(*tree_filter.predicates())
+    return await session.scalar(query) or 0
+
+
+async def children_pages(
+    session: RequestSession, parent_ids: Sequence[int], *, after_path: str | None, limit: int
+) -> dict[int, list[Jurisdiction]]:
+    """For each parent, up to limit current children in code order after the cursor."""
+    clauses: list[ColumnElement[bool]] = [
+        Jurisdiction.parent_id.in_(parent_ids),
+        Jurisdiction.valid_to.is_(None),
+    ]
+    if after_path is not None:
+        clauses.append(Jurisdiction.path > after_path)
+    rank = (
+        func.row_number()
+        .over(partition_by=Jurisdiction.parent_id, order_by=Jurisdiction.path)
+        .label("rank")
+    )
+    ranked = select(Jurisdiction, rank).where(*clauses).subquery()
+    child = aliased(Jurisdiction, ranked)
+    query = select(child).where(ranked.c.rank <= limit).order_by(child.parent_id, child.path)
+    pages: dict[int, list[Jurisdiction]] = defaultdict(list)
+    for row in await session.scalars(query):
+        assert row.parent_id is not None
+        pages[row.parent_id].append(row)
+    return pages
+
+
+async def children_counts(session: RequestSession, parent_ids: Sequence[int]) -> dict[int, int]:
+    """How many current children each parent has."""
+    query = (
+        select(Jurisdiction.parent_id, func.count())
+        .where(Jurisdiction.parent_id.in_(parent_ids), Jurisdiction.valid_to.is_(None))
+        .group_by(Jurisdiction.parent_id)
+    )
+    return {key: number for key, number in await session.rows(query) if key is not None}
+
+
+async def descendant_counts(
+    session: RequestSession, root_ids: Sequence[int], *, level: Level | None
+) -> dict[int, int]:
+    """How many current units lie below each root (at one level, when given)."""
+    root = aliased(Jurisdiction)
+    below = aliased(Jurisdiction)
+    clauses: list[ColumnElement[bool]] = [
+        strictly_within(below.path, root.path),
+        below.valid_to.is_(None),
+    ]
+    if level is not None:
+        clauses.append(below.level == level)
+    query = (
+        select(root.id, func.count(below.id))
+        .join(below, and_(*clauses))
+        .where(root.id.in_(root_ids))
+        .group_by(root.id)
+    )
+    return {key: number for key, number in await session.rows(query)}

@@ -1,0 +1,95 @@
+"""Fixtures: real SQLite and PostgreSQL databases, the real Ningxia tree, the ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+from starlette.testclient import TestClient
+
+from quhua.app import create_app
+from quhua.settings import Settings
+from tests.databases import BACKENDS, fresh_database, load_tree, upgrade
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each backend, dropped after the test."""
+    with fresh_database(backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def migrated_url(empty_url: str) -> str:
+    """A database at the newest schema, with no data."""
+    upgrade(empty_url)
+    return empty_url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def ningxia_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database holding the real Ningxia tree, shared read-only by the tests of a session."""
+    with fresh_database(str(request.param), tmp_path_factory.mktemp("ningxia")) as url:
+        upgrade(url)
+        load_tree(url)
+        yield url
+
+
+def client_for(url: str) -> TestClient:
+    return TestClient(create_app(Settings(database_url=url)))
+
+
+@pytest.fixture
+def ningxia_client(ningxia_url: str) -> Iterator[TestClient]:
+    with client_for(ningxia_url) as client:
+        yield client
+
+
+def graphql(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
+    """POST a GraphQL request; return the whole response body."""
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def data_of(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
+    """POST a GraphQL request that must succeed; return its data."""
+    body = graphql(client, query, **variables)
+    assert "errors" not in body, body["errors"]
+    result: dict[str, Any] = body["data"]
+    return result
+
+
+class StatementCounter:
+    """Counts the SQL statements every engine of this process sends while it is active."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def sql_statements() -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(Engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(Engine, "before_cursor_execute", counter)

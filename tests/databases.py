@@ -1,0 +1,71 @@
+"""Real databases for tests: a SQLite file, or a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from quhua import migrate
+from quhua.db.engine import sync_engine
+from quhua.db.textfiles import TextSource
+from quhua.demo import shipped_data
+from tenancy.loading.load import load_divisions
+
+BACKENDS = ("sqlite", "postgresql")
+NINGXIA = "divisions_2023_ningxia.csv"
+
+
+def postgres_admin_url() -> str:
+    url = os.environ.get("QUHUA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    if not url:
+        pytest.skip("QUHUA_TEST_POSTGRES_URL is empty: PostgreSQL tests are off")
+    return url
+
+
+@contextmanager
+def fresh_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database that is dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / f'quhua-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        return
+    admin_url = postgres_admin_url()
+    name = f"quhua_test_{uuid.uuid4().hex[:12]}"
+    admin = sync_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def upgrade(url: str) -> None:
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            migrate.upgrade(connection)
+    finally:
+        engine.dispose()
+
+
+def load_tree(url: str, name: str = NINGXIA) -> None:
+    """Load a shipped division file, failing the test on any bad row."""
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            report = load_divisions(
+                connection, TextSource(shipped_data(name)), valid_from=dt.date(2023, 6, 30)
+            )
+        assert report.ok, report.errors[:5]
+    finally:
+        engine.dispose()
