@@ -31,10 +31,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with engine.connect() as connection:
-            await connection.run_sync(ensure_current)
-        yield
-        await engine.dispose()
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(ensure_current)
+            yield
+        finally:
+            await engine.dispose()
 
     async def health(_request: Request) -> Response:
         async with engine.connect() as connection:

@@ -35,6 +35,11 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
     command.upgrade(alembic_config(connection=connection), revision)
 
 
+def downgrade(connection: Connection, revision: str) -> None:
+    """Take the database behind the connection back to the revision."""
+    command.downgrade(alembic_config(connection=connection), revision)
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

@@ -1,0 +1,3 @@
+from quhua.cli import main
+
+main()
