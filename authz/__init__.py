@@ -1,0 +1,1 @@
+"""Access control: tokens, Casbin grants over the jurisdiction tree, scopes in SQL."""

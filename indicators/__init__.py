@@ -1,0 +1,1 @@
+"""Statistics: data elements, periods, values, roll-ups, targets and assessment."""
