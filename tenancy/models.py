@@ -24,7 +24,8 @@ LEVEL_TYPE = Enum(
 class Jurisdiction(Base):
     __tablename__ = "jurisdictions"
     __table_args__ = (
-        Index("ix_jurisdictions_level_path", "level", "path"),
+        # valid_to rides along so that counting current units never visits the table.
+        Index("ix_jurisdictions_level_path", "level", "path", "valid_to"),
         Index("ix_jurisdictions_parent_id_code", "parent_id", "code"),
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_interval"),
     )

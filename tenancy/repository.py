@@ -123,10 +123,8 @@ async def descendant_counts(
     ]
     if level is not None:
         clauses.append(below.level == level)
-    query = (
-        select(root.id, func.count(below.id))
-        .join(below, and_(*clauses))
-        .where(root.id.in_(root_ids))
-        .group_by(root.id)
-    )
-    return {key: number for key, number in await session.rows(query)}
+    # One index range count per root: the planners of both databases keep this shape, where
+    # a join with GROUP BY sometimes turned into a scan of every unit.
+    number = select(func.count()).where(*clauses).correlate(root).scalar_subquery()
+    query = select(root.id, number).where(root.id.in_(root_ids))
+    return {key: count for key, count in await session.rows(query)}

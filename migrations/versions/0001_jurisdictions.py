@@ -66,7 +66,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("path", name=op.f("uq_jurisdictions_path")),
     )
     with op.batch_alter_table("jurisdictions", schema=None) as batch_op:
-        batch_op.create_index("ix_jurisdictions_level_path", ["level", "path"], unique=False)
+        batch_op.create_index(
+            "ix_jurisdictions_level_path", ["level", "path", "valid_to"], unique=False
+        )
         batch_op.create_index(
             "ix_jurisdictions_parent_id_code", ["parent_id", "code"], unique=False
         )

@@ -90,6 +90,10 @@ def load_divisions(
     report.errors.sort(key=lambda error: error.line)
     if report.ok and not dry_run:
         _merge(connection, report, valid_from=valid_from, retire_missing=retire_missing)
+        if report.inserted:
+            # Planner statistics taken before a bulk load mislead it (PostgreSQL picked
+            # full scans for subtree joins on the national tree until analysed).
+            connection.exec_driver_sql("ANALYZE jurisdictions")
         report.written = True
     staging.drop(connection)
     return report
