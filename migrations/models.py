@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from authz import models as authz_models
 from quhua.db.base import Base
 from tenancy import models as tenancy_models
 
 target_metadata = Base.metadata
-MODEL_MODULES = (tenancy_models,)
+MODEL_MODULES = (tenancy_models, authz_models)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -14,10 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from authz.authentication import Authenticator
 from quhua.db.engine import async_engine
 from quhua.graphql_view import QuhuaGraphQL
 from quhua.limits import BodySizeLimit
 from quhua.migrate import ensure_current
+from quhua.policy_sync import keep_in_sync, sync_once
 from quhua.settings import Settings
 from schema.root import schema
 
@@ -27,15 +30,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     engine = async_engine(settings.url, pool_pre_ping=True)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    graphql = QuhuaGraphQL(schema, sessions=sessions, graphiql=settings.graphiql)
+    authenticator = Authenticator()
+    graphql = QuhuaGraphQL(
+        schema, sessions=sessions, authenticator=authenticator, graphiql=settings.graphiql
+    )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        poller = None
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(ensure_current)
+            await sync_once(sessions, authenticator)
+            poller = asyncio.create_task(
+                keep_in_sync(sessions, authenticator, settings.policy_poll_seconds)
+            )
             yield
         finally:
+            if poller is not None:
+                poller.cancel()
+                with suppress(asyncio.CancelledError):
+                    await poller
+                await sync_once(sessions, authenticator)
             await engine.dispose()
 
     async def health(_request: Request) -> Response:

@@ -32,3 +32,15 @@ class BadUserInput(QuhuaError):
 
 class NotFound(QuhuaError):
     code = ErrorCode.NOT_FOUND
+
+
+class Unauthenticated(QuhuaError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(QuhuaError):
+    code = ErrorCode.FORBIDDEN
+
+
+class Conflict(QuhuaError):
+    code = ErrorCode.CONFLICT

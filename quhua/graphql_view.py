@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
@@ -14,11 +15,14 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from authz.authentication import Authenticator
 from quhua.db.session import RequestSession
+from quhua.errors import ErrorCode, Unauthenticated
 from resolvers.context import Context
 from schema.errors import format_error
 
 _SESSION = "quhua.session"
+_PRINCIPAL = "quhua.principal"
 
 
 class QuhuaGraphQL(GraphQL[Context, None]):
@@ -27,6 +31,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         schema: Schema,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        authenticator: Authenticator,
         graphiql: bool,
     ) -> None:
         super().__init__(
@@ -35,14 +40,24 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             subscription_protocols=(),
         )
         self._sessions = sessions
+        self._authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with self._sessions() as session:
-            scope[_SESSION] = RequestSession(session)
+            request_session = RequestSession(session)
+            headers = dict(scope.get("headers") or [])
+            authorization = headers.get(b"authorization", b"").decode("latin-1") or None
+            try:
+                principal = await self._authenticator.authenticate(request_session, authorization)
+            except Unauthenticated as error:
+                await _refuse(error)(scope, receive, send)
+                return
+            scope[_SESSION] = request_session
+            scope[_PRINCIPAL] = principal
             await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context.for_request(request.scope[_SESSION])
+        return Context(session=request.scope[_SESSION], principal=request.scope[_PRINCIPAL])
 
     async def execute_operation(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         result = await super().execute_operation(request, *args, **kwargs)
@@ -51,12 +66,15 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         # A request commits whole or not at all: one error anywhere undoes its writes.
         if any(not isinstance(r, ExecutionResult) or r.errors for r in results):
             await session.rollback()
-        else:
+        elif session.wrote:
             await session.commit()
+            # This process sees its own policy changes at once; others within a poll.
+            await self._authenticator.refresh(session)
+            await session.rollback()
         return result
 
     def encode_json(self, data: object) -> str:
-        # Names are Chinese: send them as UTF-8, not as \u escapes three times the size.
+        # Names are Chinese: send them as UTF-8, not as \\u escapes three times the size.
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     async def process_result(
@@ -68,3 +86,10 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         if result.extensions:
             response["extensions"] = result.extensions
         return response
+
+
+def _refuse(error: Unauthenticated) -> JSONResponse:
+    body = {
+        "errors": [{"message": error.message, "extensions": {"code": ErrorCode.UNAUTHENTICATED}}]
+    }
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_000_000, description="Largest request body accepted.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL at /graphql in browsers.")
+    policy_poll_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="How often each process checks for changed grants and tokens.",
+    )
 
     @property
     def url(self) -> str:

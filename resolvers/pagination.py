@@ -15,8 +15,8 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
-_CURSOR_PREFIX = "p:"
 _PATH = re.compile(r"^(\d{1,12}/){1,5}$")
+_ID = re.compile(r"^\d{1,18}$")
 
 
 def page_size(first: int | None, *, argument: str = "first") -> int:
@@ -28,22 +28,37 @@ def page_size(first: int | None, *, argument: str = "first") -> int:
     return first
 
 
-def encode_cursor(path: str) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{path}".encode()).decode()
+def _encode(kind: str, key: str) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
 
 
-def decode_cursor(cursor: str | None, *, argument: str = "after") -> str | None:
-    """The tree path a cursor points after, or None for the first page."""
-    if cursor is None:
-        return None
+def _decode(cursor: str, kind: str, shape: re.Pattern[str], argument: str) -> str:
     try:
         text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
     except (UnicodeError, binascii.Error, ValueError):
         text = ""
-    path = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or not _PATH.match(path):
-        raise BadUserInput(f"{argument}: {cursor!r} is not a cursor issued by this API")
-    return path
+    found_kind, _, key = text.partition(":")
+    if found_kind != kind or not shape.match(key):
+        raise BadUserInput(f"{argument}: {cursor!r} is not a cursor issued for this list")
+    return key
+
+
+def path_cursor(path: str) -> str:
+    """The cursor of a unit in a listing ordered by path."""
+    return _encode("p", path)
+
+
+def id_cursor(row_id: int) -> str:
+    """The cursor of a row in a listing ordered by id."""
+    return _encode("i", str(row_id))
+
+
+def decode_path_cursor(cursor: str | None, *, argument: str = "after") -> str | None:
+    return None if cursor is None else _decode(cursor, "p", _PATH, argument)
+
+
+def decode_id_cursor(cursor: str | None, *, argument: str = "after") -> int | None:
+    return None if cursor is None else int(_decode(cursor, "i", _ID, argument))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +76,15 @@ def make_page(
     rows: Sequence[T],
     *,
     limit: int,
-    path_of: Callable[[T], str],
-    after: str | None,
+    cursor_of: Callable[[T], str],
+    after: object | None,
     total: Callable[[], Awaitable[int]],
 ) -> Page[T]:
     """A page from up to limit + 1 rows: the extra row only says that more follow."""
     items = rows[:limit]
     return Page(
         items=items,
-        cursors=[encode_cursor(path_of(item)) for item in items],
+        cursors=[cursor_of(item) for item in items],
         has_next=len(rows) > limit,
         has_previous=after is not None,
         total=total,

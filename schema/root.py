@@ -7,11 +7,14 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.access.mutation import AccessMutation
+from schema.access.query import AccessQuery
 from schema.errors import log_unexpected
 from schema.jurisdictions.query import JurisdictionQuery
 from schema.limits import extensions
 
-Query = merge_types("Query", (JurisdictionQuery,))
+Query = merge_types("Query", (JurisdictionQuery, AccessQuery))
+Mutation = merge_types("Mutation", (AccessMutation,))
 
 
 class QuhuaSchema(strawberry.Schema):
@@ -21,7 +24,7 @@ class QuhuaSchema(strawberry.Schema):
         log_unexpected(errors)
 
 
-schema = QuhuaSchema(query=Query, extensions=extensions())
+schema = QuhuaSchema(query=Query, mutation=Mutation, extensions=extensions())
 
 
 def schema_sdl() -> str:

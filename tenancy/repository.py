@@ -1,4 +1,4 @@
-"""Reading the jurisdiction tree: every query a set-based statement on indexed columns."""
+"""Reading the jurisdiction tree within a caller's scope: set-based, on indexed columns."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from quhua.db.session import RequestSession
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
 from tenancy.paths import strictly_within, within
+from tenancy.scope import Scope, unscoped
 
 SEARCH_MAX_LENGTH = 50
 
@@ -44,22 +45,43 @@ def _search(text: str) -> ColumnElement[bool]:
     return by_name
 
 
-async def by_ids(session: RequestSession, ids: Sequence[int]) -> dict[int, Jurisdiction]:
-    """Units by id, retired ones included."""
-    rows = await session.scalars(select(Jurisdiction).where(Jurisdiction.id.in_(ids)))
-    return {row.id: row for row in rows}
+async def by_ids(
+    session: RequestSession, scope: Scope, ids: Sequence[int]
+) -> dict[int, Jurisdiction]:
+    """Units the caller may see, by id, retired ones included."""
+    query = scope.within_view(
+        select(Jurisdiction).where(Jurisdiction.id.in_(ids)), Jurisdiction.path
+    )
+    return {row.id: row for row in await session.scalars(query)}
 
 
-async def by_codes(session: RequestSession, codes: Sequence[str]) -> dict[str, Jurisdiction]:
-    """Units by code, retired ones included."""
-    rows = await session.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))
-    return {row.code: row for row in rows}
+async def by_codes(
+    session: RequestSession, scope: Scope, codes: Sequence[str]
+) -> dict[str, Jurisdiction]:
+    """Units the caller may see, by code, retired ones included."""
+    query = scope.within_view(
+        select(Jurisdiction).where(Jurisdiction.code.in_(codes)), Jurisdiction.path
+    )
+    return {row.code: row for row in await session.scalars(query)}
+
+
+async def code_exists(session: RequestSession, code: str) -> bool:
+    """Whether any unit has this code: the division codes are published by the state."""
+    query = unscoped(
+        select(exists().where(Jurisdiction.code == code)), why="the tree's codes are public"
+    )
+    return bool(await session.scalar(query))
 
 
 async def page(
-    session: RequestSession, *, tree_filter: TreeFilter, after_path: str | None, limit: int
+    session: RequestSession,
+    scope: Scope,
+    *,
+    tree_filter: TreeFilter,
+    after_path: str | None,
+    limit: int,
 ) -> Sequence[Jurisdiction]:
-    """Up to limit units matching the filter, in code order, after the cursor's path.
+    """Up to limit visible units matching the filter, in code order, after the cursor's path.
 
     Paths order units as codes do (the loader keeps every code prefixed by its parent's),
     and path is what the indexes hold, so the page is a range scan.
@@ -67,22 +89,29 @@ async def page(
     query = select(Jurisdiction).where(*tree_filter.predicates())
     if after_path is not None:
         query = query.where(Jurisdiction.path > after_path)
+    query = scope.within_view(query, Jurisdiction.path)
     return await session.scalars(query.order_by(Jurisdiction.path).limit(limit))
 
 
-async def count(session: RequestSession, *, tree_filter: TreeFilter) -> int:
-    """How many units match the filter."""
+async def count(session: RequestSession, scope: Scope, *, tree_filter: TreeFilter) -> int:
+    """How many visible units match the filter."""
     query = select(func.count()).select_from(Jurisdiction).where(*tree_filter.predicates())
-    return await session.scalar(query) or 0
+    return await session.scalar(scope.within_view(query, Jurisdiction.path)) or 0
 
 
 async def children_pages(
-    session: RequestSession, parent_ids: Sequence[int], *, after_path: str | None, limit: int
+    session: RequestSession,
+    scope: Scope,
+    parent_ids: Sequence[int],
+    *,
+    after_path: str | None,
+    limit: int,
 ) -> dict[int, list[Jurisdiction]]:
-    """For each parent, up to limit current children in code order after the cursor."""
+    """For each parent, up to limit visible current children in code order after the cursor."""
     clauses: list[ColumnElement[bool]] = [
         Jurisdiction.parent_id.in_(parent_ids),
         Jurisdiction.valid_to.is_(None),
+        scope.visible(Jurisdiction.path),
     ]
     if after_path is not None:
         clauses.append(Jurisdiction.path > after_path)
@@ -95,36 +124,40 @@ async def children_pages(
     child = aliased(Jurisdiction, ranked)
     query = select(child).where(ranked.c.rank <= limit).order_by(child.parent_id, child.path)
     pages: dict[int, list[Jurisdiction]] = defaultdict(list)
-    for row in await session.scalars(query):
+    for row in await session.scalars(scope.within_view(query, child.path)):
         assert row.parent_id is not None
         pages[row.parent_id].append(row)
     return pages
 
 
-async def children_counts(session: RequestSession, parent_ids: Sequence[int]) -> dict[int, int]:
-    """How many current children each parent has."""
+async def children_counts(
+    session: RequestSession, scope: Scope, parent_ids: Sequence[int]
+) -> dict[int, int]:
+    """How many visible current children each parent has."""
     query = (
         select(Jurisdiction.parent_id, func.count())
         .where(Jurisdiction.parent_id.in_(parent_ids), Jurisdiction.valid_to.is_(None))
         .group_by(Jurisdiction.parent_id)
     )
-    return {key: number for key, number in await session.rows(query) if key is not None}
+    rows = await session.rows(scope.within_view(query, Jurisdiction.path))
+    return {key: number for key, number in rows if key is not None}
 
 
 async def descendant_counts(
-    session: RequestSession, root_ids: Sequence[int], *, level: Level | None
+    session: RequestSession, scope: Scope, root_ids: Sequence[int], *, level: Level | None
 ) -> dict[int, int]:
-    """How many current units lie below each root (at one level, when given)."""
+    """How many visible current units lie below each root (at one level, when given)."""
     root = aliased(Jurisdiction)
     below = aliased(Jurisdiction)
     clauses: list[ColumnElement[bool]] = [
         strictly_within(below.path, root.path),
         below.valid_to.is_(None),
+        scope.visible(below.path),
     ]
     if level is not None:
         clauses.append(below.level == level)
     # One index range count per root: the planners of both databases keep this shape, where
     # a join with GROUP BY sometimes turned into a scan of every unit.
     number = select(func.count()).where(*clauses).correlate(root).scalar_subquery()
-    query = select(root.id, number).where(root.id.in_(root_ids))
+    query = scope.within_view(select(root.id, number).where(root.id.in_(root_ids)), root.path)
     return {key: count for key, count in await session.rows(query)}

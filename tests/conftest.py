@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from quhua.app import create_app
 from quhua.settings import Settings
-from tests.databases import BACKENDS, fresh_database, load_tree, upgrade
+from tests.databases import BACKENDS, fresh_database, issue_token, load_tree, upgrade
 
 
 @pytest.fixture(params=BACKENDS)
@@ -38,20 +38,29 @@ def migrated_url(empty_url: str) -> str:
 def ningxia_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A database holding the real Ningxia tree, shared read-only by the tests of a session."""
+    """A database holding the real Ningxia tree, shared read-only by the tests of a session.
+
+    Its administrator `ningxia-admin` (admin at 64) has the token in NINGXIA_ADMIN_TOKEN.
+    """
     with fresh_database(str(request.param), tmp_path_factory.mktemp("ningxia")) as url:
         upgrade(url)
         load_tree(url)
+        TOKENS[url] = issue_token(url, "ningxia-admin", "admin", "64")
         yield url
 
 
-def client_for(url: str) -> TestClient:
-    return TestClient(create_app(Settings(database_url=url)))
+TOKENS: dict[str, str] = {}
+
+
+def client_for(url: str, token: str | None = None) -> TestClient:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return TestClient(create_app(Settings(database_url=url)), headers=headers)
 
 
 @pytest.fixture
 def ningxia_client(ningxia_url: str) -> Iterator[TestClient]:
-    with client_for(ningxia_url) as client:
+    """A client of the Ningxia database, as its province administrator."""
+    with client_for(ningxia_url, TOKENS[ningxia_url]) as client:
         yield client
 
 
@@ -72,13 +81,16 @@ def data_of(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
 
 
 class StatementCounter:
-    """Counts the SQL statements every engine of this process sends while it is active."""
+    """Counts the SQL statements that GraphQL requests send while it is active."""
 
     def __init__(self) -> None:
         self.statements: list[str] = []
 
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.statements.append(statement)
+    def __call__(
+        self, _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: Any
+    ) -> None:
+        if context is not None and context.execution_options.get("quhua_request"):
+            self.statements.append(statement)
 
     @property
     def count(self) -> int:

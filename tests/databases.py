@@ -18,6 +18,7 @@ from quhua.db.engine import sync_engine
 from quhua.db.textfiles import TextSource
 from quhua.demo import shipped_data
 from tenancy.loading.load import load_divisions
+from tests.cli import quhua
 
 BACKENDS = ("sqlite", "postgresql")
 NINGXIA = "divisions_2023_ningxia.csv"
@@ -69,3 +70,12 @@ def load_tree(url: str, name: str = NINGXIA) -> None:
         assert report.ok, report.errors[:5]
     finally:
         engine.dispose()
+
+
+def issue_token(url: str, subject: str, role: str, code: str) -> str:
+    """Grant a role and issue a token, through the `quhua` command as an operator would."""
+    granted = quhua("grant", "--subject", subject, "--role", role, "--jurisdiction", code, url=url)
+    assert granted.exit_code == 0, granted.stderr
+    issued = quhua("token", "create", "--subject", subject, "--expires", "1d", url=url)
+    assert issued.exit_code == 0, issued.stderr
+    return issued.stdout.strip()

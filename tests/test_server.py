@@ -16,7 +16,7 @@ import pytest
 
 from quhua.migrate import SchemaBehindError
 from tests.cli import quhua
-from tests.conftest import client_for
+from tests.conftest import TOKENS, client_for
 
 
 def test_the_app_refuses_to_start_on_a_database_behind(empty_url: str) -> None:
@@ -77,9 +77,12 @@ def running_server(url: str, *args: str) -> Iterator[str]:
 
 def test_two_workers_answer_over_a_real_socket(ningxia_url: str) -> None:
     query = '{ jurisdiction(code: "640521") { name ancestors { name } } }'
+    headers = {"Authorization": f"Bearer {TOKENS[ningxia_url]}"}
     with running_server(ningxia_url, "--workers", "2") as base:
         for _ in range(4):
-            response = httpx.post(f"{base}/graphql", json={"query": query}, timeout=10)
+            response = httpx.post(
+                f"{base}/graphql", json={"query": query}, headers=headers, timeout=10
+            )
             assert response.status_code == 200
             assert response.json() == {
                 "data": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from quhua.cli import db, divisions, schema_export, serve
+from quhua.cli import access, db, divisions, schema_export, serve
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -15,6 +15,9 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(divisions.app, name="divisions")
 app.add_typer(schema_export.app, name="schema")
+app.add_typer(access.token_app, name="token")
+app.command("grant")(access.grant)
+app.command("revoke")(access.revoke)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Executable, Result, Row
@@ -15,6 +14,12 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 
+# Every statement of a request carries this option, so that checks can tell them apart
+# from background work (which passes its own).
+IN_REQUEST = {"quhua_request": True}
+IN_BACKGROUND = {"quhua_background": True}
+
+
 class RequestSession:
     """One AsyncSession per request, used by one coroutine at a time.
 
@@ -23,33 +28,40 @@ class RequestSession:
     Commit and rollback belong to whoever opened the session (the request boundary).
     """
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, options: Mapping[str, Any] = IN_REQUEST) -> None:
         self._session = session
+        self._options = dict(options)
         self._lock = asyncio.Lock()
+        # Whether this session sent any write: the request boundary then commits and lets
+        # whatever caches what was written know.
+        self.wrote = False
 
     async def execute(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Result[Any]:
+        if not isinstance(statement, Select):
+            self.wrote = True
         async with self._lock:
-            return await self._session.execute(statement, params)
+            return await self._session.execute(statement, params, execution_options=self._options)
 
     async def rows(self, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
         async with self._lock:
-            return (await self._session.execute(statement)).all()
+            return (await self._session.execute(statement, execution_options=self._options)).all()
 
     async def scalars(self, statement: Select[T]) -> Sequence[T]:
         async with self._lock:
-            return (await self._session.scalars(statement)).all()
+            return (await self._session.scalars(statement, execution_options=self._options)).all()
 
     async def scalar(self, statement: Select[T]) -> T | None:
         async with self._lock:
-            return await self._session.scalar(statement)
+            return await self._session.scalar(statement, execution_options=self._options)
 
-    @asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[AsyncSession]:
-        """Hold the session for several statements that must not interleave with others."""
+    async def add(self, instance: object) -> None:
+        """Add a new object and send its INSERT now, so that its id is known."""
+        self.wrote = True
         async with self._lock:
-            yield self._session
+            self._session.add(instance)
+            await self._session.flush()
 
     async def commit(self) -> None:
         async with self._lock:

@@ -1,4 +1,4 @@
-"""DataLoaders over the jurisdiction tree, built per request: one query per batch."""
+"""DataLoaders over the visible part of the tree, built per request: one query per batch."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from quhua.db.session import RequestSession
 from tenancy import repository
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
+from tenancy.scope import Scope
 
 # A page of children: (parent id, path of the cursor or None, how many rows to fetch).
 ChildrenKey = tuple[int, str | None, int]
@@ -19,25 +20,25 @@ DescendantKey = tuple[int, Level | None]
 
 
 class JurisdictionByIdLoader(DataLoader[int, Jurisdiction | None]):
-    def __init__(self, session: RequestSession) -> None:
+    def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(ids: list[int]) -> list[Jurisdiction | None]:
-            found = await repository.by_ids(session, ids)
+            found = await repository.by_ids(session, scope, ids)
             return [found.get(key) for key in ids]
 
         super().__init__(load_fn=load)
 
 
 class JurisdictionByCodeLoader(DataLoader[str, Jurisdiction | None]):
-    def __init__(self, session: RequestSession) -> None:
+    def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(codes: list[str]) -> list[Jurisdiction | None]:
-            found = await repository.by_codes(session, codes)
+            found = await repository.by_codes(session, scope, codes)
             return [found.get(key) for key in codes]
 
         super().__init__(load_fn=load)
 
 
 class ChildrenByParentIdLoader(DataLoader[ChildrenKey, list[Jurisdiction]]):
-    def __init__(self, session: RequestSession) -> None:
+    def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(keys: list[ChildrenKey]) -> list[list[Jurisdiction]]:
             # Parents asked with the same cursor and size share one windowed query.
             groups: dict[tuple[str | None, int], list[int]] = defaultdict(list)
@@ -46,7 +47,7 @@ class ChildrenByParentIdLoader(DataLoader[ChildrenKey, list[Jurisdiction]]):
             found: dict[ChildrenKey, list[Jurisdiction]] = {}
             for (after, limit), parent_ids in groups.items():
                 pages = await repository.children_pages(
-                    session, parent_ids, after_path=after, limit=limit
+                    session, scope, parent_ids, after_path=after, limit=limit
                 )
                 for parent_id in parent_ids:
                     found[parent_id, after, limit] = pages.get(parent_id, [])
@@ -56,23 +57,23 @@ class ChildrenByParentIdLoader(DataLoader[ChildrenKey, list[Jurisdiction]]):
 
 
 class ChildCountByParentIdLoader(DataLoader[int, int]):
-    def __init__(self, session: RequestSession) -> None:
+    def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(parent_ids: list[int]) -> list[int]:
-            counts = await repository.children_counts(session, parent_ids)
+            counts = await repository.children_counts(session, scope, parent_ids)
             return [counts.get(key, 0) for key in parent_ids]
 
         super().__init__(load_fn=load)
 
 
 class DescendantCountByRootLoader(DataLoader[DescendantKey, int]):
-    def __init__(self, session: RequestSession) -> None:
+    def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(keys: list[DescendantKey]) -> list[int]:
             groups: dict[Level | None, list[int]] = defaultdict(list)
             for root_id, level in keys:
                 groups[level].append(root_id)
             found: dict[DescendantKey, int] = {}
             for level, root_ids in groups.items():
-                counts = await repository.descendant_counts(session, root_ids, level=level)
+                counts = await repository.descendant_counts(session, scope, root_ids, level=level)
                 for root_id in root_ids:
                     found[root_id, level] = counts.get(root_id, 0)
             return [found[key] for key in keys]
@@ -82,6 +83,9 @@ class DescendantCountByRootLoader(DataLoader[DescendantKey, int]):
 
 @dataclass(frozen=True, slots=True)
 class JurisdictionLoaders:
+    """The tree as one caller may see it: their subtrees and the units above them."""
+
+    scope: Scope
     by_id: JurisdictionByIdLoader
     by_code: JurisdictionByCodeLoader
     children: ChildrenByParentIdLoader
@@ -89,11 +93,12 @@ class JurisdictionLoaders:
     descendant_count: DescendantCountByRootLoader
 
     @classmethod
-    def for_session(cls, session: RequestSession) -> JurisdictionLoaders:
+    def for_scope(cls, session: RequestSession, scope: Scope) -> JurisdictionLoaders:
         return cls(
-            by_id=JurisdictionByIdLoader(session),
-            by_code=JurisdictionByCodeLoader(session),
-            children=ChildrenByParentIdLoader(session),
-            child_count=ChildCountByParentIdLoader(session),
-            descendant_count=DescendantCountByRootLoader(session),
+            scope=scope,
+            by_id=JurisdictionByIdLoader(session, scope),
+            by_code=JurisdictionByCodeLoader(session, scope),
+            children=ChildrenByParentIdLoader(session, scope),
+            child_count=ChildCountByParentIdLoader(session, scope),
+            descendant_count=DescendantCountByRootLoader(session, scope),
         )

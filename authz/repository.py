@@ -1,0 +1,207 @@
+"""Reading and writing who may do what. Statements here are the door's own or take a Scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Select, delete, func, select, update
+
+from authz.models import CasbinRule, Grant, PolicyAudit, PolicyState, Subject, Token
+from authz.principal import HeldGrant
+from authz.roles import Role
+from quhua.db.session import RequestSession
+from tenancy.models import Jurisdiction
+from tenancy.paths import path_codes, within
+from tenancy.scope import Scope, unscoped
+
+POLICY_ROW = 1
+
+
+async def policy_version(session: RequestSession) -> int:
+    version = await session.scalar(select(PolicyState.version).where(PolicyState.id == POLICY_ROW))
+    return version or 0
+
+
+async def bump_policy_version(session: RequestSession) -> None:
+    """Tell every server process that grants, tokens or the role policy changed."""
+    await session.execute(
+        update(PolicyState)
+        .where(PolicyState.id == POLICY_ROW)
+        .values(version=PolicyState.version + 1)
+    )
+
+
+async def role_rules(session: RequestSession) -> list[tuple[str, str, str, str | None, str | None]]:
+    query = select(CasbinRule.ptype, CasbinRule.v0, CasbinRule.v1, CasbinRule.v2, CasbinRule.v3)
+    return [tuple(row) for row in await session.rows(query.order_by(CasbinRule.id))]  # type: ignore[misc]
+
+
+async def token_owner(
+    session: RequestSession, token_hash: str, now: dt.datetime
+) -> tuple[Token, Subject] | None:
+    """A live token (not revoked, not expired) and its subject, by the token's hash."""
+    query = unscoped(
+        select(Token, Subject)
+        .join(Subject, Subject.id == Token.subject_id)
+        .where(
+            Token.token_hash == token_hash,
+            Token.revoked_at.is_(None),
+            (Token.expires_at.is_(None)) | (Token.expires_at > now),
+        ),
+        why="authentication finds the caller before there is a scope",
+    )
+    row = await session.rows(query)
+    return (row[0][0], row[0][1]) if row else None
+
+
+async def held_grants(session: RequestSession, subject_id: int) -> tuple[HeldGrant, ...]:
+    """A subject's grants, by an indexed lookup on the subject."""
+    query = unscoped(
+        select(Grant.role, Jurisdiction.id, Jurisdiction.code, Jurisdiction.path, Grant.granted_at)
+        .join(Jurisdiction, Jurisdiction.id == Grant.jurisdiction_id)
+        .where(Grant.subject_id == subject_id)
+        .order_by(Jurisdiction.path, Grant.role),
+        why="a caller's own grants make their scope",
+    )
+    return tuple(HeldGrant(*row) for row in await session.rows(query))
+
+
+async def record_token_use(session: RequestSession, uses: dict[int, dt.datetime]) -> None:
+    for token_id, at in uses.items():
+        await session.execute(
+            update(Token)
+            .where(Token.id == token_id, (Token.last_used_at.is_(None)) | (Token.last_used_at < at))
+            .values(last_used_at=at)
+        )
+
+
+async def token_by_id(session: RequestSession, token_id: int) -> tuple[Token, Subject] | None:
+    query = select(Token, Subject).join(Subject, Subject.id == Token.subject_id)
+    rows = await session.rows(query.where(Token.id == token_id))
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+async def tokens_of(session: RequestSession, subject_id: int) -> Sequence[Token]:
+    query = select(Token).where(Token.subject_id == subject_id).order_by(Token.id)
+    return await session.scalars(query)
+
+
+async def subject_by_name(session: RequestSession, name: str) -> Subject | None:
+    return await session.scalar(select(Subject).where(Subject.name == name))
+
+
+async def unit_by_code(session: RequestSession, code: str) -> Jurisdiction | None:
+    """A jurisdiction by code: codes and names are public, what lies under them is not."""
+    query = unscoped(
+        select(Jurisdiction).where(Jurisdiction.code == code), why="the tree's codes are public"
+    )
+    return await session.scalar(query)
+
+
+async def find_grant(
+    session: RequestSession, subject_id: int, role: Role, jurisdiction_id: int
+) -> Grant | None:
+    query = unscoped(
+        select(Grant).where(
+            Grant.subject_id == subject_id,
+            Grant.role == role,
+            Grant.jurisdiction_id == jurisdiction_id,
+        ),
+        why="checked against the caller's scope by the administration service",
+    )
+    return await session.scalar(query)
+
+
+async def admins_at_or_above(session: RequestSession, path: str, *, excluding: int) -> int:
+    """How many admin grants, other than one, exist at the unit with this path or above it."""
+    codes = path_codes(path)
+    query = unscoped(
+        select(func.count())
+        .select_from(Grant)
+        .join(Jurisdiction, Jurisdiction.id == Grant.jurisdiction_id)
+        .where(Grant.role == Role.ADMIN, Jurisdiction.code.in_(codes), Grant.id != excluding),
+        why="the last-administrator rule looks upward, where the caller may not read",
+    )
+    return await session.scalar(query) or 0
+
+
+async def remove_grant(session: RequestSession, grant_id: int) -> None:
+    statement = unscoped(
+        delete(Grant).where(Grant.id == grant_id),
+        why="the administration service checked the grant's unit against the caller's scope",
+    )
+    await session.execute(statement)
+
+
+def grants_query(
+    scope: Scope, *, under_path: str | None, subject_id: int | None
+) -> Select[Grant, Subject, Jurisdiction]:
+    """Grants at units in the scope (and under a unit, for a subject, when given)."""
+    query = (
+        select(Grant, Subject, Jurisdiction)
+        .join(Subject, Subject.id == Grant.subject_id)
+        .join(Jurisdiction, Jurisdiction.id == Grant.jurisdiction_id)
+    )
+    if under_path is not None:
+        query = query.where(within(Jurisdiction.path, under_path))
+    if subject_id is not None:
+        query = query.where(Grant.subject_id == subject_id)
+    return scope.within_scope(query, Jurisdiction.path)
+
+
+async def grants_page(
+    session: RequestSession,
+    scope: Scope,
+    *,
+    under_path: str | None,
+    subject_id: int | None,
+    after_id: int | None,
+    limit: int,
+) -> Sequence[tuple[Grant, Subject, Jurisdiction]]:
+    query = grants_query(scope, under_path=under_path, subject_id=subject_id)
+    if after_id is not None:
+        query = query.where(Grant.id > after_id)
+    rows = await session.rows(query.order_by(Grant.id).limit(limit))
+    return [(grant, subject, unit) for grant, subject, unit in rows]
+
+
+async def grants_count(
+    session: RequestSession, scope: Scope, *, under_path: str | None, subject_id: int | None
+) -> int:
+    query = grants_query(scope, under_path=under_path, subject_id=subject_id)
+    return await session.scalar(query.with_only_columns(func.count())) or 0
+
+
+def _audit_query(
+    scope: Scope, under_path: str | None
+) -> Select[PolicyAudit, Subject, Jurisdiction]:
+    query = (
+        select(PolicyAudit, Subject, Jurisdiction)
+        .join(Subject, Subject.id == PolicyAudit.subject_id)
+        .join(Jurisdiction, Jurisdiction.id == PolicyAudit.jurisdiction_id)
+    )
+    if under_path is not None:
+        query = query.where(within(Jurisdiction.path, under_path))
+    return scope.within_scope(query, Jurisdiction.path)
+
+
+async def audit_count(session: RequestSession, scope: Scope, *, under_path: str | None) -> int:
+    query = _audit_query(scope, under_path).with_only_columns(func.count())
+    return await session.scalar(query) or 0
+
+
+async def audit_page(
+    session: RequestSession,
+    scope: Scope,
+    *,
+    under_path: str | None,
+    before_id: int | None,
+    limit: int,
+) -> Sequence[tuple[PolicyAudit, Subject, Jurisdiction]]:
+    """Policy changes at units in the scope, newest first."""
+    query = _audit_query(scope, under_path)
+    if before_id is not None:
+        query = query.where(PolicyAudit.id < before_id)
+    query = query.order_by(PolicyAudit.id.desc()).limit(limit)
+    return [(entry, subject, unit) for entry, subject, unit in await session.rows(query)]

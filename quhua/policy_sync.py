@@ -1,0 +1,36 @@
+"""Keeping each server process's view of grants and tokens fresh: a short poll."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authz.authentication import Authenticator
+from quhua.db.session import IN_BACKGROUND, RequestSession
+
+logger = logging.getLogger("quhua.policy")
+
+
+async def sync_once(
+    sessions: async_sessionmaker[AsyncSession], authenticator: Authenticator
+) -> None:
+    """Drop cached principals if the policy moved; write pending token last-used times."""
+    async with sessions() as session:
+        db = RequestSession(session, IN_BACKGROUND)
+        await authenticator.refresh(db)
+        if await authenticator.flush_usage(db):
+            await db.commit()
+
+
+async def keep_in_sync(
+    sessions: async_sessionmaker[AsyncSession], authenticator: Authenticator, period: float
+) -> None:
+    """Run sync_once every period seconds until cancelled; a failed round is logged, not fatal."""
+    while True:
+        await asyncio.sleep(period)
+        try:
+            await sync_once(sessions, authenticator)
+        except Exception:
+            logger.exception("policy sync failed; retrying in %.2f s", period)
