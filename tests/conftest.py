@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from quhua.app import create_app
 from quhua.settings import Settings
 from tests.databases import BACKENDS, fresh_database, issue_token, load_tree, upgrade
+from tests.scoping import ScopeGuard
 
 
 @pytest.fixture(params=BACKENDS)
@@ -95,6 +96,18 @@ class StatementCounter:
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+@pytest.fixture(autouse=True)
+def every_request_is_scoped() -> Iterator[ScopeGuard]:
+    """Fails any test during which a request read or wrote scoped tables without a Scope."""
+    guard = ScopeGuard()
+    event.listen(Engine, "before_execute", guard)
+    try:
+        yield guard
+    finally:
+        event.remove(Engine, "before_execute", guard)
+    assert guard.violations == [], guard.violations
 
 
 @pytest.fixture

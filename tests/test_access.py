@@ -1,0 +1,330 @@
+"""Access control through HTTP: tokens, scoped views of the tree, administration, audit."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from graphql import GraphQLEnumType, GraphQLNonNull, Undefined
+from sqlalchemy import update
+from starlette.testclient import TestClient
+
+from authz.models import Token
+from quhua.db.engine import sync_engine
+from schema.root import schema
+from tests.cli import quhua
+from tests.conftest import TOKENS, client_for, data_of, graphql
+from tests.databases import issue_token, load_tree, upgrade
+
+
+def seconds_until_refused(client: TestClient, *, limit: float = 5.0) -> float:
+    """How long until the client's token is refused (401), asking every 20 ms."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        response = client.post("/graphql", json={"query": "{ me { subject { name } } }"})
+        if response.status_code == 401:
+            return time.monotonic() - start
+        time.sleep(0.02)
+    return limit
+
+
+def unique(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:6]}"
+
+
+def as_subject(url: str, role: str, code: str) -> TestClient:
+    return client_for(url, issue_token(url, unique(role), role, code))
+
+
+def root_fields(type_name: str) -> list[str]:
+    graphql_type = schema._schema.get_type(type_name)
+    assert graphql_type is not None
+    return sorted(graphql_type.fields)  # type: ignore[attr-defined]
+
+
+def test_every_field_refuses_an_anonymous_caller(ningxia_url: str) -> None:
+    """Enumerated from the schema: a new field is covered without touching this test."""
+    with client_for(ningxia_url) as client:
+        for operation, type_name in (("query", "Query"), ("mutation", "Mutation")):
+            for field in root_fields(type_name):
+                definition = schema._schema.get_type(type_name).fields[field]  # type: ignore[union-attr]
+                args = ", ".join(
+                    f"{name}: {_dummy(arg.type)}"
+                    for name, arg in definition.args.items()
+                    if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined
+                )
+                selection = "" if _is_leaf(definition.type) else " { __typename }"
+                call = f"{field}({args})" if args else field
+                body = graphql(client, f"{operation} {{ {call}{selection} }}")
+                codes = {error["extensions"]["code"] for error in body.get("errors", [])}
+                assert codes == {"UNAUTHENTICATED"}, (field, body)
+
+
+def _dummy(graphql_type: GraphQLNonNull[Any]) -> str:
+    named = graphql_type.of_type
+    if isinstance(named, GraphQLEnumType):
+        return next(iter(named.values))
+    return {"String": '"64"', "Int": "1", "ID": '"1"', "Boolean": "true"}[named.name]
+
+
+def _is_leaf(graphql_type: object) -> bool:
+    while hasattr(graphql_type, "of_type"):
+        graphql_type = graphql_type.of_type
+    return not hasattr(graphql_type, "fields")
+
+
+def test_introspection_answers_anonymously(ningxia_url: str) -> None:
+    with client_for(ningxia_url) as client:
+        data = data_of(client, "{ __schema { queryType { name } } }")
+    assert data == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer qh_" + "A" * 43,  # well formed, unknown
+        "Bearer not-a-token",
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+    ],
+)
+def test_bad_credentials_get_401_and_no_hint(ningxia_url: str, header: str) -> None:
+    with client_for(ningxia_url) as client:
+        response = client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"Authorization": header},
+        )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Invalid or expired credentials",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ]
+    }
+
+
+def test_expired_and_revoked_tokens_are_refused_alike(ningxia_url: str) -> None:
+    subject = unique("viewer")
+    token = issue_token(ningxia_url, subject, "viewer", "6401")
+    query = {"query": '{ jurisdiction(code: "6401") { name } }'}
+    with client_for(ningxia_url, token) as client:
+        assert client.post("/graphql", json=query).status_code == 200
+        engine = sync_engine(ningxia_url)
+        with engine.begin() as connection:
+            listed = quhua("token", "list", "--subject", subject, url=ningxia_url).stdout
+            token_id = int(listed.split("\t")[0])
+            connection.execute(
+                update(Token).where(Token.id == token_id).values(expires_at=Token.created_at)
+            )
+        engine.dispose()
+    # A new process (a new app) does not know the token yet: the database says it expired.
+    with client_for(ningxia_url, token) as client:
+        expired = client.post("/graphql", json=query)
+    assert expired.status_code == 401
+
+
+MINE = """{
+  me { subject { name kind } grants { role jurisdiction { code name } } }
+}"""
+
+
+def test_me_tells_the_caller_who_they_are(ningxia_url: str) -> None:
+    subject = unique("approver")
+    with client_for(ningxia_url, issue_token(ningxia_url, subject, "approver", "640104")) as c:
+        me = data_of(c, MINE)["me"]
+    assert me["subject"] == {"name": subject, "kind": "PERSON"}
+    assert me["grants"] == [
+        {"role": "APPROVER", "jurisdiction": {"code": "640104", "name": "兴庆区"}}
+    ]
+
+
+@pytest.fixture
+def county_viewer(ningxia_url: str) -> Iterator[TestClient]:
+    with as_subject(ningxia_url, "viewer", "640104") as client:
+        yield client
+
+
+def test_a_county_viewer_sees_its_subtree_and_the_names_above(county_viewer: TestClient) -> None:
+    data = data_of(
+        county_viewer,
+        """{
+          county: jurisdiction(code: "640104") {
+            ancestors { code } children(first: 1) { totalCount } }
+          city: jurisdiction(code: "6401") {
+            name children { totalCount edges { node { code } } }
+            descendantCount(level: COUNTY) }
+          counties: jurisdictions(level: COUNTY) { totalCount edges { node { code } } }
+          provinces: jurisdictions(level: PROVINCE) { edges { node { code } } }
+          nobody: jurisdiction(code: "659999") { code }
+        }""",
+    )
+    assert data["county"]["ancestors"] == [{"code": "64"}, {"code": "6401"}]
+    assert data["county"]["children"]["totalCount"] == 16
+    assert data["city"]["name"] == "银川市"
+    assert data["city"]["children"] == {"totalCount": 1, "edges": [{"node": {"code": "640104"}}]}
+    assert data["city"]["descendantCount"] == 1
+    assert data["counties"] == {"totalCount": 1, "edges": [{"node": {"code": "640104"}}]}
+    assert data["provinces"]["edges"] == [{"node": {"code": "64"}}]
+    assert data["nobody"] is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ jurisdiction(code: "640105") { code } }',
+        '{ jurisdiction(code: "6402") { code } }',
+        '{ jurisdictions(under: "640105") { totalCount } }',
+        "{ grants { totalCount } }",
+        "{ policyAudit { totalCount } }",
+    ],
+)
+def test_outside_the_subtree_is_forbidden_not_empty(county_viewer: TestClient, query: str) -> None:
+    body = graphql(county_viewer, query)
+    if "grants" in query or "policyAudit" in query:
+        # A viewer administers nothing: an empty scope, so empty listings.
+        assert body["data"] is not None
+        assert next(iter(body["data"].values()))["totalCount"] == 0
+        return
+    assert body["data"] is None or set(body["data"].values()) == {None}
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+GRANT = """mutation($subject: String!, $role: Role!, $code: String!) {
+  grantRole(subject: $subject, role: $role, jurisdiction: $code, reason: "new staff") {
+    subject { name } role jurisdiction { code }
+  }
+}"""
+REVOKE = """mutation($subject: String!, $role: Role!, $code: String!) {
+  revokeRole(subject: $subject, role: $role, jurisdiction: $code, reason: "left") { role }
+}"""
+
+
+@pytest.fixture
+def fresh_ningxia(migrated_url: str) -> str:
+    """A database of its own with the Ningxia tree and a province administrator."""
+    load_tree(migrated_url)
+    TOKENS[migrated_url] = issue_token(migrated_url, "province-admin", "admin", "64")
+    return migrated_url
+
+
+def code_of(body: dict[str, object]) -> str:
+    errors = body.get("errors")
+    assert isinstance(errors, list)
+    return str(errors[0]["extensions"]["code"])
+
+
+def test_administrators_grant_only_inside_their_subtree(fresh_ningxia: str) -> None:
+    with as_subject(fresh_ningxia, "admin", "6401") as city_admin:
+        ok = data_of(city_admin, GRANT, subject="li", role="REPORTER", code="640104001")
+        assert ok["grantRole"]["jurisdiction"] == {"code": "640104001"}
+        outside = graphql(city_admin, GRANT, subject="li", role="REPORTER", code="6402")
+        assert code_of(outside) == "FORBIDDEN"
+        above = graphql(city_admin, GRANT, subject="li", role="ADMIN", code="64")
+        assert code_of(above) == "FORBIDDEN"
+        again = graphql(city_admin, GRANT, subject="li", role="REPORTER", code="640104001")
+        assert code_of(again) == "CONFLICT"
+        audit = data_of(
+            city_admin,
+            "{ policyAudit { totalCount edges { node { action actor subject { name } role "
+            "jurisdiction { code } reason } } } }",
+        )["policyAudit"]
+    # Newest first: this grant, then the CLI's token and grant for the city administrator.
+    assert [edge["node"]["action"] for edge in audit["edges"]] == [
+        "GRANT",
+        "TOKEN_CREATE",
+        "GRANT",
+    ]
+    assert audit["edges"][2]["node"]["actor"].startswith("cli:")
+    entry = audit["edges"][0]["node"]
+    assert entry["action"] == "GRANT"
+    assert entry["subject"] == {"name": "li"}
+    assert entry["jurisdiction"] == {"code": "640104001"}
+    assert entry["reason"] == "new staff"
+
+
+def test_nobody_grants_permissions_they_do_not_hold(fresh_ningxia: str) -> None:
+    with as_subject(fresh_ningxia, "approver", "6401") as approver:
+        body = graphql(approver, GRANT, subject="wang", role="VIEWER", code="640104")
+    assert code_of(body) == "FORBIDDEN"  # no grants:manage at all
+    quhua(
+        "grant",
+        "--subject",
+        "mixed",
+        "--role",
+        "admin",
+        "--jurisdiction",
+        "640104001",
+        url=fresh_ningxia,
+    )
+    quhua(
+        "grant",
+        "--subject",
+        "mixed",
+        "--role",
+        "aggregate_reader",
+        "--jurisdiction",
+        "6401",
+        url=fresh_ningxia,
+    )
+    token = quhua("token", "create", "--subject", "mixed", url=fresh_ningxia).stdout.strip()
+    with client_for(fresh_ningxia, token) as mixed:
+        inside = data_of(mixed, GRANT, subject="zhao", role="VIEWER", code="640104001002")
+        assert inside["grantRole"]["role"] == "VIEWER"
+
+
+def test_the_last_administrator_of_the_top_cannot_be_removed(fresh_ningxia: str) -> None:
+    with client_for(fresh_ningxia, TOKENS[fresh_ningxia]) as admin:
+        alone = graphql(admin, REVOKE, subject="province-admin", role="ADMIN", code="64")
+        assert code_of(alone) == "CONFLICT"
+        data_of(admin, GRANT, subject="deputy", role="ADMIN", code="64")
+        data_of(admin, REVOKE, subject="deputy", role="ADMIN", code="64")
+        data_of(admin, GRANT, subject="county-admin", role="ADMIN", code="640104")
+        # Admins above remain: removing the county's only admin is allowed.
+        data_of(admin, REVOKE, subject="county-admin", role="ADMIN", code="640104")
+    with as_subject(fresh_ningxia, "admin", "6401") as city_admin:
+        above = graphql(city_admin, REVOKE, subject="province-admin", role="ADMIN", code="64")
+        assert code_of(above) == "FORBIDDEN"
+
+
+TOKEN = """mutation($subject: String!) {
+  createToken(subject: $subject, expiresInDays: 7, label: "laptop") {
+    token subject { name } info { id prefix label expiresAt revokedAt }
+  }
+}"""
+REVOKE_TOKEN = (
+    """mutation($id: ID!) { revokeToken(id: $id, reason: "lost laptop") { revokedAt } }"""
+)
+
+
+def test_tokens_are_issued_and_revoked_within_the_subtree(fresh_ningxia: str) -> None:
+    with as_subject(fresh_ningxia, "admin", "6401") as city_admin:
+        data_of(city_admin, GRANT, subject="zhou", role="REPORTER", code="640104001002")
+        created = data_of(city_admin, TOKEN, subject="zhou")["createToken"]
+        token = created["token"]
+        assert created["info"]["prefix"] == token[:10]
+        with client_for(fresh_ningxia, token) as zhou:
+            me = data_of(zhou, "{ me { subject { name } } }")
+            assert me == {"me": {"subject": {"name": "zhou"}}}
+            data_of(city_admin, REVOKE_TOKEN, id=created["info"]["id"])
+            # zhou's client is another app, with its own cache, like another process.
+            assert seconds_until_refused(zhou) < 1.0
+        outsider = graphql(city_admin, TOKEN, subject="province-admin")
+        assert code_of(outsider) == "FORBIDDEN"
+        listed = data_of(city_admin, '{ tokens(subject: "zhou") { label revokedAt } }')
+        assert listed["tokens"][0]["label"] == "laptop"
+        assert listed["tokens"][0]["revokedAt"] is not None
+
+
+def test_a_fresh_database_refuses_everything_until_the_cli_grants(migrated_url: str) -> None:
+    load_tree(migrated_url)
+    with client_for(migrated_url) as client:
+        body = graphql(client, '{ jurisdiction(code: "64") { name } }')
+    assert code_of(body) == "UNAUTHENTICATED"
+    upgrade(migrated_url)
