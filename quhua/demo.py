@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from authz import administration, repository
+from authz.models import SubjectKind
+from authz.principal import Actor
+from authz.roles import Action, Role
+from authz.scope import operator_scope
 from quhua import migrate
+from quhua.db.session import RequestSession
 from quhua.db.textfiles import TextSource
 from tenancy.loading.load import load_divisions
 from tenancy.loading.report import LoadReport
@@ -49,3 +57,83 @@ def prepare(
         if not report.ok:
             raise RuntimeError(f"the shipped division tree did not load: {report.errors[:3]}")
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    subject: str
+    kind: SubjectKind
+    role: Role
+    code: str
+    what: str
+
+
+# Ningxia (宁夏): its capital Yinchuan, the Xingqing district, a street office and a community.
+DEMO_USERS = (
+    DemoUser("ningxia-admin", SubjectKind.PERSON, Role.ADMIN, "64", "province admin"),
+    DemoUser("yinchuan-viewer", SubjectKind.PERSON, Role.VIEWER, "6401", "city viewer"),
+    DemoUser("xingqing-approver", SubjectKind.PERSON, Role.APPROVER, "640104", "county approver"),
+    DemoUser(
+        "fenghuang-reporter", SubjectKind.PERSON, Role.REPORTER, "640104001", "township reporter"
+    ),
+    DemoUser(
+        "chongan-reporter", SubjectKind.PERSON, Role.REPORTER, "640104001002", "village reporter"
+    ),
+    DemoUser(
+        "ningxia-stats-system",
+        SubjectKind.SERVICE,
+        Role.AGGREGATE_READER,
+        "64",
+        "provincial system (aggregates only)",
+    ),
+)
+DEMO_LABEL = "demo"
+DEMO_TOKEN_LIFETIME = dt.timedelta(days=30)
+
+
+async def issue_demo_tokens(engine: AsyncEngine) -> list[tuple[DemoUser, str]]:
+    """Grant the demo users their roles (once) and give each a fresh token.
+
+    Tokens are kept only as hashes, so each run revokes the previous run's demo tokens and
+    prints new ones.
+    """
+    actor = Actor(label="quhua demo", principal=None)
+    issued: list[tuple[DemoUser, str]] = []
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        db = RequestSession(session)
+        grants_scope = await operator_scope(db, Action.MANAGE_GRANTS)
+        tokens_scope = await operator_scope(db, Action.MANAGE_TOKENS)
+        for user in DEMO_USERS:
+            subject = await administration.ensure_subject(db, user.subject, user.kind)
+            unit = await repository.unit_by_code(db, user.code)
+            assert unit is not None
+            if await repository.find_grant(db, subject.id, user.role, unit.id) is None:
+                await administration.grant_role(
+                    db,
+                    actor=actor,
+                    scope=grants_scope,
+                    subject_name=user.subject,
+                    role=user.role,
+                    code=user.code,
+                    reason="demo",
+                )
+            for token in await repository.tokens_of(db, subject.id):
+                if token.label == DEMO_LABEL and token.revoked_at is None:
+                    await administration.revoke_token(
+                        db,
+                        actor=actor,
+                        scope=tokens_scope,
+                        token_id=token.id,
+                        reason="new demo run",
+                    )
+            new = await administration.create_token(
+                db,
+                actor=actor,
+                scope=tokens_scope,
+                subject_name=user.subject,
+                expires_in=DEMO_TOKEN_LIFETIME,
+                label=DEMO_LABEL,
+            )
+            issued.append((user, new.secret))
+        await db.commit()
+    return issued

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -11,10 +12,13 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TimeElapsedColumn
+from rich.table import Table
 
 from quhua import demo as demo_data
 from quhua.cli.common import DatabaseOption, engine_for, require_current_schema, settings_for
+from quhua.db.engine import async_engine
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port.")]
@@ -59,6 +63,28 @@ def _open_when_up(url: str) -> None:
     threading.Thread(target=wait_and_open, daemon=True).start()
 
 
+async def _demo_tokens(url: str) -> list[tuple[demo_data.DemoUser, str]]:
+    engine = async_engine(url)
+    try:
+        return await demo_data.issue_demo_tokens(engine)
+    finally:
+        await engine.dispose()
+
+
+def _print_tokens(issued: list[tuple[demo_data.DemoUser, str]]) -> None:
+    table = Table(title="Demo users (tokens valid 30 days; new ones on every run)")
+    for column in ("who", "subject", "role at", "Headers tab of GraphiQL"):
+        table.add_column(column)
+    for user, token in issued:
+        table.add_row(
+            user.what,
+            user.subject,
+            f"{user.role.value} at {user.code}",
+            f'{{"Authorization": "Bearer {token}"}}',
+        )
+    Console(width=200).print(table)
+
+
 def demo(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
@@ -89,8 +115,9 @@ def demo(
         )
     else:
         typer.echo(f"using the existing database {settings.url}")
+    _print_tokens(asyncio.run(_demo_tokens(settings.url)))
     url = f"http://{host}:{port}"
-    typer.echo(f"GraphiQL: {url}/graphql")
+    typer.echo(f"\nGraphiQL: {url}/graphql  (paste a header into its Headers tab)")
     if browser and not os.environ.get("CI"):
         _open_when_up(url)
     _run(host, port, 1, settings.url)
