@@ -102,6 +102,10 @@ class Authenticator:
             if len(self._recorded) > self._cache_size:
                 self._recorded.clear()
 
+    @property
+    def has_pending_usage(self) -> bool:
+        return bool(self._pending_use)
+
     async def flush_usage(self, session: RequestSession) -> int:
         """Write the last-used times noted since the previous flush; the caller commits."""
         pending, self._pending_use = self._pending_use, {}

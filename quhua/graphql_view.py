@@ -59,8 +59,33 @@ class QuhuaGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(session=request.scope[_SESSION], principal=request.scope[_PRINCIPAL])
 
-    async def execute_operation(self, request: Request, *args: Any, **kwargs: Any) -> Any:
-        result = await super().execute_operation(request, *args, **kwargs)
+    async def execute_operation(  # noqa: PLR0917 - strawberry's signature
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: None,
+        sub_response: Any,
+    ) -> Any:
+        if isinstance(request_data, list):
+            # One after the other: a batch is one transaction, and its operations may build
+            # on each other's writes.
+            result: Any = [
+                await self.execute_single(
+                    request=request,
+                    request_adapter=request_adapter,
+                    sub_response=sub_response,
+                    context=context,
+                    root_value=root_value,
+                    request_data=data,
+                )
+                for data in request_data
+            ]
+        else:
+            result = await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
         results = result if isinstance(result, list) else [result]
         session: RequestSession = request.scope[_SESSION]
         # A request commits whole or not at all: one error anywhere undoes its writes.

@@ -19,9 +19,11 @@ async def sync_once(
     """Drop cached principals if the policy moved; write pending token last-used times."""
     async with sessions() as session:
         db = RequestSession(session, IN_BACKGROUND)
-        await authenticator.refresh(db)
-        if await authenticator.flush_usage(db):
+        if authenticator.has_pending_usage:
+            await db.begin_writing()
+            await authenticator.flush_usage(db)
             await db.commit()
+        await authenticator.refresh(db)
 
 
 async def keep_in_sync(

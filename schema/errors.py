@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
+from sqlalchemy.exc import IntegrityError
 
-from quhua.errors import QuhuaError
+from quhua.errors import ErrorCode, QuhuaError
 
 logger = logging.getLogger("quhua.graphql")
 
@@ -18,7 +19,9 @@ INVALID = "GRAPHQL_VALIDATION_FAILED"
 
 def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is not None and not isinstance(original, QuhuaError | GraphQLError)
+    return original is not None and not isinstance(
+        original, QuhuaError | GraphQLError | IntegrityError
+    )
 
 
 def log_unexpected(errors: Iterable[GraphQLError]) -> None:
@@ -35,6 +38,10 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, QuhuaError):
         extensions["code"] = original.code.value
+    elif isinstance(original, IntegrityError):
+        # Two writers raced to the same row; the loser's transaction is rolled back.
+        formatted["message"] = "A concurrent change conflicted with this one: read and retry"
+        extensions["code"] = ErrorCode.CONFLICT.value
     elif is_unexpected(error):
         formatted["message"] = "Internal server error"
         extensions["code"] = INTERNAL

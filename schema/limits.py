@@ -1,4 +1,5 @@
-"""Limits on what one request may ask, built once so the validation cache stays warm."""
+"""The schema's extensions: limits on what one request may ask (built once, so that the
+validation cache stays warm), caches, and transactions for mutations."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
+from schema.transactions import WritingTransaction
+
 MAX_DEPTH = 12
 MAX_ALIASES = 50
 MAX_TOKENS = 5000
 CACHE_SIZE = 512
+MAX_BATCH = 10
 
 # The same rule classes on every request: the validation cache keys on them.
 VALIDATION_RULES: list[type[ASTValidationRule]] = [
@@ -34,4 +38,5 @@ def extensions() -> list[Callable[[], SchemaExtension]]:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(VALIDATION_RULES),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        WritingTransaction,
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -11,7 +12,7 @@ from schema.access.mutation import AccessMutation
 from schema.access.query import AccessQuery
 from schema.errors import log_unexpected
 from schema.jurisdictions.query import JurisdictionQuery
-from schema.limits import extensions
+from schema.limits import MAX_BATCH, extensions
 
 Query = merge_types("Query", (JurisdictionQuery, AccessQuery))
 Mutation = merge_types("Mutation", (AccessMutation,))
@@ -24,7 +25,13 @@ class QuhuaSchema(strawberry.Schema):
         log_unexpected(errors)
 
 
-schema = QuhuaSchema(query=Query, mutation=Mutation, extensions=extensions())
+schema = QuhuaSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=extensions(),
+    # A list of operations in one POST runs in one transaction: all commit or none.
+    config=StrawberryConfig(batching_config={"max_operations": MAX_BATCH}),
+)
 
 
 def schema_sdl() -> str:

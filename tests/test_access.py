@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -328,3 +329,34 @@ def test_a_fresh_database_refuses_everything_until_the_cli_grants(migrated_url: 
         body = graphql(client, '{ jurisdiction(code: "64") { name } }')
     assert code_of(body) == "UNAUTHENTICATED"
     upgrade(migrated_url)
+
+
+def test_concurrent_administrators_neither_fail_nor_double_grant(fresh_ningxia: str) -> None:
+    """Two apps (two engines, as two processes would have) grant at once, many times."""
+    token = TOKENS[fresh_ningxia]
+    villages = ["640104001002", "640104001003", "640104001005", "640104001007"]
+    with client_for(fresh_ningxia, token) as one, client_for(fresh_ningxia, token) as two:
+
+        def grant(client: TestClient, subject: str, code: str) -> str:
+            body = graphql(client, GRANT, subject=subject, role="REPORTER", code=code)
+            return code_of(body) if body.get("errors") else "OK"
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            # Different grants: all must succeed, whichever writer waits for the other.
+            distinct = list(
+                pool.map(
+                    lambda job: grant(*job),
+                    [
+                        (c, f"worker-{i}", code)
+                        for i, (c, code) in enumerate(
+                            (client, code) for client in (one, two) for code in villages
+                        )
+                    ],
+                )
+            )
+            assert distinct == ["OK"] * 8
+            # The same grant from both apps at once: one wins, the other hears CONFLICT.
+            same = sorted(
+                pool.map(lambda c: grant(c, "contested", "640104001002"), [one, two, one, two])
+            )
+    assert same == ["CONFLICT", "CONFLICT", "CONFLICT", "OK"]

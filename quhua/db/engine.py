@@ -12,6 +12,10 @@ SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg_async"}
 
 
+# Execution option for a session's connection: its transaction is going to write.
+SQLITE_WRITE = "quhua_sqlite_write"
+
+
 class UnsupportedDatabaseError(ValueError):
     pass
 
@@ -44,7 +48,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that will write takes the write lock at once (BEGIN IMMEDIATE):
+        # a deferred one that read first fails with "database is locked", without waiting,
+        # when another writer committed since its read.
+        immediate = connection.get_execution_options().get(SQLITE_WRITE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def sync_engine(url: str | URL, **kwargs: Any) -> Engine:

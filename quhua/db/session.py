@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Executable, Result, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
+from quhua.db.engine import SQLITE_WRITE
+
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
-
 
 # Every statement of a request carries this option, so that checks can tell them apart
 # from background work (which passes its own).
@@ -24,7 +25,10 @@ class RequestSession:
     """One AsyncSession per request, used by one coroutine at a time.
 
     GraphQL resolves sibling fields concurrently and several DataLoaders may dispatch in the
-    same tick; an AsyncSession refuses concurrent use, so every statement takes a lock.
+    same tick; an AsyncSession refuses concurrent use, so every statement takes a lock. The
+    locked work is shielded: when GraphQL cancels a field (a sibling failed), a statement
+    already sent runs to its end instead of leaving the connection half-way, which would
+    break every later statement of the request.
     Commit and rollback belong to whoever opened the session (the request boundary).
     """
 
@@ -36,37 +40,74 @@ class RequestSession:
         # whatever caches what was written know.
         self.wrote = False
 
+    async def _serial(self, work: Callable[[], Awaitable[T]]) -> T:
+        async def locked() -> T:
+            async with self._lock:
+                return await work()
+
+        return await asyncio.shield(locked())
+
     async def execute(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Result[Any]:
         if not isinstance(statement, Select):
             self.wrote = True
-        async with self._lock:
-            return await self._session.execute(statement, params, execution_options=self._options)
+        return await self._serial(
+            lambda: self._session.execute(statement, params, execution_options=self._options)
+        )
 
     async def rows(self, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
-        async with self._lock:
-            return (await self._session.execute(statement, execution_options=self._options)).all()
+        async def work() -> Sequence[Row[*Ts]]:
+            result = await self._session.execute(statement, execution_options=self._options)
+            return result.all()
+
+        return await self._serial(work)
 
     async def scalars(self, statement: Select[T]) -> Sequence[T]:
-        async with self._lock:
-            return (await self._session.scalars(statement, execution_options=self._options)).all()
+        async def work() -> Sequence[T]:
+            result = await self._session.scalars(statement, execution_options=self._options)
+            return result.all()
+
+        return await self._serial(work)
 
     async def scalar(self, statement: Select[T]) -> T | None:
-        async with self._lock:
-            return await self._session.scalar(statement, execution_options=self._options)
+        return await self._serial(
+            lambda: self._session.scalar(statement, execution_options=self._options)
+        )
 
     async def add(self, instance: object) -> None:
         """Add a new object and send its INSERT now, so that its id is known."""
         self.wrote = True
-        async with self._lock:
+
+        async def work() -> None:
             self._session.add(instance)
             await self._session.flush()
 
+        await self._serial(work)
+
+    async def begin_writing(self) -> None:
+        """Start a transaction that is going to write (before anything is written).
+
+        On SQLite it takes the write lock up front, so that concurrent writers queue behind
+        the busy timeout instead of failing; elsewhere it changes nothing.
+        """
+
+        bind = self._session.bind
+        if bind is None or bind.dialect.name != "sqlite":
+            return
+
+        async def work() -> None:
+            if self._session.in_transaction():
+                # Only reads happened; objects already loaded stay usable, detached, instead
+                # of being expired by the rollback.
+                self._session.expunge_all()
+                await self._session.rollback()
+            await self._session.connection(execution_options={SQLITE_WRITE: True})
+
+        await self._serial(work)
+
     async def commit(self) -> None:
-        async with self._lock:
-            await self._session.commit()
+        await self._serial(self._session.commit)
 
     async def rollback(self) -> None:
-        async with self._lock:
-            await self._session.rollback()
+        await self._serial(self._session.rollback)

@@ -1,0 +1,91 @@
+"""An independent model of who may see what, for checking the server against.
+
+It knows the role policy as the issue states it, not as Casbin stores it, and walks the tree
+with plain Python over the CSV of Ningxia: nothing here shares code with authz.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+
+from quhua.demo import shipped_data
+from tests.databases import NINGXIA
+
+LEVELS = ("province", "city", "county", "township", "village")
+READ_TREE = {"viewer", "reporter", "approver", "admin", "aggregate_reader"}
+PERMISSIONS = {
+    "aggregate_reader": {"tree:read", "aggregates:read", "indicators:read"},
+    "viewer": {
+        "tree:read",
+        "values:read",
+        "aggregates:read",
+        "indicators:read",
+        "targets:read",
+        "assessments:read",
+        "audit:read",
+    },
+}
+PERMISSIONS["reporter"] = PERMISSIONS["viewer"] | {"values:write"}
+PERMISSIONS["approver"] = PERMISSIONS["reporter"] | {"approvals:write"}
+PERMISSIONS["admin"] = PERMISSIONS["approver"] | {
+    "grants:manage",
+    "tokens:manage",
+    "targets:write",
+    "catalogue:write",
+}
+
+
+@dataclass(frozen=True)
+class Tree:
+    parent: dict[str, str | None]
+    level: dict[str, str]
+
+    @classmethod
+    def ningxia(cls) -> Tree:
+        with shipped_data(NINGXIA).open(encoding="utf-8") as file:
+            rows = list(csv.DictReader(file))
+        return cls(
+            parent={r["code"]: r["parent_code"] or None for r in rows},
+            level={r["code"]: r["level"] for r in rows},
+        )
+
+    def ancestors(self, code: str) -> list[str]:
+        found = []
+        up = self.parent[code]
+        while up is not None:
+            found.append(up)
+            up = self.parent[up]
+        return found
+
+    def is_within(self, code: str, root: str) -> bool:
+        return code == root or root in self.ancestors(code)
+
+
+@dataclass
+class Caller:
+    grants: list[tuple[str, str]]  # (role, code)
+    tree: Tree
+    _visible: set[str] | None = field(default=None, repr=False)
+
+    def roots(self, permission: str) -> list[str]:
+        return [code for role, code in self.grants if permission in PERMISSIONS[role]]
+
+    def in_scope(self, code: str, permission: str) -> bool:
+        return any(self.tree.is_within(code, root) for root in self.roots(permission))
+
+    def visible(self) -> set[str]:
+        if self._visible is None:
+            roots = self.roots("tree:read")
+            seen = {c for c in self.tree.parent if any(self.tree.is_within(c, r) for r in roots)}
+            for root in roots:
+                seen.update(self.tree.ancestors(root))
+            self._visible = seen
+        return self._visible
+
+    def holds_at(self, code: str) -> set[str]:
+        held: set[str] = set()
+        for role, root in self.grants:
+            if self.tree.is_within(code, root):
+                held |= PERMISSIONS[role]
+        return held

@@ -1,0 +1,315 @@
+"""Property: whatever a caller asks, nothing outside their scope comes back or changes.
+
+Queries and mutations are enumerated from the schema itself, so a new field is covered
+without editing this file. Callers get random grants on the real Ningxia tree; requests use
+aliases, fragments, nested parents, ancestors and children, cursors crafted by the caller,
+and batches of operations. The server's answers are checked against tests/isolation_model.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
+
+from authz.models import Grant, Subject, SubjectKind, Token
+from authz.roles import Role
+from authz.tokens import new_token, shown_prefix, token_hash
+from quhua.db.engine import sync_engine
+from resolvers.pagination import id_cursor, path_cursor
+from schema.root import schema
+from tenancy.models import Jurisdiction
+from tests.conftest import client_for
+from tests.databases import fresh_database, issue_token, load_tree, upgrade
+from tests.isolation_model import LEVELS, PERMISSIONS, Caller, Tree
+
+TREE = Tree.ningxia()
+CODES = sorted(TREE.parent)
+BY_LEVEL = {level: [c for c in CODES if TREE.level[c] == level] for level in LEVELS}
+ROLES = [role.value for role in Role]
+SUBJECT_POOL = ["pool-a", "pool-b", "pool-c"]
+SAFE_ERRORS = {"FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "UNAUTHENTICATED"}
+EXAMPLES = 150
+
+
+def path_of(code: str) -> str:
+    return "".join(f"{c}/" for c in [*reversed(TREE.ancestors(code)), code])
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, TestClient]]:
+    """A database of its own: mutations here may change any grant."""
+    with fresh_database(str(request.param), tmp_path_factory.mktemp("isolation")) as url:
+        upgrade(url)
+        load_tree(url)
+        issue_token(url, "isolation-root", "admin", "64")
+        for index, name in enumerate(SUBJECT_POOL):
+            issue_token(
+                url, name, ["viewer", "reporter", "admin"][index], BY_LEVEL["county"][index]
+            )
+        with client_for(url) as client:
+            yield url, client
+
+
+def make_caller(url: str, grants: list[tuple[str, str]]) -> str:
+    """A new subject with these grants and a token, written straight to the database."""
+    engine = sync_engine(url)
+    secret = new_token()
+    now = dt.datetime.now(dt.UTC)
+    with Session(engine) as session, session.begin():
+        subject = Subject(
+            name=f"caller-{uuid.uuid4().hex[:10]}", kind=SubjectKind.PERSON, created_at=now
+        )
+        session.add(subject)
+        session.flush()
+        units = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
+        for role, code in set(grants):
+            session.add(
+                Grant(
+                    subject_id=subject.id,
+                    role=Role(role),
+                    jurisdiction_id=units[code],
+                    granted_at=now,
+                )
+            )
+        session.add(
+            Token(
+                subject_id=subject.id,
+                token_hash=token_hash(secret),
+                prefix=shown_prefix(secret),
+                label="",
+                created_at=now,
+                expires_at=now + dt.timedelta(hours=1),
+            )
+        )
+    engine.dispose()
+    return secret
+
+
+def snapshot(url: str) -> tuple[set[tuple[str, str, str]], set[tuple[int, str, bool]]]:
+    engine = sync_engine(url)
+    with engine.connect() as connection:
+        grants = {
+            (name, role.value, code)
+            for name, role, code in connection.execute(
+                select(Subject.name, Grant.role, Jurisdiction.code)
+                .join(Subject, Subject.id == Grant.subject_id)
+                .join(Jurisdiction, Jurisdiction.id == Grant.jurisdiction_id)
+            )
+        }
+        tokens = {
+            (token_id, name, revoked is not None)
+            for token_id, name, revoked in connection.execute(
+                select(Token.id, Subject.name, Token.revoked_at).join(
+                    Subject, Subject.id == Token.subject_id
+                )
+            )
+        }
+    engine.dispose()
+    return grants, tokens
+
+
+# ---- strategies: arguments by name and type, selections by the schema ----------------------
+
+codes = st.one_of(
+    *(st.sampled_from(BY_LEVEL[level]) for level in LEVELS),
+    st.sampled_from(["", "99", "6499", "64x", "0" * 12]),
+)
+cursors = st.one_of(
+    st.none(),
+    codes.filter(lambda c: c in TREE.parent).map(lambda c: path_cursor(path_of(c))),
+    st.integers(0, 50).map(id_cursor),
+    st.sampled_from(["", "x", "cDo5OS8=", "aTotMQ=="]),
+)
+
+
+def argument(name: str, graphql_type: Any) -> st.SearchStrategy[Any]:
+    required = isinstance(graphql_type, GraphQLNonNull)
+    named = graphql_type.of_type if required else graphql_type
+    if isinstance(named, GraphQLEnumType):
+        values: st.SearchStrategy[Any] = st.sampled_from(sorted(named.values))
+    elif name in {"code", "under", "jurisdiction"}:
+        values = codes
+    elif name == "after":
+        values = cursors
+    elif name == "subject":
+        values = st.sampled_from([*SUBJECT_POOL, "isolation-root", "nobody"])
+    elif name == "search":
+        values = st.sampled_from(["银川", "社区", "6401", "%", "_", "64010"])
+    elif named.name == "Int":
+        values = st.integers(-2, 40)
+    elif named.name == "ID":
+        values = st.integers(0, 60).map(str)
+    else:
+        values = st.text(max_size=8)
+    return values if required else st.one_of(st.none(), values)
+
+
+def named_type(graphql_type: Any) -> Any:
+    while isinstance(graphql_type, GraphQLNonNull | GraphQLList):
+        graphql_type = graphql_type.of_type
+    return graphql_type
+
+
+@st.composite
+def selection(draw: st.DrawFn, object_type: GraphQLObjectType, depth: int) -> str:
+    """Fields of an object type; Jurisdiction always selects code, so it can be checked."""
+    fields: list[str] = []
+    must = {"code"} if object_type.name == "Jurisdiction" else set()
+    candidates = sorted(object_type.fields)
+    chosen = set(draw(st.lists(st.sampled_from(candidates), max_size=4, unique=True))) | must
+    for field_name in sorted(chosen):
+        field: GraphQLField = object_type.fields[field_name]
+        target = named_type(field.type)
+        if field_name == "descendantCount":
+            level = draw(st.sampled_from([None, *(level.upper() for level in LEVELS)]))
+            fields.append(
+                f"dc_{level}: descendantCount(level: {level})"
+                if level
+                else "dc_ALL: descendantCount"
+            )
+            continue
+        args = []
+        for arg_name, arg in field.args.items():
+            value = draw(argument(arg_name, arg.type))
+            if value is not None:
+                args.append(f"{arg_name}: {literal(value, arg.type)}")
+        call = f"{field_name}({', '.join(args)})" if args else field_name
+        if isinstance(target, GraphQLScalarType | GraphQLEnumType):
+            fields.append(call)
+        elif depth > 0:
+            inner = draw(selection(target, depth - 1))
+            alias = draw(st.sampled_from(["", f"a{len(fields)}: "])) if field_name != "code" else ""
+            wrapped = draw(st.sampled_from([inner, f"... on {target.name} {{ {inner} }}"]))
+            fields.append(f"{alias}{call} {{ {wrapped} }}")
+    if not fields:
+        fields.append("__typename")
+    return " ".join(fields)
+
+
+def literal(value: Any, graphql_type: Any) -> str:
+    named = named_type(graphql_type)
+    if isinstance(named, GraphQLEnumType):
+        return str(value)
+    if isinstance(value, int) and named.name == "Int":
+        return str(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+@st.composite
+def operation(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["query", "query", "mutation"]))
+    root = schema._schema.query_type if kind == "query" else schema._schema.mutation_type
+    assert root is not None
+    chosen = draw(st.lists(st.sampled_from(sorted(root.fields)), min_size=1, max_size=3))
+    parts = []
+    for index, field_name in enumerate(chosen):
+        field = root.fields[field_name]
+        args = []
+        for arg_name, arg in field.args.items():
+            value = draw(argument(arg_name, arg.type))
+            if value is not None:
+                args.append(f"{arg_name}: {literal(value, arg.type)}")
+        call = f"r{index}: {field_name}({', '.join(args)})" if args else f"r{index}: {field_name}"
+        target = named_type(field.type)
+        if isinstance(target, GraphQLObjectType):
+            call += " { " + draw(selection(target, 3)) + " }"
+        parts.append(call)
+    return f"{kind} {{ {' '.join(parts)} }}"
+
+
+grant_lists = st.lists(
+    st.tuples(st.sampled_from(ROLES), codes.filter(lambda c: c in TREE.parent)),
+    min_size=1,
+    max_size=3,
+)
+
+
+# ---- the checks -------------------------------------------------------------------------------
+
+
+def walk(node: Any, caller: Caller, problems: list[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            walk(item, caller, problems)
+        return
+    if not isinstance(node, dict):
+        return
+    code = node.get("code")
+    if isinstance(code, str):
+        if code not in caller.visible():
+            problems.append(f"saw {code}")
+        for key, value in node.items():
+            if key.startswith("dc_") and isinstance(value, int):
+                level = key[3:].lower()
+                expected = sum(
+                    1
+                    for c in caller.visible()
+                    if c != code and TREE.is_within(c, code) and level in {"all", TREE.level[c]}
+                )
+                if value != expected:
+                    problems.append(f"{key} of {code}: {value}, expected {expected}")
+    for value in node.values():
+        walk(value, caller, problems)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(grants=grant_lists, documents=st.lists(operation(), min_size=1, max_size=3))
+def test_no_answer_or_change_leaves_the_callers_scope(
+    world: tuple[str, TestClient], grants: list[tuple[str, str]], documents: list[str]
+) -> None:
+    url, client = world
+    caller = Caller(grants=grants, tree=TREE)
+    token = make_caller(url, grants)
+    before = snapshot(url)
+    payload: Any = (
+        [{"query": d} for d in documents] if len(documents) > 1 else {"query": documents[0]}
+    )
+    response = client.post("/graphql", json=payload, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    bodies = response.json() if isinstance(response.json(), list) else [response.json()]
+    problems: list[str] = []
+    for body in bodies:
+        for error in body.get("errors") or []:
+            code = error.get("extensions", {}).get("code")
+            if code not in SAFE_ERRORS and code != "GRAPHQL_VALIDATION_FAILED":
+                problems.append(f"error {code}: {error['message']}")
+        walk(body.get("data"), caller, problems)
+    after = snapshot(url)
+    for name, role, code in before[0] ^ after[0]:
+        if not caller.in_scope(code, "grants:manage"):
+            problems.append(f"grant of {role} at {code} to {name} changed from outside")
+        elif not PERMISSIONS[role] <= caller.holds_at(code):
+            problems.append(f"{role} at {code} changed without holding its permissions")
+    changed_tokens = {name for _, name, _ in before[1] ^ after[1]}
+    for name in changed_tokens:
+        held = [(role, code) for who, role, code in before[0] if who == name]
+        if not held or not all(
+            caller.in_scope(code, "tokens:manage") and PERMISSIONS[role] <= caller.holds_at(code)
+            for role, code in held
+        ):
+            problems.append(f"a token of {name} changed from outside")
+    assert problems == [], (documents, problems)
