@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -38,19 +38,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         poller = None
+        stop = asyncio.Event()
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(ensure_current)
             await sync_once(sessions, authenticator)
             poller = asyncio.create_task(
-                keep_in_sync(sessions, authenticator, settings.policy_poll_seconds)
+                keep_in_sync(sessions, authenticator, settings.policy_poll_seconds, stop)
             )
             yield
         finally:
             if poller is not None:
-                poller.cancel()
-                with suppress(asyncio.CancelledError):
-                    await poller
+                stop.set()
+                await poller
                 await sync_once(sessions, authenticator)
             await engine.dispose()
 

@@ -45,16 +45,24 @@ class QuhuaGraphQL(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with self._sessions() as session:
             request_session = RequestSession(session)
-            headers = dict(scope.get("headers") or [])
-            authorization = headers.get(b"authorization", b"").decode("latin-1") or None
             try:
-                principal = await self._authenticator.authenticate(request_session, authorization)
-            except Unauthenticated as error:
-                await _refuse(error)(scope, receive, send)
-                return
-            scope[_SESSION] = request_session
-            scope[_PRINCIPAL] = principal
-            await super().__call__(scope, receive, send)
+                await self._serve(request_session, scope, receive, send)
+            finally:
+                await request_session.settle()
+
+    async def _serve(
+        self, request_session: RequestSession, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        headers = dict(scope.get("headers") or [])
+        authorization = headers.get(b"authorization", b"").decode("latin-1") or None
+        try:
+            principal = await self._authenticator.authenticate(request_session, authorization)
+        except Unauthenticated as error:
+            await _refuse(error)(scope, receive, send)
+            return
+        scope[_SESSION] = request_session
+        scope[_PRINCIPAL] = principal
+        await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(session=request.scope[_SESSION], principal=request.scope[_PRINCIPAL])

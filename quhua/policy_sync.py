@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,19 +20,32 @@ async def sync_once(
     """Drop cached principals if the policy moved; write pending token last-used times."""
     async with sessions() as session:
         db = RequestSession(session, IN_BACKGROUND)
-        if authenticator.has_pending_usage:
-            await db.begin_writing()
-            await authenticator.flush_usage(db)
-            await db.commit()
-        await authenticator.refresh(db)
+        try:
+            if authenticator.has_pending_usage:
+                await db.begin_writing()
+                await authenticator.flush_usage(db)
+                await db.commit()
+            await authenticator.refresh(db)
+        finally:
+            await db.settle()
 
 
 async def keep_in_sync(
-    sessions: async_sessionmaker[AsyncSession], authenticator: Authenticator, period: float
+    sessions: async_sessionmaker[AsyncSession],
+    authenticator: Authenticator,
+    period: float,
+    stop: asyncio.Event,
 ) -> None:
-    """Run sync_once every period seconds until cancelled; a failed round is logged, not fatal."""
+    """Run sync_once every period seconds until stop is set; a failed round is logged.
+
+    Stopping waits for the round under way instead of cancelling it half-way through a
+    transaction.
+    """
     while True:
-        await asyncio.sleep(period)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=period)
+        if stop.is_set():
+            return
         try:
             await sync_once(sessions, authenticator)
         except Exception:

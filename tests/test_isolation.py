@@ -45,7 +45,7 @@ BY_LEVEL = {level: [c for c in CODES if TREE.level[c] == level] for level in LEV
 ROLES = [role.value for role in Role]
 SUBJECT_POOL = ["pool-a", "pool-b", "pool-c"]
 SAFE_ERRORS = {"FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "UNAUTHENTICATED"}
-EXAMPLES = 150
+EXAMPLES = 300
 
 
 def path_of(code: str) -> str:

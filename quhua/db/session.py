@@ -36,6 +36,7 @@ class RequestSession:
         self._session = session
         self._options = dict(options)
         self._lock = asyncio.Lock()
+        self._running: set[asyncio.Future[Any]] = set()
         # Whether this session sent any write: the request boundary then commits and lets
         # whatever caches what was written know.
         self.wrote = False
@@ -45,7 +46,15 @@ class RequestSession:
             async with self._lock:
                 return await work()
 
-        return await asyncio.shield(locked())
+        task = asyncio.ensure_future(locked())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    async def settle(self) -> None:
+        """Wait for statements still running for cancelled callers; call before closing."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
 
     async def execute(
         self, statement: Executable, params: Mapping[str, Any] | None = None
