@@ -360,3 +360,19 @@ def test_concurrent_administrators_neither_fail_nor_double_grant(fresh_ningxia: 
                 pool.map(lambda c: grant(c, "contested", "640104001002"), [one, two, one, two])
             )
     assert same == ["CONFLICT", "CONFLICT", "CONFLICT", "OK"]
+
+
+def test_a_token_records_when_it_was_last_used(fresh_ningxia: str) -> None:
+    with as_subject(fresh_ningxia, "admin", "640104") as county_admin:
+        data_of(county_admin, GRANT, subject="sun", role="VIEWER", code="640104001")
+        created = data_of(county_admin, TOKEN, subject="sun")["createToken"]
+        assert created["info"]["expiresAt"] is not None
+        lookup = '{ tokens(subject: "sun") { lastUsedAt } }'
+        assert data_of(county_admin, lookup)["tokens"] == [{"lastUsedAt": None}]
+        with client_for(fresh_ningxia, created["token"]) as sun:
+            data_of(sun, "{ me { subject { name } } }")
+        # Written by the server's background round, within a poll period or two.
+        deadline = time.monotonic() + 5
+        while data_of(county_admin, lookup)["tokens"][0]["lastUsedAt"] is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
