@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +38,7 @@ from quhua.db.session import RequestSession
 from quhua.settings import Settings
 from tenancy.models import Jurisdiction
 from tests.databases import fresh_database, issue_token, load_tree, upgrade
-from tests.test_server import free_port
+from tests.processes import quhua_server
 
 QUERY = '{ jurisdiction(code: "640104") { name level } }'
 VILLAGES = 620_573
@@ -178,34 +176,22 @@ async def requests(
 
 def server_start(url: str, token: str) -> tuple[float, float]:
     """Seconds from `quhua serve` to its first authorized answer, and the worker's RSS (MiB)."""
-    port = free_port()
     start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "quhua", "serve", "--port", str(port)],
-        env={**os.environ, "QUHUA_DATABASE_URL": url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        while True:
-            try:
-                response = httpx.post(
-                    f"http://127.0.0.1:{port}/graphql",
-                    json={"query": QUERY},
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=1,
-                )
-                if response.status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        quhua_server("serve", folder=Path(folder), env={"QUHUA_DATABASE_URL": url}) as server,
+    ):
+        response = httpx.post(
+            f"{server.base}/graphql",
+            json={"query": QUERY},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200
         seconds = time.perf_counter() - start
-        status = Path(f"/proc/{process.pid}/status").read_text()
+        status = Path(f"/proc/{server.process.pid}/status").read_text()
         rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
         return seconds, rss / 1024
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def measure(url: str, token: str, grants: int, runs: int) -> None:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +12,7 @@ import httpx2 as httpx
 import pytest
 
 from quhua.demo import DEMO_USERS
-from tests.test_server import free_port
+from tests.processes import quhua_server
 
 pytestmark = pytest.mark.scale
 TOKEN = re.compile(r"qh_[A-Za-z0-9_-]{43}")
@@ -25,35 +21,12 @@ TOKEN = re.compile(r"qh_[A-Za-z0-9_-]{43}")
 @contextmanager
 def demo(folder: Path) -> Iterator[tuple[str, dict[str, str], str]]:
     """Run `quhua demo` in folder; yield its URL, its tokens by subject, and its output."""
-    port = free_port()
-    log = folder / f"demo-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "quhua", "demo", "--no-browser", "--port", str(port)],
-            cwd=folder,
-            env={**os.environ, "QUHUA_DATABASE_URL": "", "COLUMNS": "250"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.5)
-        output = log.read_text()
+    env = {"QUHUA_DATABASE_URL": "", "COLUMNS": "250"}
+    with quhua_server("demo", "--no-browser", folder=folder, env=env) as server:
+        output = server.output()
         tokens = TOKEN.findall(output)
         assert len(tokens) == len(DEMO_USERS), output
-        yield base, {u.subject: t for u, t in zip(DEMO_USERS, tokens, strict=True)}, output
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        yield server.base, {u.subject: t for u, t in zip(DEMO_USERS, tokens, strict=True)}, output
 
 
 def ask(base: str, token: str, query: str) -> dict[str, object]:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -19,6 +16,7 @@ from quhua.migrate import SchemaBehindError
 from tests.cli import quhua
 from tests.conftest import TOKENS, client_for
 from tests.databases import issue_token
+from tests.processes import quhua_server
 
 
 def test_the_app_refuses_to_start_on_a_database_behind(empty_url: str) -> None:
@@ -38,43 +36,16 @@ def test_db_upgrade_then_current(empty_url: str) -> None:
     assert "up to date" in quhua("db", "current", url=empty_url).stdout
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_server(url: str, *args: str) -> Iterator[str]:
     """`quhua serve` in its own process; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "QUHUA_DATABASE_URL": url}
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the process ends
-    process = subprocess.Popen(
-        [sys.executable, "-m", "quhua", "serve", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"the server did not start: {log.read().decode()[-2000:]}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        quhua_server(
+            "serve", *args, folder=Path(folder), env={"QUHUA_DATABASE_URL": url}
+        ) as server,
+    ):
+        yield server.base
 
 
 def test_two_workers_answer_over_a_real_socket(ningxia_url: str) -> None:
