@@ -41,6 +41,14 @@ def _check_text(value: str, *, what: str, limit: int) -> str:
     return value
 
 
+def _reason(actor: Actor, reason: str) -> str:
+    """The reason for the audit: required of API callers; the CLI may leave it out."""
+    reason = _check_text(reason, what="reason", limit=REASON_MAX_LENGTH)
+    if not reason and actor.principal is not None:
+        raise BadUserInput("reason: say why, for the policy audit")
+    return reason
+
+
 async def _unit(session: RequestSession, code: str, scope: Scope) -> Jurisdiction:
     unit = await repository.unit_by_code(session, code.strip())
     if unit is None:
@@ -114,7 +122,7 @@ async def grant_role(
     kind: SubjectKind = SubjectKind.PERSON,
 ) -> tuple[Grant, Subject, Jurisdiction]:
     """Give a subject (created if new) a role at a unit inside the caller's scope."""
-    reason = _check_text(reason, what="reason", limit=REASON_MAX_LENGTH)
+    reason = _reason(actor, reason)
     unit = await _unit(session, code, scope)
     _check_privilege(actor, role, unit, verb="grant")
     subject = await ensure_subject(session, subject_name, kind)
@@ -146,7 +154,7 @@ async def revoke_role(
     reason: str,
 ) -> tuple[Grant, Subject, Jurisdiction]:
     """Take a role back; refused if it would leave a unit and all above it without an admin."""
-    reason = _check_text(reason, what="reason", limit=REASON_MAX_LENGTH)
+    reason = _reason(actor, reason)
     unit = await _unit(session, code, scope)
     subject = await repository.subject_by_name(session, subject_name.strip())
     grant = await repository.find_grant(session, subject.id, role, unit.id) if subject else None
@@ -247,7 +255,7 @@ async def revoke_token(
     session: RequestSession, *, actor: Actor, scope: Scope, token_id: int, reason: str
 ) -> tuple[Token, Subject]:
     """Revoke a token of a subject whose grants all lie in the caller's scope."""
-    reason = _check_text(reason, what="reason", limit=REASON_MAX_LENGTH)
+    reason = _reason(actor, reason)
     found = await repository.token_by_id(session, token_id)
     if found is None:
         raise NotFound(f"token {token_id} does not exist")

@@ -376,3 +376,13 @@ def test_a_token_records_when_it_was_last_used(fresh_ningxia: str) -> None:
         while data_of(county_admin, lookup)["tokens"][0]["lastUsedAt"] is None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_a_change_without_a_reason_is_refused(ningxia_client: TestClient) -> None:
+    body = graphql(
+        ningxia_client,
+        'mutation { grantRole(subject: "x", role: VIEWER, jurisdiction: "6401", reason: " ") '
+        "{ role } }",
+    )
+    assert code_of(body) == "BAD_USER_INPUT"
+    assert body["errors"][0]["message"].startswith("reason")
