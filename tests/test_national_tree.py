@@ -53,6 +53,23 @@ def test_the_national_tree_loads_and_reloads_unchanged(national_url: str) -> Non
     assert second["inserted"] == second["renamed"] == second["missing"] == 0
 
 
+def national_viewer(url: str) -> str:
+    """A token of a viewer holding a grant at every province: all of China."""
+    engine = sync_engine(url)
+    with engine.connect() as connection:
+        provinces = connection.execute(
+            select(Jurisdiction.code).where(Jurisdiction.parent_id.is_(None))
+        ).scalars()
+        codes = list(provinces)
+    engine.dispose()
+    for code in codes:
+        granted = quhua(
+            "grant", "--subject", "national", "--role", "viewer", "--jurisdiction", code, url=url
+        )
+        assert granted.exit_code == 0, granted.stderr
+    return quhua("token", "create", "--subject", "national", url=url).stdout.strip()
+
+
 def test_tree_queries_answer_on_the_national_tree(national_url: str) -> None:
     query = """{
       provinces: jurisdictions(level: PROVINCE) {
@@ -62,7 +79,7 @@ def test_tree_queries_answer_on_the_national_tree(national_url: str) -> None:
       dongguan: jurisdiction(code: "441900") {
         name parent { code } children(first: 1) { totalCount } }
     }"""
-    with client_for(national_url) as client:
+    with client_for(national_url, national_viewer(national_url)) as client:
         data = data_of(client, query)
     provinces = data["provinces"]
     assert provinces["totalCount"] == 31
