@@ -16,6 +16,8 @@ from authz.models import SubjectKind
 from authz.principal import Actor
 from authz.roles import Action, Role
 from authz.scope import operator_scope
+from indicators.catalogue_file import read_catalogue
+from indicators.catalogue_store import store_catalogue
 from quhua import migrate
 from quhua.db.session import RequestSession
 from quhua.db.textfiles import TextSource
@@ -24,6 +26,7 @@ from tenancy.loading.report import LoadReport
 from tenancy.models import Jurisdiction
 
 NATIONAL_TREE = "divisions_2023.csv.xz"
+DEFAULT_CATALOGUE = "catalogue.toml"
 # The NBS 2023 codes describe the divisions as of this day.
 TREE_AS_OF = dt.date(2023, 6, 30)
 
@@ -36,12 +39,13 @@ def shipped_data(name: str) -> Path:
 def prepare(
     engine: Engine, *, on_progress: Callable[[int, int], None] | None = None
 ) -> LoadReport | None:
-    """Migrate the database and load the national tree unless it holds one already.
+    """Migrate, load (or update) the default catalogue, and the national tree unless present.
 
     Returns the load's report, or None when the database was ready.
     """
     with engine.begin() as connection:
         migrate.upgrade(connection)
+        store_catalogue(connection, read_catalogue(shipped_data(DEFAULT_CATALOGUE)))
     with engine.connect() as connection:
         units = connection.execute(select(func.count()).select_from(Jurisdiction)).scalar_one()
     if units:

@@ -10,11 +10,12 @@ from strawberry.types import ExecutionContext
 
 from schema.access.mutation import AccessMutation
 from schema.access.query import AccessQuery
+from schema.catalogue.query import CatalogueQuery
 from schema.errors import log_unexpected
 from schema.jurisdictions.query import JurisdictionQuery
 from schema.limits import MAX_BATCH, extensions
 
-Query = merge_types("Query", (JurisdictionQuery, AccessQuery))
+Query = merge_types("Query", (JurisdictionQuery, AccessQuery, CatalogueQuery))
 Mutation = merge_types("Mutation", (AccessMutation,))
 
 

@@ -14,7 +14,7 @@ from quhua import migrate
 from quhua.db.engine import sync_engine
 from quhua.settings import Settings
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DatabaseOption = Annotated[
     str | None,
@@ -45,7 +45,8 @@ def engine_for(settings: Settings) -> Iterator[Engine]:
 
 
 def fail(message: str, *, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    err_console.print("error:", style="red", end=" ")
+    err_console.print(message, markup=False, highlight=False)
     raise typer.Exit(code)
 
 

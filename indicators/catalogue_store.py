@@ -1,0 +1,153 @@
+"""Writing a checked catalogue into the database: created, updated or left as it is."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, delete, insert, select, update
+
+from indicators.catalogue_file import CatalogueSpec, ElementSpec
+from indicators.models import (
+    Category,
+    CategoryOption,
+    DataElement,
+    ElementCategory,
+    Indicator,
+    OptionCombo,
+)
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+@dataclass(slots=True)
+class CatalogueReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str, outcome: str) -> None:
+        counts = getattr(self, outcome)
+        counts[kind] = counts.get(kind, 0) + 1
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+def combo_keys(element: ElementSpec, spec: CatalogueSpec) -> list[str]:
+    """Every cell of the element's breakdown, as canonical keys (`parity=2;sex=male`)."""
+    categories = sorted(element.categories)
+    choices = [[f"{c}={o}" for o in spec.categories[c].options] for c in categories]
+    return [";".join(cell) for cell in itertools.product(*choices)]
+
+
+def _upsert(
+    connection: Connection,
+    report: CatalogueReport,
+    kind: str,
+    model: type[Any],
+    *,
+    match: dict[str, Any],
+    values: dict[str, Any],
+) -> int:
+    """Insert the row, or update it where its values differ; return its id."""
+    table = _table(model)
+    found = (
+        connection.execute(select(table).where(*(table.c[k] == v for k, v in match.items())))
+        .mappings()
+        .first()
+    )
+    if found is None:
+        report.count(kind, "created")
+        created = connection.execute(insert(table).values(**match, **values))
+        key = created.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+    changed = {k: v for k, v in values.items() if found[k] != v}
+    if changed:
+        connection.execute(update(table).where(table.c.id == found["id"]).values(**changed))
+        report.count(kind, "updated")
+    else:
+        report.count(kind, "unchanged")
+    return int(found["id"])
+
+
+def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueReport:
+    """Create or update every entry of the catalogue, inside the caller's transaction.
+
+    Entries the file no longer names are kept: values may refer to them.
+    """
+    report = CatalogueReport()
+    category_ids: dict[str, int] = {}
+    for category in spec.categories.values():
+        category_ids[category.code] = _upsert(
+            connection,
+            report,
+            "categories",
+            Category,
+            match={"code": category.code},
+            values={"name": category.name},
+        )
+        for position, (code, name) in enumerate(category.options.items()):
+            _upsert(
+                connection,
+                report,
+                "options",
+                CategoryOption,
+                match={"category_id": category_ids[category.code], "code": code},
+                values={"name": name, "position": position},
+            )
+    for element in spec.elements.values():
+        element_id = _upsert(
+            connection,
+            report,
+            "elements",
+            DataElement,
+            match={"code": element.code},
+            values={
+                "name": element.name,
+                "description": element.description,
+                "value_type": element.value_type,
+                "period_type": element.period_type,
+                "time_aggregation": element.time_aggregation,
+                "reported_at": ",".join(level.value for level in element.reported_at),
+            },
+        )
+        links = _table(ElementCategory)
+        connection.execute(delete(links).where(links.c.element_id == element_id))
+        for position, code in enumerate(element.categories):
+            connection.execute(
+                insert(links).values(
+                    element_id=element_id, category_id=category_ids[code], position=position
+                )
+            )
+        combos = _table(OptionCombo)
+        known = set(
+            connection.execute(
+                select(combos.c.key).where(combos.c.element_id == element_id)
+            ).scalars()
+        )
+        for key in combo_keys(element, spec):
+            if key not in known:
+                connection.execute(insert(combos).values(element_id=element_id, key=key))
+    for indicator in spec.indicators.values():
+        _upsert(
+            connection,
+            report,
+            "indicators",
+            Indicator,
+            match={"code": indicator.code},
+            values={
+                "name": indicator.name,
+                "description": indicator.description,
+                "numerator": str(indicator.numerator),
+                "denominator": str(indicator.denominator),
+                "factor": indicator.factor,
+                "unit": indicator.unit,
+                "annualize": indicator.annualize,
+            },
+        )
+    return report

@@ -1,0 +1,114 @@
+"""The catalogue: categories and their options, data elements, indicators."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from indicators.periods import PeriodType
+from quhua.db.base import Base
+
+
+class ValueType(StrEnum):
+    INTEGER = "integer"
+    AMOUNT = "amount"
+
+
+class TimeAggregation(StrEnum):
+    SUM = "sum"
+    LAST = "last"
+    AVERAGE = "average"
+
+
+def _enum(kind: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+        create_constraint=True,
+    )
+
+
+class Category(Base):
+    """A way to break a count down: sex, parity, contraceptive method."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class CategoryOption(Base):
+    __tablename__ = "category_options"
+    __table_args__ = (UniqueConstraint("category_id", "code", name="category_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class DataElement(Base):
+    """A raw count or amount that units report: births, deaths, population, …"""
+
+    __tablename__ = "data_elements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    value_type: Mapped[ValueType] = mapped_column(_enum(ValueType, "value_type"))
+    period_type: Mapped[PeriodType] = mapped_column(_enum(PeriodType, "period_type"))
+    time_aggregation: Mapped[TimeAggregation] = mapped_column(
+        _enum(TimeAggregation, "time_aggregation")
+    )
+    # Levels whose units report it, comma-separated, lowest first (usually "village").
+    reported_at: Mapped[str] = mapped_column(String(60))
+
+
+class ElementCategory(Base):
+    """The categories an element is broken down by, in order."""
+
+    __tablename__ = "element_categories"
+
+    element_id: Mapped[int] = mapped_column(ForeignKey("data_elements.id"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class OptionCombo(Base):
+    """One cell of an element's breakdown: one option of each of its categories.
+
+    `key` is canonical (`parity=2;sex=male`, categories in alphabetical order; empty for an
+    element without categories). Values are stored per combo.
+    """
+
+    __tablename__ = "option_combos"
+    __table_args__ = (UniqueConstraint("element_id", "key", name="element_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    element_id: Mapped[int] = mapped_column(ForeignKey("data_elements.id"))
+    key: Mapped[str] = mapped_column(String(200))
+
+
+class Indicator(Base):
+    """numerator / denominator * factor, each side a linear formula over elements."""
+
+    __tablename__ = "indicators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    numerator: Mapped[str] = mapped_column(Text)
+    denominator: Mapped[str] = mapped_column(Text)
+    factor: Mapped[float] = mapped_column(Numeric(20, 6, asdecimal=False))
+    unit: Mapped[str] = mapped_column(String(20))
+    annualize: Mapped[bool] = mapped_column(Boolean)
