@@ -7,7 +7,6 @@ from enum import StrEnum
 
 from sqlalchemy import (
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -18,24 +17,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authz.roles import Role
-from quhua.db.base import Base
+from quhua.db.base import Base, string_enum
 
 
 class SubjectKind(StrEnum):
     PERSON = "person"
     SERVICE = "service"
-
-
-def _enum(kind: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        length=20,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-        create_constraint=True,
-    )
 
 
 UtcDateTime = DateTime(timezone=True)
@@ -48,7 +35,7 @@ class Subject(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    kind: Mapped[SubjectKind] = mapped_column(_enum(SubjectKind, "subject_kind"))
+    kind: Mapped[SubjectKind] = mapped_column(string_enum(SubjectKind, "subject_kind"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
@@ -81,7 +68,7 @@ class Grant(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(string_enum(Role, "role"))
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))
     granted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
@@ -130,10 +117,10 @@ class PolicyAudit(Base):
     actor_subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[PolicyAuditAction] = mapped_column(
-        _enum(PolicyAuditAction, "policy_audit_action")
+        string_enum(PolicyAuditAction, "policy_audit_action")
     )
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
-    role: Mapped[Role | None] = mapped_column(_enum(Role, "role"), default=None)
+    role: Mapped[Role | None] = mapped_column(string_enum(Role, "role"), default=None)
     # Where the change applies; None for a token change made from the CLI.
     jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))
     token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), default=None)

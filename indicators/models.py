@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from indicators.periods import PeriodType
-from quhua.db.base import Base
+from quhua.db.base import Base, string_enum
 
 
 class ValueType(StrEnum):
@@ -20,18 +20,6 @@ class TimeAggregation(StrEnum):
     SUM = "sum"
     LAST = "last"
     AVERAGE = "average"
-
-
-def _enum(kind: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        length=20,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-        create_constraint=True,
-    )
 
 
 class Category(Base):
@@ -64,10 +52,10 @@ class DataElement(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text)
-    value_type: Mapped[ValueType] = mapped_column(_enum(ValueType, "value_type"))
-    period_type: Mapped[PeriodType] = mapped_column(_enum(PeriodType, "period_type"))
+    value_type: Mapped[ValueType] = mapped_column(string_enum(ValueType, "value_type"))
+    period_type: Mapped[PeriodType] = mapped_column(string_enum(PeriodType, "period_type"))
     time_aggregation: Mapped[TimeAggregation] = mapped_column(
-        _enum(TimeAggregation, "time_aggregation")
+        string_enum(TimeAggregation, "time_aggregation")
     )
     # Levels whose units report it, comma-separated, lowest first (usually "village").
     reported_at: Mapped[str] = mapped_column(String(60))

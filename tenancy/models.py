@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from quhua.db.base import Base, binary_string
+from quhua.db.base import Base, binary_string, string_enum
 from tenancy.levels import Level
 
-LEVEL_TYPE = Enum(
-    Level,
-    name="level",
-    native_enum=False,
-    length=10,
-    values_callable=lambda levels: [level.value for level in levels],
-    validate_strings=True,
-    create_constraint=True,
-)
+LEVEL_TYPE = string_enum(Level, "level", length=10)
 
 
 class Jurisdiction(Base):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData, String
+from enum import StrEnum
+
+from sqlalchemy import Enum, MetaData, String
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -21,6 +23,19 @@ def binary_string(length: int) -> String:
     default collation (for example en_US) ignores punctuation and would break them.
     """
     return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def string_enum(kind: type[StrEnum], name: str, *, length: int = 20) -> Enum:
+    """A column of enum values stored as their lowercase text, with a CHECK constraint."""
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+        create_constraint=True,
+    )
 
 
 class Base(DeclarativeBase):
