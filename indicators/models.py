@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from indicators.periods import PeriodType
@@ -100,3 +111,41 @@ class Indicator(Base):
     factor: Mapped[float] = mapped_column(Numeric(20, 6, asdecimal=False))
     unit: Mapped[str] = mapped_column(String(20))
     annualize: Mapped[bool] = mapped_column(Boolean)
+
+
+class DataValue(Base):
+    """What a unit reported for one cell of an element in one period."""
+
+    __tablename__ = "data_values"
+    __table_args__ = (
+        UniqueConstraint("jurisdiction_id", "combo_id", "month_index", name="unit_cell_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))
+    combo_id: Mapped[int] = mapped_column(ForeignKey("option_combos.id"))
+    # The period's first month as year * 12 + month - 1; its length is the element's.
+    month_index: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Numeric(20, 2, asdecimal=False))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ValueChange(Base):
+    """Every change to a stored value: old, new, who, when, why, and from where."""
+
+    __tablename__ = "value_changes"
+    __table_args__ = (Index("ix_value_changes_jurisdiction_id_id", "jurisdiction_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor_subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))
+    combo_id: Mapped[int] = mapped_column(ForeignKey("option_combos.id"))
+    month_index: Mapped[int] = mapped_column(Integer)
+    # None when the value did not exist before (old) or was deleted (new).
+    old_value: Mapped[float | None] = mapped_column(Numeric(20, 2, asdecimal=False))
+    new_value: Mapped[float | None] = mapped_column(Numeric(20, 2, asdecimal=False))
+    reason: Mapped[str] = mapped_column(Text)
+    # "api", or "import FILE:LINE".
+    source: Mapped[str] = mapped_column(String(300))

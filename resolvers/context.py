@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from authz.principal import Principal
 from authz.roles import Action
 from authz.scope import scope_for
+from indicators.catalogue_index import CatalogueIndex, catalogue_index
 from quhua.db.session import RequestSession
 from resolvers.jurisdictions.loaders import JurisdictionLoaders
 from tenancy.scope import Scope
+
+L = TypeVar("L")
 
 
 @dataclass(slots=True)
@@ -19,10 +24,25 @@ class Context:
     session: RequestSession
     principal: Principal | None
     _tree: JurisdictionLoaders | None = field(default=None, repr=False)
+    _catalogue: CatalogueIndex | None = field(default=None, repr=False)
+    _loaders: dict[tuple[object, Action], object] = field(default_factory=dict, repr=False)
 
     def scope(self, action: Action) -> Scope:
         """The caller's scope for the action (UNAUTHENTICATED without a caller)."""
         return scope_for(self.principal, action)
+
+    def loader(self, kind: Callable[[RequestSession, Scope], L], action: Action) -> L:
+        """This request's loader of that kind, over the caller's scope for the action."""
+        key = (kind, action)
+        if key not in self._loaders:
+            self._loaders[key] = kind(self.session, self.scope(action))
+        return cast(L, self._loaders[key])
+
+    async def catalogue(self) -> CatalogueIndex:
+        """The catalogue's elements, options and combos, read once per request."""
+        if self._catalogue is None:
+            self._catalogue = await catalogue_index(self.session)
+        return self._catalogue
 
     @property
     def tree(self) -> JurisdictionLoaders:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Insert, Table
 from sqlalchemy.sql import visitors
 
 from tenancy.scope import SCOPE_EXEMPT, SCOPED
 
 # Tables whose rows belong to a jurisdiction's subtree.
-SCOPED_TABLES = frozenset({"jurisdictions", "grants", "policy_audit"})
+SCOPED_TABLES = frozenset(
+    {"jurisdictions", "grants", "policy_audit", "data_values", "value_changes"}
+)
 
 
 def tables_of(statement: Any) -> set[str]:
@@ -25,7 +27,8 @@ class ScopeGuard:
 
     def __call__(self, _conn: Any, statement: Any, _multi: Any, _params: Any, options: Any) -> None:
         merged = {**getattr(statement, "get_execution_options", dict)(), **(options or {})}
-        if not merged.get("quhua_request"):
+        # New rows are the services' to check; reading or changing existing ones needs a scope.
+        if not merged.get("quhua_request") or isinstance(statement, Insert):
             return
         touched = tables_of(statement) & SCOPED_TABLES
         if touched and not (merged.get(SCOPED) or merged.get(SCOPE_EXEMPT)):

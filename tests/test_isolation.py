@@ -17,6 +17,7 @@ import pytest
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -31,10 +32,13 @@ from starlette.testclient import TestClient
 from authz.models import Grant, Subject, SubjectKind, Token
 from authz.roles import Role
 from authz.tokens import new_token, shown_prefix, token_hash
+from indicators.models import DataValue
 from quhua.db.engine import sync_engine
+from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from resolvers.pagination import id_cursor, path_cursor
 from schema.root import schema
 from tenancy.models import Jurisdiction
+from tests.cli import quhua
 from tests.conftest import client_for
 from tests.databases import fresh_database, issue_token, load_tree, upgrade
 from tests.isolation_model import LEVELS, PERMISSIONS, Caller, Tree
@@ -46,6 +50,8 @@ ROLES = [role.value for role in Role]
 SUBJECT_POOL = ["pool-a", "pool-b", "pool-c"]
 SAFE_ERRORS = {"FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "UNAUTHENTICATED"}
 EXAMPLES = 300
+# Fields the checks find by name: never aliased.
+UNALIASED = {"code", "values", "auditTrail"}
 
 
 def path_of(code: str) -> str:
@@ -60,6 +66,8 @@ def world(
     with fresh_database(str(request.param), tmp_path_factory.mktemp("isolation")) as url:
         upgrade(url)
         load_tree(url)
+        loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url)
+        assert loaded.exit_code == 0
         issue_token(url, "isolation-root", "admin", "64")
         for index, name in enumerate(SUBJECT_POOL):
             issue_token(
@@ -104,7 +112,12 @@ def make_caller(url: str, grants: list[tuple[str, str]]) -> str:
     return secret
 
 
-def snapshot(url: str) -> tuple[set[tuple[str, str, str]], set[tuple[int, str, bool]]]:
+Snapshot = tuple[
+    set[tuple[str, str, str]], set[tuple[int, str, bool]], set[tuple[str, int, int, float]]
+]
+
+
+def snapshot(url: str) -> Snapshot:
     engine = sync_engine(url)
     with engine.connect() as connection:
         grants = {
@@ -123,8 +136,16 @@ def snapshot(url: str) -> tuple[set[tuple[str, str, str]], set[tuple[int, str, b
                 )
             )
         }
+        values = {
+            (code, combo, month, value)
+            for code, combo, month, value in connection.execute(
+                select(
+                    Jurisdiction.code, DataValue.combo_id, DataValue.month_index, DataValue.value
+                ).join(Jurisdiction, Jurisdiction.id == DataValue.jurisdiction_id)
+            )
+        }
     engine.dispose()
-    return grants, tokens
+    return grants, tokens, values
 
 
 # ---- strategies: arguments by name and type, selections by the schema ----------------------
@@ -144,7 +165,22 @@ cursors = st.one_of(
 def argument(name: str, graphql_type: Any) -> st.SearchStrategy[Any]:
     required = isinstance(graphql_type, GraphQLNonNull)
     named = graphql_type.of_type if required else graphql_type
-    if isinstance(named, GraphQLEnumType):
+    if isinstance(named, GraphQLList):
+        values: st.SearchStrategy[Any] = st.lists(argument(name, named.of_type), max_size=3)
+    elif isinstance(named, GraphQLInputObjectType):
+        values = st.fixed_dictionaries(
+            {
+                key: argument(key, field.type)
+                for key, field in named.fields.items()
+                if isinstance(field.type, GraphQLNonNull)
+            },
+            optional={
+                key: argument(key, field.type)
+                for key, field in named.fields.items()
+                if not isinstance(field.type, GraphQLNonNull)
+            },
+        )
+    elif isinstance(named, GraphQLEnumType):
         values: st.SearchStrategy[Any] = st.sampled_from(sorted(named.values))
     elif name in {"code", "under", "jurisdiction"}:
         values = codes
@@ -152,9 +188,19 @@ def argument(name: str, graphql_type: Any) -> st.SearchStrategy[Any]:
         values = cursors
     elif name == "subject":
         values = st.sampled_from([*SUBJECT_POOL, "isolation-root", "nobody"])
+    elif name == "element":
+        values = st.sampled_from(["births", "deaths", "population", "funding", "nope"])
+    elif name == "period":
+        values = st.sampled_from(["2024-03", "2024-Q1", "2024", "2024-13"])
+    elif name == "disaggregation":
+        values = st.sampled_from(["", "sex=male", "sex=female;parity=1", "sex=male;parity=3plus"])
+    elif name in {"value", "expected"}:
+        values = st.sampled_from([0, 1, 7, -1, 2.5])
+    elif name in {"elements"}:
+        values = st.sampled_from(["births", "deaths"])
     elif name == "search":
         values = st.sampled_from(["银川", "社区", "6401", "%", "_", "64010"])
-    elif named.name == "Int":
+    elif named.name in ("Int", "Float"):
         values = st.integers(-2, 40)
     elif named.name == "ID":
         values = st.integers(0, 60).map(str)
@@ -197,19 +243,31 @@ def selection(draw: st.DrawFn, object_type: GraphQLObjectType, depth: int) -> st
             fields.append(call)
         elif depth > 0:
             inner = draw(selection(target, depth - 1))
-            alias = draw(st.sampled_from(["", f"a{len(fields)}: "])) if field_name != "code" else ""
+            alias = draw(st.sampled_from(["", f"a{len(fields)}: "]))
+            if field_name in UNALIASED:
+                alias = ""
             wrapped = draw(st.sampled_from([inner, f"... on {target.name} {{ {inner} }}"]))
             fields.append(f"{alias}{call} {{ {wrapped} }}")
-    if not fields:
-        fields.append("__typename")
+    # The checks tell objects apart by their type name.
+    fields.append("__typename")
     return " ".join(fields)
 
 
 def literal(value: Any, graphql_type: Any) -> str:
+    inner = graphql_type.of_type if isinstance(graphql_type, GraphQLNonNull) else graphql_type
+    if isinstance(inner, GraphQLList):
+        return "[" + ", ".join(literal(item, inner.of_type) for item in value) + "]"
+    if isinstance(inner, GraphQLInputObjectType):
+        fields = ", ".join(
+            f"{key}: {literal(item, inner.fields[key].type)}"
+            for key, item in value.items()
+            if item is not None
+        )
+        return "{" + fields + "}"
     named = named_type(graphql_type)
     if isinstance(named, GraphQLEnumType):
         return str(value)
-    if isinstance(value, int) and named.name == "Int":
+    if isinstance(value, int | float) and named.name in ("Int", "Float"):
         return str(value)
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
@@ -255,9 +313,13 @@ def walk(node: Any, caller: Caller, problems: list[str]) -> None:
     if not isinstance(node, dict):
         return
     code = node.get("code")
-    if isinstance(code, str):
+    if node.get("__typename") == "Jurisdiction" and isinstance(code, str):
         if code not in caller.visible():
             problems.append(f"saw {code}")
+        if node.get("values") is not None and not caller.in_scope(code, "values:read"):
+            problems.append(f"read the values of {code}")
+        if node.get("auditTrail") is not None and not caller.in_scope(code, "audit:read"):
+            problems.append(f"read the audit trail of {code}")
         for key, value in node.items():
             if key.startswith("dc_") and isinstance(value, int):
                 level = key[3:].lower()
@@ -304,6 +366,9 @@ def test_no_answer_or_change_leaves_the_callers_scope(
             problems.append(f"grant of {role} at {code} to {name} changed from outside")
         elif not PERMISSIONS[role] <= caller.holds_at(code):
             problems.append(f"{role} at {code} changed without holding its permissions")
+    for code, _, _, _ in before[2] ^ after[2]:
+        if not caller.in_scope(code, "values:write"):
+            problems.append(f"a value of {code} changed from outside")
     changed_tokens = {name for _, name, _ in before[1] ^ after[1]}
     for name in changed_tokens:
         held = [(role, code) for who, role, code in before[0] if who == name]

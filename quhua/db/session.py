@@ -41,6 +41,12 @@ class RequestSession:
         # whatever caches what was written know.
         self.wrote = False
 
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name: sqlite or postgresql."""
+        bind = self._session.bind
+        return bind.dialect.name if bind is not None else ""
+
     async def _serial(self, work: Callable[[], Awaitable[T]]) -> T:
         async def locked() -> T:
             async with self._lock:
@@ -101,8 +107,7 @@ class RequestSession:
         the busy timeout instead of failing; elsewhere it changes nothing.
         """
 
-        bind = self._session.bind
-        if bind is None or bind.dialect.name != "sqlite":
+        if self.dialect != "sqlite":
             return
 
         async def work() -> None:

@@ -8,8 +8,10 @@ from typing import Annotated
 import strawberry
 
 from resolvers.jurisdictions import queries
+from resolvers.values import queries as value_queries
 from schema.context import Info
 from schema.pagination import Connection, to_connection
+from schema.values.types import StoredValue, ValueChangeEntry
 from tenancy import models
 from tenancy.levels import Level
 
@@ -62,6 +64,27 @@ class Jurisdiction:
     ) -> Connection[Jurisdiction]:
         page = await queries.children(info.context, self.unit, first=first, after=after)
         return to_connection(page, Jurisdiction.from_model)
+
+    @strawberry.field(
+        description="The unit's own stored values whose period lies in the asked one."
+    )
+    async def values(
+        self,
+        info: Info,
+        period: Annotated[str, strawberry.argument(description="2024, 2024-Q1 or 2024-03.")],
+        elements: list[str] | None = None,
+    ) -> list[StoredValue]:
+        found = await value_queries.values(
+            info.context, self.unit, period=period, elements=elements
+        )
+        return [StoredValue.from_model(view, value) for view, value in found]
+
+    @strawberry.field(description="Every change to the unit's values, newest first.")
+    async def audit_trail(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ValueChangeEntry]:
+        page = await value_queries.audit_trail(info.context, self.unit, first=first, after=after)
+        return to_connection(page, lambda row: ValueChangeEntry.from_model(*row))
 
     @strawberry.field(description="How many current units lie below, at one level or at all.")
     async def descendant_count(

@@ -1,0 +1,289 @@
+"""Submitting and deleting values: every row checked, all or nothing, every change audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from indicators.catalogue_index import CatalogueIndex, ElementInfo
+from indicators.models import DataValue, ValueChange
+from indicators.periods import Period, PeriodError
+from quhua.db.session import RequestSession
+from quhua.errors import ErrorCode
+from tenancy.models import Jurisdiction
+from tenancy.scope import Scope, Statement, unscoped
+
+MAX_ROWS = 1000
+REASON_MAX_LENGTH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRow:
+    jurisdiction: str
+    element: str
+    period: str
+    disaggregation: str = ""
+    # None for a deletion.
+    value: float | None = None
+    # When given, the value the caller believes is stored (None: "nothing stored").
+    expected: float | None = None
+    check_expected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    index: int
+    code: ErrorCode
+    message: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    problems: list[RowProblem] = field(default_factory=list)
+    changed: int = 0
+    unchanged: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    index: int
+    unit: Jurisdiction
+    element: ElementInfo
+    combo_id: int
+    period: Period
+    row: ValueRow
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    subject_id: int | None
+    label: str
+
+
+def _check_rows(
+    index: CatalogueIndex, rows: list[ValueRow], outcome: Outcome
+) -> list[tuple[int, ElementInfo, int, Period] | None]:
+    checked: list[tuple[int, ElementInfo, int, Period] | None] = []
+    for number, row in enumerate(rows):
+        try:
+            element = index.element(row.element)
+            period = element.period(row.period)
+            key = element.combo_key(row.disaggregation)
+            if row.value is not None:
+                element.check_value(row.value)
+            checked.append((number, element, element.combos[key], period))
+        except (ValueError, PeriodError, KeyError) as error:
+            outcome.problems.append(RowProblem(number, ErrorCode.BAD_USER_INPUT, str(error)))
+            checked.append(None)
+    return checked
+
+
+async def _units(
+    session: RequestSession, scope: Scope, codes: set[str]
+) -> tuple[dict[str, Jurisdiction], set[str]]:
+    """Units in the scope by code, and the codes that exist but lie outside it."""
+    query = scope.within_scope(
+        select(Jurisdiction).where(Jurisdiction.code.in_(codes)), Jurisdiction.path
+    )
+    found = {unit.code: unit for unit in await session.scalars(query)}
+    rest = codes - set(found)
+    outside: set[str] = set()
+    if rest:
+        exists = unscoped(
+            select(Jurisdiction.code).where(Jurisdiction.code.in_(rest)),
+            why="the tree's codes are public: FORBIDDEN rather than NOT_FOUND",
+        )
+        outside = set(await session.scalars(exists))
+    return found, outside
+
+
+async def _cells(
+    session: RequestSession,
+    scope: Scope,
+    index: CatalogueIndex,
+    rows: list[ValueRow],
+    outcome: Outcome,
+) -> list[_Cell]:
+    if len(rows) > MAX_ROWS:
+        outcome.problems.append(
+            RowProblem(MAX_ROWS, ErrorCode.BAD_USER_INPUT, f"at most {MAX_ROWS} rows at once")
+        )
+        return []
+    checked = _check_rows(index, rows, outcome)
+    units, outside = await _units(session, scope, {row.jurisdiction.strip() for row in rows})
+    cells: list[_Cell] = []
+    seen: dict[tuple[int, int, int], int] = {}
+    for number, row in enumerate(rows):
+        code = row.jurisdiction.strip()
+        unit = units.get(code)
+        if unit is None:
+            if code in outside:
+                outcome.problems.append(
+                    RowProblem(
+                        number,
+                        ErrorCode.FORBIDDEN,
+                        f"jurisdiction {code} is outside what you may report for",
+                    )
+                )
+            else:
+                outcome.problems.append(
+                    RowProblem(number, ErrorCode.NOT_FOUND, f"no jurisdiction has code {code!r}")
+                )
+            continue
+        found = checked[number]
+        if found is None:
+            continue
+        _, element, combo_id, period = found
+        if unit.valid_to is not None:
+            outcome.problems.append(
+                RowProblem(
+                    number, ErrorCode.BAD_USER_INPUT, f"{code} was retired on {unit.valid_to}"
+                )
+            )
+            continue
+        if unit.level not in element.reported_at:
+            levels = " and ".join(sorted(level.value for level in element.reported_at))
+            outcome.problems.append(
+                RowProblem(
+                    number,
+                    ErrorCode.BAD_USER_INPUT,
+                    f"{element.code} is reported by {levels} units; {code} is a {unit.level.value}",
+                )
+            )
+            continue
+        key = (unit.id, combo_id, period.month_index)
+        if key in seen:
+            outcome.problems.append(
+                RowProblem(number, ErrorCode.BAD_USER_INPUT, f"the same value as row {seen[key]}")
+            )
+            continue
+        seen[key] = number
+        cells.append(_Cell(number, unit, element, combo_id, period, row))
+    return cells
+
+
+async def _stored(session: RequestSession, cell: _Cell) -> DataValue | None:
+    query = select(DataValue).where(
+        DataValue.jurisdiction_id == cell.unit.id,
+        DataValue.combo_id == cell.combo_id,
+        DataValue.month_index == cell.period.month_index,
+    )
+    # On PostgreSQL the row stays locked until commit: a racing writer waits, then sees ours.
+    return await session.scalar(_checked(query.with_for_update()))
+
+
+def _checked(statement: Statement) -> Statement:
+    return unscoped(statement, why="the cell's unit was checked against the caller's scope")
+
+
+async def write_values(
+    session: RequestSession,
+    *,
+    scope: Scope,
+    index: CatalogueIndex,
+    rows: list[ValueRow],
+    author: Author,
+    reason: str,
+    source: str,
+) -> Outcome:
+    """Store (or, where value is None, delete) every row, or none if any row is wrong."""
+    outcome = Outcome()
+    reason = reason.strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        outcome.problems.append(
+            RowProblem(
+                0, ErrorCode.BAD_USER_INPUT, f"reason: at most {REASON_MAX_LENGTH} characters"
+            )
+        )
+    cells = await _cells(session, scope, index, rows, outcome)
+    if not outcome.ok:
+        return outcome
+    plans: list[tuple[_Cell, DataValue | None]] = []
+    for cell in cells:
+        stored = await _stored(session, cell)
+        current = stored.value if stored else None
+        if cell.row.check_expected and current != cell.row.expected:
+            shown = "nothing" if current is None else f"{current:g}"
+            outcome.problems.append(
+                RowProblem(
+                    cell.index, ErrorCode.CONFLICT, f"{shown} is stored now, not what you expected"
+                )
+            )
+        plans.append((cell, stored))
+    if not outcome.ok:
+        return outcome
+    now = dt.datetime.now(dt.UTC)
+    for cell, stored in plans:
+        old = stored.value if stored else None
+        new = cell.row.value
+        if old == new:
+            outcome.unchanged += 1
+            continue
+        if new is None:
+            assert stored is not None
+            await session.execute(_checked(delete(DataValue).where(DataValue.id == stored.id)))
+        elif stored is None:
+            old = await _insert(session, cell, new, now)
+        else:
+            await _set(session, stored.id, new, now)
+        if old == new:
+            outcome.unchanged += 1
+            continue
+        await session.execute(
+            insert(ValueChange).values(
+                at=now,
+                actor_subject_id=author.subject_id,
+                actor=author.label,
+                jurisdiction_id=cell.unit.id,
+                combo_id=cell.combo_id,
+                month_index=cell.period.month_index,
+                old_value=old,
+                new_value=new,
+                reason=reason,
+                source=source,
+            )
+        )
+        outcome.changed += 1
+    return outcome
+
+
+async def _insert(
+    session: RequestSession, cell: _Cell, value: float, now: dt.datetime
+) -> float | None:
+    """Insert a new value; if a racing writer inserted it first, update theirs instead.
+
+    Returns the value that was stored before (None when this insert created it).
+    """
+    dialect_insert = pg_insert if session.dialect == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(DataValue)
+        .values(
+            jurisdiction_id=cell.unit.id,
+            combo_id=cell.combo_id,
+            month_index=cell.period.month_index,
+            value=value,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["jurisdiction_id", "combo_id", "month_index"])
+        .returning(DataValue.id)
+    )
+    if (await session.execute(statement)).first() is not None:
+        return None
+    stored = await _stored(session, cell)
+    assert stored is not None
+    old = stored.value
+    await _set(session, stored.id, value, now)
+    return old
+
+
+async def _set(session: RequestSession, value_id: int, value: float, now: dt.datetime) -> None:
+    statement = update(DataValue).where(DataValue.id == value_id)
+    await session.execute(_checked(statement.values(value=value, updated_at=now)))

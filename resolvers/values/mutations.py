@@ -1,0 +1,29 @@
+"""Submitting and deleting values through the API."""
+
+from __future__ import annotations
+
+from authz.roles import Action
+from indicators.submission import Author, Outcome, ValueRow, write_values
+from resolvers.context import Context
+
+API_SOURCE = "api"
+
+
+async def submit(context: Context, rows: list[ValueRow], reason: str) -> Outcome:
+    """Store every row or none; the outcome lists each bad row by its index."""
+    scope = context.scope(Action.WRITE_VALUES)
+    assert context.principal is not None
+    return await write_values(
+        context.session,
+        scope=scope,
+        index=await context.catalogue(),
+        rows=rows,
+        author=Author(context.principal.subject_id, context.principal.name),
+        reason=reason,
+        source=API_SOURCE,
+    )
+
+
+async def delete(context: Context, rows: list[ValueRow], reason: str) -> Outcome:
+    """Delete every stored value named, or none; each deletion is audited."""
+    return await submit(context, rows, reason)

@@ -1,0 +1,83 @@
+"""Reading a unit's own stored values and their history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authz.roles import Action
+from indicators import stored_values
+from indicators.catalogue_index import CatalogueIndex
+from indicators.models import DataValue, ValueChange
+from indicators.periods import Period, PeriodError
+from quhua.errors import BadUserInput, Forbidden
+from resolvers.context import Context
+from resolvers.pagination import Page, decode_id_cursor, id_cursor, make_page, page_size
+from resolvers.values.loaders import ValuesByUnitLoader
+from tenancy.models import Jurisdiction
+
+
+@dataclass(frozen=True, slots=True)
+class CellView:
+    """A stored value or a change, with the element, breakdown and period it is for."""
+
+    element: str
+    disaggregation: str
+    period: str
+
+
+def cell(index: CatalogueIndex, combo_id: int, month_index: int) -> CellView:
+    element, key = index.by_combo[combo_id]
+    first = Period(month_index // 12, month_index % 12 + 1, element.period_type)
+    return CellView(element.code, key, str(first))
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except PeriodError as error:
+        raise BadUserInput(f"period: {error}") from error
+
+
+def _require(context: Context, action: Action, unit: Jurisdiction) -> None:
+    if not context.scope(action).contains(unit.path):
+        raise Forbidden(f"{unit.code}: its {action.obj} are outside your access")
+
+
+async def values(
+    context: Context, unit: Jurisdiction, *, period: str, elements: list[str] | None
+) -> list[tuple[CellView, DataValue]]:
+    """The unit's own stored values whose period lies in the asked one."""
+    _require(context, Action.READ_VALUES, unit)
+    asked = _period(period)
+    index = await context.catalogue()
+    element_ids = None
+    if elements is not None:
+        try:
+            element_ids = tuple(sorted(index.element(code).id for code in elements))
+        except ValueError as error:
+            raise BadUserInput(f"elements: {error}") from error
+    loader = context.loader(ValuesByUnitLoader, Action.READ_VALUES)
+    stored = await loader.load((unit.id, asked, element_ids))
+    return [(cell(index, value.combo_id, value.month_index), value) for value in stored]
+
+
+async def audit_trail(
+    context: Context, unit: Jurisdiction, *, first: int | None, after: str | None
+) -> Page[tuple[CellView, ValueChange]]:
+    """Every change to the unit's values, newest first."""
+    _require(context, Action.READ_AUDIT, unit)
+    scope = context.scope(Action.READ_AUDIT)
+    limit = page_size(first)
+    before = decode_id_cursor(after)
+    index = await context.catalogue()
+    changes = await stored_values.changes_of(
+        context.session, scope, unit.id, before_id=before, limit=limit + 1
+    )
+    rows = [(cell(index, c.combo_id, c.month_index), c) for c in changes]
+
+    async def total() -> int:
+        return await stored_values.changes_count(context.session, scope, unit.id)
+
+    return make_page(
+        rows, limit=limit, cursor_of=lambda row: id_cursor(row[1].id), after=before, total=total
+    )

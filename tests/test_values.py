@@ -1,0 +1,233 @@
+"""Submitting, correcting, deleting and reading values; the audit of every change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from quhua.demo import DEFAULT_CATALOGUE, shipped_data
+from tests.cli import quhua
+from tests.conftest import TOKENS, client_for, data_of, graphql
+from tests.databases import issue_token, load_tree
+
+VILLAGE = "640104001002"
+OTHER_VILLAGE = "640104001003"
+SUBMIT = """mutation($rows: [ValueInput!]!, $reason: String! = "monthly report") {
+  submitValues(input: $rows, reason: $reason) {
+    ok changed unchanged errors { index code message }
+  }
+}"""
+READ = """query($code: String!, $period: String!) {
+  jurisdiction(code: $code) {
+    values(period: $period) { element disaggregation period value }
+    auditTrail { totalCount edges { node {
+      actor element disaggregation period oldValue newValue reason source } } }
+  }
+}"""
+
+
+def row(**fields: Any) -> dict[str, Any]:
+    base = {
+        "jurisdiction": VILLAGE,
+        "element": "births",
+        "period": "2024-03",
+        "value": 2,
+        "disaggregation": "sex=male;parity=1",
+    }
+    return {**base, **fields}
+
+
+@pytest.fixture
+def world(migrated_url: str) -> Iterator[tuple[str, TestClient]]:
+    """Ningxia, the default catalogue, and a reporter of one township."""
+    load_tree(migrated_url)
+    assert (
+        quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url).exit_code
+        == 0
+    )
+    TOKENS[migrated_url] = issue_token(migrated_url, "admin", "admin", "64")
+    with client_for(migrated_url, issue_token(migrated_url, "li", "reporter", "640104001")) as c:
+        yield migrated_url, c
+
+
+def submit(
+    client: TestClient, *rows: dict[str, Any], reason: str = "monthly report"
+) -> dict[str, Any]:
+    result: dict[str, Any] = data_of(client, SUBMIT, rows=list(rows), reason=reason)["submitValues"]
+    return result
+
+
+def test_submit_read_correct_and_audit(world: tuple[str, TestClient]) -> None:
+    _, reporter = world
+    first = submit(reporter, row(), row(disaggregation="sex=female;parity=2", value=1))
+    assert first == {"ok": True, "changed": 2, "unchanged": 0, "errors": []}
+    again = submit(reporter, row())
+    assert again == {"ok": True, "changed": 0, "unchanged": 1, "errors": []}
+    corrected = submit(reporter, row(value=3), reason="late birth certificate")
+    assert corrected["changed"] == 1
+    unit = data_of(reporter, READ, code=VILLAGE, period="2024")["jurisdiction"]
+    assert unit["values"] == [
+        {
+            "element": "births",
+            "disaggregation": "parity=1;sex=male",
+            "period": "2024-03",
+            "value": 3.0,
+        },
+        {
+            "element": "births",
+            "disaggregation": "parity=2;sex=female",
+            "period": "2024-03",
+            "value": 1.0,
+        },
+    ]
+    trail = unit["auditTrail"]
+    assert trail["totalCount"] == 3
+    newest = trail["edges"][0]["node"]
+    assert newest == {
+        "actor": "li",
+        "element": "births",
+        "disaggregation": "parity=1;sex=male",
+        "period": "2024-03",
+        "oldValue": 2.0,
+        "newValue": 3.0,
+        "reason": "late birth certificate",
+        "source": "api",
+    }
+    assert data_of(reporter, READ, code=VILLAGE, period="2024-04")["jurisdiction"]["values"] == []
+
+
+BAD = [
+    (row(element="birth"), "BAD_USER_INPUT", "unknown element 'birth'"),
+    (row(disaggregation="sex=male"), "BAD_USER_INPUT", "births needs an option of parity"),
+    (row(disaggregation="sex=boy;parity=1"), "BAD_USER_INPUT", "sex has no option 'boy'"),
+    (row(period="2024-Q1"), "BAD_USER_INPUT", "births is reported by month, not by quarter"),
+    (row(period="2024-13"), "BAD_USER_INPUT", "is not a period"),
+    (row(value=-1), "BAD_USER_INPUT", "-1 is negative"),
+    (row(value=1.5), "BAD_USER_INPUT", "1.5 is not a whole number"),
+    (row(jurisdiction="649999999999"), "NOT_FOUND", "no jurisdiction has code"),
+    (row(jurisdiction="640104002001"), "FORBIDDEN", "outside what you may report for"),
+    (row(jurisdiction="640104001"), "BAD_USER_INPUT", "births is reported by village units"),
+    (row(element="deaths", disaggregation="sex=male"), "BAD_USER_INPUT", "deaths has no category"),
+]
+
+
+@pytest.mark.parametrize(("bad", "code", "message"), BAD, ids=[m for _, _, m in BAD])
+def test_a_bad_row_is_reported_and_nothing_is_written(
+    world: tuple[str, TestClient], bad: dict[str, Any], code: str, message: str
+) -> None:
+    _, reporter = world
+    good = row(jurisdiction=OTHER_VILLAGE, value=4)
+    result = submit(reporter, good, bad)
+    assert result["ok"] is False
+    assert result["changed"] == 0
+    [error] = result["errors"]
+    assert error["index"] == 1
+    assert error["code"] == code
+    assert message in error["message"]
+    values = data_of(reporter, READ, code=OTHER_VILLAGE, period="2024")["jurisdiction"]["values"]
+    assert values == []
+
+
+def test_the_same_value_twice_in_one_submission_is_refused(world: tuple[str, TestClient]) -> None:
+    _, reporter = world
+    result = submit(reporter, row(), row(value=5))
+    assert result["errors"] == [
+        {"index": 1, "code": "BAD_USER_INPUT", "message": "the same value as row 0"}
+    ]
+
+
+def test_roles_decide_who_reads_and_writes(world: tuple[str, TestClient]) -> None:
+    url, reporter = world
+    submit(reporter, row())
+    with client_for(url, issue_token(url, "viewer", "viewer", "6401")) as viewer:
+        assert data_of(viewer, READ, code=VILLAGE, period="2024")["jurisdiction"]["values"]
+        refused = submit(viewer, row(value=9))
+        assert refused["errors"][0]["code"] == "FORBIDDEN"
+    with client_for(url, issue_token(url, "system", "aggregate_reader", "64")) as system:
+        body = graphql(system, READ, code=VILLAGE, period="2024")
+        assert body["data"]["jurisdiction"] is None
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # The township's ancestors are visible by name, their values are not.
+    body = graphql(reporter, READ, code="640104", period="2024")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_an_outdated_expected_value_is_a_conflict(world: tuple[str, TestClient]) -> None:
+    _, reporter = world
+    submit(reporter, row(value=2))
+    stale = submit(reporter, row(value=7, expected=1))
+    assert stale["errors"] == [
+        {"index": 0, "code": "CONFLICT", "message": "2 is stored now, not what you expected"}
+    ]
+    fresh = submit(reporter, row(value=7, expected=2))
+    assert fresh["changed"] == 1
+    new = submit(reporter, row(period="2024-05", value=1, expected=None))
+    assert new["changed"] == 1
+
+
+def test_deleting_is_audited(world: tuple[str, TestClient]) -> None:
+    _, reporter = world
+    submit(reporter, row())
+    key = {k: v for k, v in row().items() if k != "value"}
+    deleted = data_of(
+        reporter,
+        'mutation($rows: [ValueKeyInput!]!) { deleteValues(input: $rows, reason: "typo") '
+        "{ ok changed } }",
+        rows=[key],
+    )
+    assert deleted["deleteValues"] == {"ok": True, "changed": 1}
+    unit = data_of(reporter, READ, code=VILLAGE, period="2024")["jurisdiction"]
+    assert unit["values"] == []
+    assert unit["auditTrail"]["edges"][0]["node"]["newValue"] is None
+    assert unit["auditTrail"]["edges"][0]["node"]["reason"] == "typo"
+
+
+def test_racing_writers_never_lose_an_update_silently(world: tuple[str, TestClient]) -> None:
+    """Two apps (as two processes) write one key at once, many times."""
+    url, reporter = world
+    token = issue_token(url, "zhang", "reporter", "640104001")
+    with client_for(url, token) as other, ThreadPoolExecutor(max_workers=2) as pool:
+        for attempt in range(10):
+            # Without expected: both land, one after the other, both audited.
+            period = f"2023-{attempt + 1:02d}"
+            outcomes = list(
+                pool.map(
+                    lambda job: submit(job[0], row(period=job[2], value=job[1])),
+                    [(reporter, 10 + attempt, period), (other, 20 + attempt, period)],
+                )
+            )
+            assert all(o["ok"] for o in outcomes), outcomes
+        unit = data_of(reporter, READ, code=VILLAGE, period="2023")["jurisdiction"]
+        assert len(unit["values"]) == 10
+        assert unit["auditTrail"]["totalCount"] == 20
+        trail = [e["node"] for e in unit["auditTrail"]["edges"]]
+        for value in unit["values"]:
+            # What is stored is what the last change to that key wrote.
+            last = next(t for t in trail if t["period"] == value["period"])
+            assert last["newValue"] == value["value"]
+            first = [t for t in trail if t["period"] == value["period"]][-1]
+            assert first["oldValue"] is None
+        # With expected: of two racing corrections of the same value, exactly one wins.
+        for attempt in range(5):
+            [now] = data_of(reporter, READ, code=VILLAGE, period="2023-01")["jurisdiction"][
+                "values"
+            ]
+            outcomes = list(
+                pool.map(
+                    lambda job: submit(
+                        job[0], row(period="2023-01", value=job[1], expected=job[2])
+                    ),
+                    [(reporter, 100 + attempt, now["value"]), (other, 200 + attempt, now["value"])],
+                )
+            )
+            codes = sorted(o["errors"][0]["code"] if o["errors"] else "OK" for o in outcomes)
+            assert codes == ["CONFLICT", "OK"]
+            winner = next(o for o in outcomes if o["ok"])
+            [after] = data_of(reporter, READ, code=VILLAGE, period="2023-01")["jurisdiction"][
+                "values"
+            ]
+            assert after["value"] == (100 if winner is outcomes[0] else 200) + attempt
