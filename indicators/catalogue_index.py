@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from indicators.models import (
     Category,
@@ -86,36 +87,75 @@ class CatalogueIndex:
         return found
 
 
+_CATEGORIES = select(Category.id, Category.code)
+_OPTIONS = select(CategoryOption.category_id, CategoryOption.code).order_by(
+    CategoryOption.category_id, CategoryOption.position
+)
+_LINKS = select(ElementCategory.element_id, ElementCategory.category_id).order_by(
+    ElementCategory.element_id, ElementCategory.position
+)
+_COMBOS = select(OptionCombo.element_id, OptionCombo.key, OptionCombo.id)
+_ELEMENTS = select(
+    DataElement.id,
+    DataElement.code,
+    DataElement.value_type,
+    DataElement.period_type,
+    DataElement.reported_at,
+)
+
+
 async def catalogue_index(session: RequestSession) -> CatalogueIndex:
     """Read the catalogue's elements, categories, options and combos (a few small tables)."""
-    categories = {c.id: c.code for c in await session.scalars(select(Category))}
-    options: dict[int, list[str]] = {}
-    for option in await session.scalars(
-        select(CategoryOption).order_by(CategoryOption.category_id, CategoryOption.position)
-    ):
-        options.setdefault(option.category_id, []).append(option.code)
-    links: dict[int, list[int]] = {}
-    for link in await session.scalars(
-        select(ElementCategory).order_by(ElementCategory.element_id, ElementCategory.position)
-    ):
-        links.setdefault(link.element_id, []).append(link.category_id)
-    combos: dict[int, dict[str, int]] = {}
-    for combo in await session.scalars(select(OptionCombo)):
-        combos.setdefault(combo.element_id, {})[combo.key] = combo.id
-    elements = {}
-    for element in await session.scalars(select(DataElement)):
-        elements[element.code] = ElementInfo(
-            id=element.id,
-            code=element.code,
-            value_type=element.value_type,
-            period_type=element.period_type,
-            reported_at=frozenset(Level(v) for v in element.reported_at.split(",") if v),
+    return _build(
+        [tuple(r) for r in await session.rows(_CATEGORIES)],
+        [tuple(r) for r in await session.rows(_OPTIONS)],
+        [tuple(r) for r in await session.rows(_LINKS)],
+        [tuple(r) for r in await session.rows(_COMBOS)],
+        [tuple(r) for r in await session.rows(_ELEMENTS)],
+    )
+
+
+def catalogue_index_sync(connection: Connection) -> CatalogueIndex:
+    """The same, for commands working on a synchronous connection."""
+    tables = [
+        [tuple(r) for r in connection.execute(statement)]
+        for statement in (_CATEGORIES, _OPTIONS, _LINKS, _COMBOS, _ELEMENTS)
+    ]
+    return _build(*tables)
+
+
+def _build(
+    categories: list[tuple[Any, ...]],
+    options: list[tuple[Any, ...]],
+    links: list[tuple[Any, ...]],
+    combos: list[tuple[Any, ...]],
+    elements: list[tuple[Any, ...]],
+) -> CatalogueIndex:
+    category_codes = dict(categories)
+    option_codes: dict[int, list[str]] = {}
+    for category_id, code in options:
+        option_codes.setdefault(category_id, []).append(code)
+    element_links: dict[int, list[int]] = {}
+    for element_id, category_id in links:
+        element_links.setdefault(element_id, []).append(category_id)
+    element_combos: dict[int, dict[str, int]] = {}
+    for element_id, key, combo_id in combos:
+        element_combos.setdefault(element_id, {})[key] = combo_id
+    infos = {}
+    for element_id, code, value_type, period_type, reported_at in elements:
+        infos[code] = ElementInfo(
+            id=element_id,
+            code=code,
+            value_type=ValueType(value_type),
+            period_type=PeriodType(period_type),
+            reported_at=frozenset(Level(v) for v in reported_at.split(",") if v),
             categories={
-                categories[c]: tuple(options.get(c, ())) for c in links.get(element.id, [])
+                category_codes[c]: tuple(option_codes.get(c, ()))
+                for c in element_links.get(element_id, [])
             },
-            combos=combos.get(element.id, {}),
+            combos=element_combos.get(element_id, {}),
         )
     by_combo = {
-        combo_id: (info, key) for info in elements.values() for key, combo_id in info.combos.items()
+        combo_id: (info, key) for info in infos.values() for key, combo_id in info.combos.items()
     }
-    return CatalogueIndex(elements, by_combo)
+    return CatalogueIndex(infos, by_combo)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 from sqlalchemy import Connection, Engine
 
 from quhua import migrate
@@ -56,3 +57,18 @@ def require_current_schema(connection: Connection) -> None:
         migrate.ensure_current(connection)
     except migrate.SchemaBehindError as error:
         fail(str(error))
+
+
+@contextmanager
+def file_progress(label: str, total: int, *, show: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar over a file's bytes on a terminal; yields the function to advance it."""
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        disable=not show,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.update(task, completed=done)

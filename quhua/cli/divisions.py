@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 
 from quhua.cli.common import (
     DatabaseOption,
     engine_for,
     fail,
+    file_progress,
     require_current_schema,
     settings_for,
 )
@@ -62,18 +62,10 @@ def load(
     with (
         engine_for(settings) as engine,
         engine.connect() as connection,
-        Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TimeElapsedColumn(),
-            disable=not show_progress,
-            transient=True,
-        ) as progress,
+        file_progress(f"loading {file.name}", source.size, show=show_progress) as advance,
         connection.begin() as transaction,
     ):
         require_current_schema(connection)
-        task = progress.add_task(f"loading {file.name}", total=source.size)
         try:
             report = load_divisions(
                 connection,
@@ -82,7 +74,7 @@ def load(
                 retire_missing=retire_missing,
                 dry_run=dry_run,
                 max_errors=max_errors,
-                on_progress=lambda done: progress.update(task, completed=done),
+                on_progress=advance,
             )
         except DivisionFileError as error:
             transaction.rollback()

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+from quhua.db.csvfile import CsvFileError, read_csv
 from tenancy.levels import LEVEL_BY_CODE_LENGTH, Level
+
+# The file as a whole cannot be read; kept under the name callers know.
+DivisionFileError = CsvFileError
 
 COLUMNS = ("code", "name", "level", "parent_code")
 NAME_MAX_LENGTH = 100
-
-
-class DivisionFileError(ValueError):
-    """The file as a whole cannot be read (no header, wrong columns, not UTF-8)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,38 +85,12 @@ def check_row(code: str, name: str, level_text: str, parent_code: str) -> list[s
 
 def read_rows(text: TextIO) -> Iterator[DivisionRow]:
     """Rows of a division CSV (`code,name,level,parent_code`), line numbers from 1 = header."""
-    reader = csv.reader(text)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise DivisionFileError("the file is empty: expected a header line") from None
-    except (csv.Error, UnicodeDecodeError) as error:
-        raise DivisionFileError(f"line 1: {error}") from error
-    names = [column.strip().lower() for column in header]
-    missing = [column for column in COLUMNS if column not in names]
-    if missing:
-        raise DivisionFileError(
-            f"line 1: the header lacks {', '.join(missing)}; expected {','.join(COLUMNS)}"
-        )
-    positions = [names.index(column) for column in COLUMNS]
-    width = len(names)
-    line = 1
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise DivisionFileError(f"line {reader.line_num}: {error}") from error
-        line = reader.line_num
-        if not fields:
+    for row in read_csv(text, COLUMNS):
+        if row.fields is None:
+            problem = f"{row.width} fields where the header has {row.header_width}"
+            yield DivisionRow(row.line, "", "", None, None, (problem,))
             continue
-        if len(fields) != width:
-            yield DivisionRow(
-                line, "", "", None, None, (f"{len(fields)} fields where the header has {width}",)
-            )
-            continue
-        code, name, level_text, parent_code = (fields[p].strip() for p in positions)
+        code, name, level_text, parent_code = row.fields
         problems = check_row(code, name, level_text, parent_code)
         level = Level(level_text) if level_text in Level._value2member_map_ else None
-        yield DivisionRow(line, code, name, level, parent_code or None, tuple(problems))
+        yield DivisionRow(row.line, code, name, level, parent_code or None, tuple(problems))

@@ -1,0 +1,320 @@
+"""Importing values from CSV: streamed through a staging table, checked, merged set-based.
+
+Columns `jurisdiction,element,period,value,disaggregation`. The whole file is one
+transaction: every bad row is reported by line number and nothing is written, or every
+row is upserted, each change audited with the file's name and line. Re-importing the same
+file changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+
+from indicators.catalogue_index import CatalogueIndex
+from indicators.models import DataValue, ValueChange
+from indicators.periods import PeriodError
+from quhua.db.base import binary_string
+from quhua.db.bulk import append_rows
+from quhua.db.csvfile import read_csv
+from quhua.db.textfiles import TextSource
+from tenancy.models import Jurisdiction
+
+COLUMNS = ("jurisdiction", "element", "period", "value", "disaggregation")
+PROGRESS_EVERY = 20_000
+
+_metadata = MetaData()
+staging = Table(
+    "value_load",
+    _metadata,
+    Column("line", Integer, nullable=False),
+    Column("code", binary_string(40)),
+    Column("combo_id", Integer),
+    Column("month_index", Integer),
+    Column("value", Numeric(20, 2, asdecimal=False)),
+    # Levels that report the element, as ",village," for a LIKE test.
+    Column("levels", Text),
+    Column("ok", Boolean, nullable=False),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+S = staging.c
+J = cast(Table, Jurisdiction.__table__).c
+DATA_VALUES = cast(Table, DataValue.__table__)
+V = DATA_VALUES.c
+
+
+@dataclass(frozen=True, slots=True)
+class RowIssue:
+    line: int
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error_count: int = 0
+    errors: list[RowIssue] = field(default_factory=list)
+    written: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def add_error(self, line: int, reason: str, *, limit: int) -> None:
+        self.error_count += 1
+        if len(self.errors) < limit:
+            self.errors.append(RowIssue(line, reason))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "written": self.written,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errorCount": self.error_count,
+            "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
+        }
+
+
+def _staged(
+    source: TextSource,
+    index: CatalogueIndex,
+    report: ImportReport,
+    max_errors: int,
+    on_progress: Callable[[int], None] | None,
+) -> Iterator[tuple[object, ...]]:
+    with source.open() as text:
+        for row in read_csv(text, COLUMNS):
+            report.rows += 1
+            if on_progress is not None and report.rows % PROGRESS_EVERY == 0:
+                on_progress(source.bytes_read)
+            if row.fields is None:
+                report.add_error(
+                    row.line,
+                    f"{row.width} fields where the header has {row.header_width}",
+                    limit=max_errors,
+                )
+                continue
+            code, element_code, period_text, value_text, disaggregation = row.fields
+            try:
+                element = index.element(element_code)
+                period = element.period(period_text)
+                combo_id = element.combos[element.combo_key(disaggregation)]
+                try:
+                    value = float(value_text)
+                except ValueError:
+                    raise ValueError(f"value {value_text!r} is not a number") from None
+                element.check_value(value)
+            except (ValueError, PeriodError) as error:
+                report.add_error(row.line, str(error), limit=max_errors)
+                yield (row.line, code, None, None, None, "", False)
+                continue
+            levels = "," + ",".join(sorted(level.value for level in element.reported_at)) + ","
+            yield (row.line, code, combo_id, period.month_index, value, levels, True)
+    if on_progress is not None:
+        on_progress(source.size)
+
+
+def import_values(
+    connection: Connection,
+    source: TextSource,
+    *,
+    index: CatalogueIndex,
+    actor: str,
+    reason: str,
+    dry_run: bool = False,
+    max_errors: int = 1000,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Check and merge a values file inside the caller's transaction (the caller commits)."""
+    report = ImportReport()
+    staging.drop(connection, checkfirst=True)
+    staging.create(connection)
+    append_rows(connection, staging, _staged(source, index, report, max_errors, on_progress))
+    connection.exec_driver_sql("CREATE INDEX ix_value_load_code ON value_load (code)")
+    _check(connection, report, max_errors)
+    report.errors.sort(key=lambda error: error.line)
+    if report.ok:
+        _merge(connection, report, source=source.path.name, actor=actor, reason=reason)
+        report.written = not dry_run
+    staging.drop(connection)
+    return report
+
+
+def _check(connection: Connection, report: ImportReport, max_errors: int) -> None:
+    unit = cast(Table, Jurisdiction.__table__).alias("unit")
+    problems = (
+        select(S.line, S.code, unit.c.id, unit.c.level, unit.c.valid_to)
+        .select_from(staging.outerjoin(unit, unit.c.code == S.code))
+        .where(
+            S.ok,
+            or_(
+                unit.c.id.is_(None),
+                unit.c.valid_to.is_not(None),
+                ~(literal(",") + S.levels).contains(literal(",") + unit.c.level + literal(",")),
+            ),
+        )
+    )
+    for line, code, unit_id, level, retired in connection.execute(problems):
+        if unit_id is None:
+            reason = f"unknown jurisdiction {code!r}"
+        elif retired is not None:
+            reason = f"jurisdiction {code} was retired on {retired}"
+        else:
+            reason = f"jurisdiction {code} is a {level}, which does not report this element"
+        report.add_error(line, reason, limit=max_errors)
+    earlier = staging.alias("earlier")
+    duplicates = (
+        select(S.line, func.min(earlier.c.line))
+        .join(
+            earlier,
+            and_(
+                earlier.c.code == S.code,
+                earlier.c.combo_id == S.combo_id,
+                earlier.c.month_index == S.month_index,
+                earlier.c.line < S.line,
+            ),
+        )
+        .where(S.ok)
+        .group_by(S.line)
+    )
+    for line, first in connection.execute(duplicates):
+        report.add_error(line, f"the same value as line {first}", limit=max_errors)
+
+
+def _merge(
+    connection: Connection, report: ImportReport, *, source: str, actor: str, reason: str
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    stored = cast(Table, DataValue.__table__).alias("stored")
+    rows = select(
+        J.id.label("jurisdiction_id"),
+        S.combo_id,
+        S.month_index,
+        S.value,
+        S.line,
+        stored.c.id.label("stored_id"),
+        stored.c.value.label("old"),
+    ).select_from(
+        staging.join(Jurisdiction.__table__, J.code == S.code).outerjoin(
+            stored,
+            and_(
+                stored.c.jurisdiction_id == J.id,
+                stored.c.combo_id == S.combo_id,
+                stored.c.month_index == S.month_index,
+            ),
+        )
+    )
+    if connection.dialect.name == "postgresql":
+        # Hold the rows this file changes, so that the audit's old values stay true.
+        held = (
+            select(stored.c.id)
+            .select_from(staging.join(Jurisdiction.__table__, J.code == S.code))
+            .join(
+                stored,
+                and_(
+                    stored.c.jurisdiction_id == J.id,
+                    stored.c.combo_id == S.combo_id,
+                    stored.c.month_index == S.month_index,
+                ),
+            )
+            .with_for_update(of=stored)
+        )
+        connection.execute(held)
+    changed = rows.where(or_(stored.c.id.is_(None), stored.c.value != S.value)).subquery()
+    counts = connection.execute(
+        select(func.count(changed.c.stored_id), func.count()).select_from(changed)
+    ).one()
+    report.updated, total_changed = int(counts[0]), int(counts[1])
+    report.inserted = total_changed - report.updated
+    report.unchanged = report.rows - total_changed
+    if not total_changed:
+        return
+    connection.execute(
+        insert(ValueChange).from_select(
+            [
+                "at",
+                "actor_subject_id",
+                "actor",
+                "jurisdiction_id",
+                "combo_id",
+                "month_index",
+                "old_value",
+                "new_value",
+                "reason",
+                "source",
+            ],
+            select(
+                literal(now),
+                literal(None, Integer),
+                literal(actor),
+                changed.c.jurisdiction_id,
+                changed.c.combo_id,
+                changed.c.month_index,
+                changed.c.old,
+                changed.c.value,
+                literal(reason),
+                literal(f"import {source}:") + func.cast(changed.c.line, Text),
+            ),
+        )
+    )
+    new_value = (
+        select(S.value)
+        .join(Jurisdiction.__table__, J.code == S.code)
+        .where(J.id == V.jurisdiction_id, S.combo_id == V.combo_id, S.month_index == V.month_index)
+        .scalar_subquery()
+    )
+    differs = (
+        select(S.line)
+        .join(Jurisdiction.__table__, J.code == S.code)
+        .where(
+            J.id == V.jurisdiction_id,
+            S.combo_id == V.combo_id,
+            S.month_index == V.month_index,
+            S.value != V.value,
+        )
+    )
+    connection.execute(
+        update(DATA_VALUES).where(exists(differs)).values(value=new_value, updated_at=now)
+    )
+    fresh = (
+        select(J.id, S.combo_id, S.month_index, S.value, literal(now))
+        .select_from(staging.join(Jurisdiction.__table__, J.code == S.code))
+        .where(
+            ~exists().where(
+                V.jurisdiction_id == J.id, V.combo_id == S.combo_id, V.month_index == S.month_index
+            )
+        )
+    )
+    connection.execute(
+        insert(DataValue).from_select(
+            ["jurisdiction_id", "combo_id", "month_index", "value", "updated_at"], fresh
+        )
+    )

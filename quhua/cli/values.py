@@ -1,0 +1,98 @@
+"""`quhua values`: importing what units reported."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indicators.catalogue_index import catalogue_index_sync
+from indicators.value_import import ImportReport, import_values
+from quhua.cli.common import (
+    DatabaseOption,
+    engine_for,
+    fail,
+    file_progress,
+    require_current_schema,
+    settings_for,
+)
+from quhua.db.csvfile import CsvFileError
+from quhua.db.engine import SQLITE_WRITE
+from quhua.db.textfiles import TextSource
+
+app = typer.Typer(no_args_is_help=True, help="Import values reported by units.")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV (plain, .gz or .xz): jurisdiction,element,period,value,disaggregation.",
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="Why: kept with every change.")] = "import",
+    dry_run: Annotated[bool, typer.Option(help="Check and report; write nothing.")] = False,
+    max_errors: Annotated[int, typer.Option(min=1, help="Bad rows listed at most.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Upsert every row of the file, or none if any row is wrong; every change is audited."""
+    settings = settings_for(database_url)
+    source = TextSource(file)
+    with (
+        engine_for(settings) as engine,
+        # A writer from the start: SQLite then queues other writers instead of failing them.
+        engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
+        file_progress(
+            f"importing {file.name}", source.size, show=not as_json and sys.stderr.isatty()
+        ) as advance,
+        connection.begin() as transaction,
+    ):
+        require_current_schema(connection)
+        try:
+            report = import_values(
+                connection,
+                source,
+                index=catalogue_index_sync(connection),
+                actor=f"cli:{getpass.getuser()}",
+                reason=reason,
+                dry_run=dry_run,
+                max_errors=max_errors,
+                on_progress=advance,
+            )
+        except CsvFileError as error:
+            transaction.rollback()
+            fail(f"{file}: {error}")
+        if report.written:
+            transaction.commit()
+        else:
+            transaction.rollback()
+    _print(file, report, as_json=as_json)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print(file: Path, report: ImportReport, *, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), **report.as_dict()}, ensure_ascii=False))
+        return
+    if not report.ok:
+        for error in report.errors:
+            typer.echo(f"{file}:{error.line}: {error.reason}", err=True)
+        if report.error_count > len(report.errors):
+            typer.echo(f"… and {report.error_count - len(report.errors)} more", err=True)
+        typer.echo(f"{report.error_count} bad rows in {file}: nothing was written", err=True)
+        return
+    verb = "imported" if report.written else "would import"
+    typer.echo(
+        f"{verb} {file.name}: {report.rows} rows; {report.inserted} new, "
+        f"{report.updated} changed, {report.unchanged} unchanged"
+    )
