@@ -158,7 +158,9 @@ def import_values(
     staging.drop(connection, checkfirst=True)
     staging.create(connection)
     append_rows(connection, staging, _staged(source, index, report, max_errors, on_progress))
-    connection.exec_driver_sql("CREATE INDEX ix_value_load_code ON value_load (code)")
+    connection.exec_driver_sql(
+        "CREATE INDEX ix_value_load_key ON value_load (code, combo_id, month_index, line)"
+    )
     _check(connection, report, max_errors)
     report.errors.sort(key=lambda error: error.line)
     if report.ok:

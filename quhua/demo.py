@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -17,13 +18,20 @@ from authz.principal import Actor
 from authz.roles import Action, Role
 from authz.scope import operator_scope
 from indicators.catalogue_file import read_catalogue
+from indicators.catalogue_index import catalogue_index_sync
 from indicators.catalogue_store import store_catalogue
+from indicators.models import DataValue
+from indicators.value_import import ImportReport, import_values
 from quhua import migrate
+from quhua.db.engine import SQLITE_WRITE
 from quhua.db.session import RequestSession
 from quhua.db.textfiles import TextSource
+from quhua.synthetic import generate, write_csv
+from tenancy.levels import Level
 from tenancy.loading.load import load_divisions
 from tenancy.loading.report import LoadReport
 from tenancy.models import Jurisdiction
+from tenancy.paths import within
 
 NATIONAL_TREE = "divisions_2023.csv.xz"
 DEFAULT_CATALOGUE = "catalogue.toml"
@@ -34,6 +42,50 @@ TREE_AS_OF = dt.date(2023, 6, 30)
 def shipped_data(name: str) -> Path:
     """A data file shipped inside the package."""
     return Path(str(resources.files("quhua") / "data" / name))
+
+
+DEMO_PROVINCE = "64"
+DEMO_FIRST_YEAR = 2023
+DEMO_YEARS = 3
+DEMO_SEED = 2023
+
+
+def seed_values(engine: Engine) -> ImportReport | None:
+    """Fill synthetic monthly reports for every village of Ningxia, unless values exist.
+
+    They go through the same import as any file (checked, audited as `quhua demo`).
+    """
+    with engine.connect() as connection:
+        if connection.execute(select(func.count()).select_from(DataValue)).scalar_one():
+            return None
+        root = connection.execute(
+            select(Jurisdiction.path).where(Jurisdiction.code == DEMO_PROVINCE)
+        ).scalar_one()
+        codes = list(
+            connection.execute(
+                select(Jurisdiction.code)
+                .where(Jurisdiction.level == Level.VILLAGE, within(Jurisdiction.path, root))
+                .order_by(Jurisdiction.path)
+            ).scalars()
+        )
+    rows = generate(codes, first_year=DEMO_FIRST_YEAR, years=DEMO_YEARS, seed=DEMO_SEED)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
+        connection.begin(),
+    ):
+        path = Path(folder) / "demo-values.csv.gz"
+        write_csv(rows, path)
+        report = import_values(
+            connection,
+            TextSource(path),
+            index=catalogue_index_sync(connection),
+            actor="quhua demo",
+            reason="synthetic demo data",
+        )
+        if not report.ok:
+            raise RuntimeError(f"the demo values did not import: {report.errors[:3]}")
+    return report
 
 
 def prepare(

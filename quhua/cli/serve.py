@@ -115,6 +115,15 @@ def demo(
         )
     else:
         typer.echo(f"using the existing database {settings.url}")
+    started = time.perf_counter()
+    with engine_for(settings) as engine:
+        seeded = demo_data.seed_values(engine)
+    if seeded is not None:
+        typer.echo(
+            f"imported {seeded.inserted:,} synthetic monthly values for the villages of Ningxia "
+            f"({demo_data.DEMO_FIRST_YEAR}–{demo_data.DEMO_FIRST_YEAR + demo_data.DEMO_YEARS - 1})"
+            f" in {time.perf_counter() - started:.1f} s"
+        )
     _print_tokens(asyncio.run(_demo_tokens(settings.url)))
     url = f"http://{host}:{port}"
     typer.echo(f"\nGraphiQL: {url}/graphql  (paste a header into its Headers tab)")
