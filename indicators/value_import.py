@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -38,6 +38,7 @@ from indicators.periods import PeriodError
 from quhua.db.base import binary_string
 from quhua.db.bulk import append_rows
 from quhua.db.csvfile import read_csv
+from quhua.db.file_report import FileReport
 from quhua.db.textfiles import TextSource
 from tenancy.models import Jurisdiction
 
@@ -65,41 +66,18 @@ DATA_VALUES = cast(Table, DataValue.__table__)
 V = DATA_VALUES.c
 
 
-@dataclass(frozen=True, slots=True)
-class RowIssue:
-    line: int
-    reason: str
-
-
-@dataclass(slots=True)
-class ImportReport:
-    rows: int = 0
+@dataclass
+class ImportReport(FileReport):
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    error_count: int = 0
-    errors: list[RowIssue] = field(default_factory=list)
-    written: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.error_count == 0
-
-    def add_error(self, line: int, reason: str, *, limit: int) -> None:
-        self.error_count += 1
-        if len(self.errors) < limit:
-            self.errors.append(RowIssue(line, reason))
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok,
-            "written": self.written,
-            "rows": self.rows,
+            **self.errors_dict(),
             "inserted": self.inserted,
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "errorCount": self.error_count,
-            "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
         }
 
 
@@ -162,7 +140,7 @@ def import_values(
         "CREATE INDEX ix_value_load_key ON value_load (code, combo_id, month_index, line)"
     )
     _check(connection, report, max_errors)
-    report.errors.sort(key=lambda error: error.line)
+    report.sort_errors()
     if report.ok:
         _merge(connection, report, source=source.path.name, actor=actor, reason=reason)
         report.written = not dry_run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from quhua import migrate
 from quhua.db.engine import sync_engine
+from quhua.db.file_report import FileReport
 from quhua.settings import Settings
 
 err_console = Console(stderr=True, soft_wrap=True)
@@ -72,3 +74,12 @@ def file_progress(label: str, total: int, *, show: bool) -> Iterator[Callable[[i
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda done: progress.update(task, completed=done)
+
+
+def print_bad_rows(file: Path, report: FileReport) -> None:
+    """Every kept bad row as FILE:LINE: reason, then how many there were."""
+    for error in report.errors:
+        typer.echo(f"{file}:{error.line}: {error.reason}", err=True)
+    if report.error_count > len(report.errors):
+        typer.echo(f"… and {report.error_count - len(report.errors)} more bad rows", err=True)
+    typer.echo(f"{report.error_count} bad rows in {file}: nothing was written", err=True)

@@ -15,6 +15,7 @@ from quhua.cli.common import (
     engine_for,
     fail,
     file_progress,
+    print_bad_rows,
     require_current_schema,
     settings_for,
 )
@@ -93,12 +94,7 @@ def _print_report(file: Path, report: LoadReport, *, as_json: bool) -> None:
         typer.echo(json.dumps({"file": str(file), **report.as_dict()}, ensure_ascii=False))
         return
     if not report.ok:
-        for error in report.errors:
-            typer.echo(f"{file}:{error.line}: {error.reason}", err=True)
-        more = report.error_count - len(report.errors)
-        if more:
-            typer.echo(f"… and {more} more bad rows", err=True)
-        typer.echo(f"{report.error_count} bad rows in {file}: nothing was written", err=True)
+        print_bad_rows(file, report)
         return
     verb = "would change" if not report.written else "loaded"
     typer.echo(

@@ -17,6 +17,7 @@ from quhua.cli.common import (
     engine_for,
     fail,
     file_progress,
+    print_bad_rows,
     require_current_schema,
     settings_for,
 )
@@ -85,11 +86,7 @@ def _print(file: Path, report: ImportReport, *, as_json: bool) -> None:
         typer.echo(json.dumps({"file": str(file), **report.as_dict()}, ensure_ascii=False))
         return
     if not report.ok:
-        for error in report.errors:
-            typer.echo(f"{file}:{error.line}: {error.reason}", err=True)
-        if report.error_count > len(report.errors):
-            typer.echo(f"… and {report.error_count - len(report.errors)} more", err=True)
-        typer.echo(f"{report.error_count} bad rows in {file}: nothing was written", err=True)
+        print_bad_rows(file, report)
         return
     verb = "imported" if report.written else "would import"
     typer.echo(

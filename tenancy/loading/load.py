@@ -35,7 +35,7 @@ from quhua.db.base import binary_string
 from quhua.db.bulk import append_rows
 from quhua.db.textfiles import TextSource
 from tenancy.levels import Level
-from tenancy.loading.report import LoadReport, RowError
+from tenancy.loading.report import LoadReport
 from tenancy.loading.rows import read_rows
 from tenancy.models import Jurisdiction
 from tenancy.paths import SEPARATOR, strictly_within
@@ -87,7 +87,7 @@ def load_divisions(
         _plan(connection, report)
         if retire_missing:
             _check_retirement(connection, report, valid_from, max_errors)
-    report.errors.sort(key=lambda error: error.line)
+    report.sort_errors()
     if report.ok and not dry_run:
         _merge(connection, report, valid_from=valid_from, retire_missing=retire_missing)
         if report.inserted:
@@ -113,7 +113,7 @@ def _stage(
             for row in read_rows(text):
                 report.rows += 1
                 for problem in row.problems:
-                    report.add_error(RowError(row.line, row.code, problem), limit=max_errors)
+                    report.add_error(row.line, problem, code=row.code, limit=max_errors)
                 if on_progress is not None and report.rows % PROGRESS_EVERY == 0:
                     on_progress(source.bytes_read)
                 yield (
@@ -147,8 +147,7 @@ def _check_relations(connection: Connection, report: LoadReport, max_errors: int
     )
     for line, code, first in connection.execute(duplicates):
         report.add_error(
-            RowError(line, code, f"duplicate code {code} (first at line {first})"),
-            limit=max_errors,
+            line, f"duplicate code {code} (first at line {first})", code=code, limit=max_errors
         )
 
     parent = JURISDICTIONS.alias("parent")
@@ -167,7 +166,7 @@ def _check_relations(connection: Connection, report: LoadReport, max_errors: int
             reason = f"missing parent: {parent_code} is neither in the file nor in the database"
         else:
             reason = f"parent {parent_code} was retired on {retired_on.isoformat()}"
-        report.add_error(RowError(line, code, reason), limit=max_errors)
+        report.add_error(line, reason, code=code, limit=max_errors)
 
 
 def _missing() -> Select[int, str]:
@@ -202,7 +201,7 @@ def _check_retirement(
             f"cannot retire {code} on {valid_from.isoformat()}: it exists only from "
             f"{since.isoformat()} (give a later --valid-from)"
         )
-        report.add_error(RowError(0, code, reason), limit=max_errors)
+        report.add_error(0, reason, code=code, limit=max_errors)
 
 
 def _plan(connection: Connection, report: LoadReport) -> None:

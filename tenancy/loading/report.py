@@ -5,17 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    line: int
-    code: str
-    reason: str
+from quhua.db.file_report import FileReport, RowError
 
 
-@dataclass(slots=True)
-class LoadReport:
-    rows: int = 0
+@dataclass
+class LoadReport(FileReport):
     inserted: int = 0
     renamed: int = 0
     restored: int = 0
@@ -24,24 +18,10 @@ class LoadReport:
     missing: int = 0
     missing_sample: list[str] = field(default_factory=list)
     retired: int = 0
-    error_count: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    written: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.error_count == 0
-
-    def add_error(self, error: RowError, *, limit: int) -> None:
-        self.error_count += 1
-        if len(self.errors) < limit:
-            self.errors.append(error)
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok,
-            "written": self.written,
-            "rows": self.rows,
+            **self.errors_dict(),
             "inserted": self.inserted,
             "renamed": self.renamed,
             "restored": self.restored,
@@ -49,6 +29,7 @@ class LoadReport:
             "missing": self.missing,
             "missingSample": self.missing_sample,
             "retired": self.retired,
-            "errorCount": self.error_count,
-            "errors": [{"line": e.line, "code": e.code, "reason": e.reason} for e in self.errors],
         }
+
+
+__all__ = ["LoadReport", "RowError"]
