@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,11 +14,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 from sqlalchemy import Connection, Engine
 
 from quhua import migrate
-from quhua.db.engine import sync_engine
+from quhua.db.csvfile import CsvFileError
+from quhua.db.engine import SQLITE_WRITE, sync_engine
 from quhua.db.file_report import FileReport
+from quhua.db.textfiles import TextSource
 from quhua.settings import Settings
 
 err_console = Console(stderr=True, soft_wrap=True)
+R = TypeVar("R", bound=FileReport)
 
 DatabaseOption = Annotated[
     str | None,
@@ -83,3 +87,40 @@ def print_bad_rows(file: Path, report: FileReport) -> None:
     if report.error_count > len(report.errors):
         typer.echo(f"… and {report.error_count - len(report.errors)} more bad rows", err=True)
     typer.echo(f"{report.error_count} bad rows in {file}: nothing was written", err=True)
+
+
+def load_file(
+    database_url: str | None,
+    file: Path,
+    *,
+    label: str,
+    as_json: bool,
+    work: Callable[[Connection, TextSource, Callable[[int], None]], R],
+) -> R:
+    """Run a file load in one writing transaction: committed if the report says written.
+
+    The load gets the connection, the file and a progress callback; a file that cannot be
+    read at all ends the command with its message.
+    """
+    settings = settings_for(database_url)
+    source = TextSource(file)
+    with (
+        engine_for(settings) as engine,
+        # A writer from the start: SQLite then queues other writers instead of failing them.
+        engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
+        file_progress(
+            f"{label} {file.name}", source.size, show=not as_json and sys.stderr.isatty()
+        ) as advance,
+        connection.begin() as transaction,
+    ):
+        require_current_schema(connection)
+        try:
+            report = work(connection, source, advance)
+        except CsvFileError as error:
+            transaction.rollback()
+            fail(f"{file}: {error}")
+        if report.written:
+            transaction.commit()
+        else:
+            transaction.rollback()
+    return report

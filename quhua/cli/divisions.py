@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from quhua.cli.common import (
-    DatabaseOption,
-    engine_for,
-    fail,
-    file_progress,
-    print_bad_rows,
-    require_current_schema,
-    settings_for,
-)
-from quhua.db.textfiles import TextSource
+from quhua.cli.common import DatabaseOption, load_file, print_bad_rows
 from tenancy.loading.load import load_divisions
 from tenancy.loading.report import LoadReport
-from tenancy.loading.rows import DivisionFileError
 
 app = typer.Typer(no_args_is_help=True, help="Load and inspect the division tree.")
 
@@ -57,33 +46,21 @@ def load(
 ) -> None:
     """Load a division tree (plain, .gz or .xz CSV); nothing is written if any row is bad."""
     start = _parse_date(valid_from) if valid_from else dt.date.today()
-    settings = settings_for(database_url)
-    source = TextSource(file)
-    show_progress = not as_json and sys.stderr.isatty()
-    with (
-        engine_for(settings) as engine,
-        engine.connect() as connection,
-        file_progress(f"loading {file.name}", source.size, show=show_progress) as advance,
-        connection.begin() as transaction,
-    ):
-        require_current_schema(connection)
-        try:
-            report = load_divisions(
-                connection,
-                source,
-                valid_from=start,
-                retire_missing=retire_missing,
-                dry_run=dry_run,
-                max_errors=max_errors,
-                on_progress=advance,
-            )
-        except DivisionFileError as error:
-            transaction.rollback()
-            fail(f"{file}: {error}")
-        if report.written:
-            transaction.commit()
-        else:
-            transaction.rollback()
+    report = load_file(
+        database_url,
+        file,
+        label="loading",
+        as_json=as_json,
+        work=lambda connection, source, advance: load_divisions(
+            connection,
+            source,
+            valid_from=start,
+            retire_missing=retire_missing,
+            dry_run=dry_run,
+            max_errors=max_errors,
+            on_progress=advance,
+        ),
+    )
     _print_report(file, report, as_json=as_json)
     if not report.ok:
         raise typer.Exit(1)

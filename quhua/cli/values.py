@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,18 +11,7 @@ import typer
 
 from indicators.catalogue_index import catalogue_index_sync
 from indicators.value_import import ImportReport, import_values
-from quhua.cli.common import (
-    DatabaseOption,
-    engine_for,
-    fail,
-    file_progress,
-    print_bad_rows,
-    require_current_schema,
-    settings_for,
-)
-from quhua.db.csvfile import CsvFileError
-from quhua.db.engine import SQLITE_WRITE
-from quhua.db.textfiles import TextSource
+from quhua.cli.common import DatabaseOption, load_file, print_bad_rows
 
 app = typer.Typer(no_args_is_help=True, help="Import values reported by units.")
 
@@ -46,36 +34,22 @@ def import_file(
     database_url: DatabaseOption = None,
 ) -> None:
     """Upsert every row of the file, or none if any row is wrong; every change is audited."""
-    settings = settings_for(database_url)
-    source = TextSource(file)
-    with (
-        engine_for(settings) as engine,
-        # A writer from the start: SQLite then queues other writers instead of failing them.
-        engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
-        file_progress(
-            f"importing {file.name}", source.size, show=not as_json and sys.stderr.isatty()
-        ) as advance,
-        connection.begin() as transaction,
-    ):
-        require_current_schema(connection)
-        try:
-            report = import_values(
-                connection,
-                source,
-                index=catalogue_index_sync(connection),
-                actor=f"cli:{getpass.getuser()}",
-                reason=reason,
-                dry_run=dry_run,
-                max_errors=max_errors,
-                on_progress=advance,
-            )
-        except CsvFileError as error:
-            transaction.rollback()
-            fail(f"{file}: {error}")
-        if report.written:
-            transaction.commit()
-        else:
-            transaction.rollback()
+    report = load_file(
+        database_url,
+        file,
+        label="importing",
+        as_json=as_json,
+        work=lambda connection, source, advance: import_values(
+            connection,
+            source,
+            index=catalogue_index_sync(connection),
+            actor=f"cli:{getpass.getuser()}",
+            reason=reason,
+            dry_run=dry_run,
+            max_errors=max_errors,
+            on_progress=advance,
+        ),
+    )
     _print(file, report, as_json=as_json)
     if not report.ok:
         raise typer.Exit(1)
