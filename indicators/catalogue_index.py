@@ -8,12 +8,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from indicators.formulas import LinearForm, parse_formula
 from indicators.models import (
     Category,
     CategoryOption,
     DataElement,
     ElementCategory,
+    Indicator,
     OptionCombo,
+    TimeAggregation,
     ValueType,
 )
 from indicators.periods import Period, PeriodError, PeriodType
@@ -25,8 +28,10 @@ from tenancy.levels import Level
 class ElementInfo:
     id: int
     code: str
+    name: str
     value_type: ValueType
     period_type: PeriodType
+    time_aggregation: TimeAggregation
     reported_at: frozenset[Level]
     # category → its options, in the element's order of categories
     categories: dict[str, tuple[str, ...]]
@@ -76,14 +81,32 @@ class ElementInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class IndicatorInfo:
+    code: str
+    name: str
+    unit: str
+    factor: float
+    annualize: bool
+    numerator: LinearForm
+    denominator: LinearForm
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogueIndex:
     elements: dict[str, ElementInfo]
     by_combo: dict[int, tuple[ElementInfo, str]]
+    indicators: dict[str, IndicatorInfo]
 
     def element(self, code: str) -> ElementInfo:
         found = self.elements.get(code.strip())
         if found is None:
             raise ValueError(f"unknown element {code!r}")
+        return found
+
+    def indicator(self, code: str) -> IndicatorInfo:
+        found = self.indicators.get(code.strip())
+        if found is None:
+            raise ValueError(f"unknown indicator {code!r}")
         return found
 
 
@@ -98,9 +121,20 @@ _COMBOS = select(OptionCombo.element_id, OptionCombo.key, OptionCombo.id)
 _ELEMENTS = select(
     DataElement.id,
     DataElement.code,
+    DataElement.name,
     DataElement.value_type,
     DataElement.period_type,
+    DataElement.time_aggregation,
     DataElement.reported_at,
+)
+_INDICATORS = select(
+    Indicator.code,
+    Indicator.name,
+    Indicator.unit,
+    Indicator.factor,
+    Indicator.annualize,
+    Indicator.numerator,
+    Indicator.denominator,
 )
 
 
@@ -112,6 +146,7 @@ async def catalogue_index(session: RequestSession) -> CatalogueIndex:
         [tuple(r) for r in await session.rows(_LINKS)],
         [tuple(r) for r in await session.rows(_COMBOS)],
         [tuple(r) for r in await session.rows(_ELEMENTS)],
+        indicators=[tuple(r) for r in await session.rows(_INDICATORS)],
     )
 
 
@@ -119,9 +154,9 @@ def catalogue_index_sync(connection: Connection) -> CatalogueIndex:
     """The same, for commands working on a synchronous connection."""
     tables = [
         [tuple(r) for r in connection.execute(statement)]
-        for statement in (_CATEGORIES, _OPTIONS, _LINKS, _COMBOS, _ELEMENTS)
+        for statement in (_CATEGORIES, _OPTIONS, _LINKS, _COMBOS, _ELEMENTS, _INDICATORS)
     ]
-    return _build(*tables)
+    return _build(*tables[:5], indicators=tables[5])
 
 
 def _build(
@@ -130,6 +165,8 @@ def _build(
     links: list[tuple[Any, ...]],
     combos: list[tuple[Any, ...]],
     elements: list[tuple[Any, ...]],
+    *,
+    indicators: list[tuple[Any, ...]],
 ) -> CatalogueIndex:
     category_codes = dict(categories)
     option_codes: dict[int, list[str]] = {}
@@ -142,12 +179,14 @@ def _build(
     for element_id, key, combo_id in combos:
         element_combos.setdefault(element_id, {})[key] = combo_id
     infos = {}
-    for element_id, code, value_type, period_type, reported_at in elements:
+    for element_id, code, name, value_type, period_type, aggregation, reported_at in elements:
         infos[code] = ElementInfo(
             id=element_id,
             code=code,
+            name=name,
             value_type=ValueType(value_type),
             period_type=PeriodType(period_type),
+            time_aggregation=TimeAggregation(aggregation),
             reported_at=frozenset(Level(v) for v in reported_at.split(",") if v),
             categories={
                 category_codes[c]: tuple(option_codes.get(c, ()))
@@ -158,4 +197,17 @@ def _build(
     by_combo = {
         combo_id: (info, key) for info in infos.values() for key, combo_id in info.combos.items()
     }
-    return CatalogueIndex(infos, by_combo)
+    shapes = {code: info.categories for code, info in infos.items()}
+    formulas = {
+        code: IndicatorInfo(
+            code=code,
+            name=name,
+            unit=unit,
+            factor=factor,
+            annualize=annualize,
+            numerator=parse_formula(numerator, shapes),
+            denominator=parse_formula(denominator, shapes),
+        )
+        for code, name, unit, factor, annualize, numerator, denominator in indicators
+    }
+    return CatalogueIndex(infos, by_combo, formulas)

@@ -5,13 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Executable, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from indicators.catalogue_index import CatalogueIndex, ElementInfo
 from indicators.models import DataValue, ValueChange
 from indicators.periods import Period, PeriodError
+from indicators.rollups.maintenance import (
+    AFTER,
+    BEFORE,
+    apply_statements,
+    create_statements,
+    lock_units,
+    windows,
+)
 from quhua.db.session import RequestSession
 from quhua.errors import ErrorCode
 from tenancy.models import Jurisdiction
@@ -206,6 +214,37 @@ async def write_values(
     cells = await _cells(session, scope, index, rows, outcome)
     if not outcome.ok:
         return outcome
+    for statement in create_statements():
+        await session.execute(statement)
+    # Writers to one unit take turns, so that each measures its buckets after the last.
+    await session.execute(_checked(lock_units(sorted({cell.unit.id for cell in cells}))))
+    plans = await _plan(session, cells, outcome)
+    if not outcome.ok:
+        return outcome
+    changing = [
+        {"unit_id": c.unit.id, "element_id": c.element.id, "year_start": c.period.year * 12}
+        for c, stored in plans
+        if (stored.value if stored else None) != c.row.value
+    ]
+    if changing:
+        distinct = {tuple(window.values()): window for window in changing}
+        await session.execute(insert(windows).values(list(distinct.values())))
+        await _run(session, BEFORE)
+    await _write(session, plans, outcome, author=author, reason=reason, source=source)
+    if changing:
+        await _run(session, [*AFTER, *apply_statements(session.dialect)])
+    return outcome
+
+
+async def _run(session: RequestSession, statements: list[Executable]) -> None:
+    for statement in statements:
+        await session.execute(statement)
+
+
+async def _plan(
+    session: RequestSession, cells: list[_Cell], outcome: Outcome
+) -> list[tuple[_Cell, DataValue | None]]:
+    """Each cell with what is stored for it now; CONFLICT where the caller expected otherwise."""
     plans: list[tuple[_Cell, DataValue | None]] = []
     for cell in cells:
         stored = await _stored(session, cell)
@@ -218,8 +257,18 @@ async def write_values(
                 )
             )
         plans.append((cell, stored))
-    if not outcome.ok:
-        return outcome
+    return plans
+
+
+async def _write(
+    session: RequestSession,
+    plans: list[tuple[_Cell, DataValue | None]],
+    outcome: Outcome,
+    *,
+    author: Author,
+    reason: str,
+    source: str,
+) -> None:
     now = dt.datetime.now(dt.UTC)
     for cell, stored in plans:
         old = stored.value if stored else None
@@ -252,7 +301,6 @@ async def write_values(
             )
         )
         outcome.changed += 1
-    return outcome
 
 
 async def _insert(

@@ -9,7 +9,7 @@ file changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Executable,
     Integer,
     MetaData,
     Numeric,
@@ -35,6 +36,14 @@ from sqlalchemy import (
 from indicators.catalogue_index import CatalogueIndex
 from indicators.models import DataValue, ValueChange
 from indicators.periods import PeriodError
+from indicators.rollups.maintenance import (
+    AFTER,
+    BEFORE,
+    apply_statements,
+    create_statements,
+    lock_units,
+    windows_of,
+)
 from quhua.db.base import binary_string
 from quhua.db.bulk import append_rows
 from quhua.db.csvfile import read_csv
@@ -212,8 +221,15 @@ def _merge(
             ),
         )
     )
-    if connection.dialect.name == "postgresql":
-        # Hold the rows this file changes, so that the audit's old values stay true.
+    dialect = connection.dialect.name
+    _run(connection, create_statements())
+    if dialect == "postgresql":
+        # Hold the units this file reports for (see lock_units), then the rows it changes,
+        # so that the audit's old values and the store's measurements stay true.
+        staged_units = select(J.id).select_from(
+            staging.join(Jurisdiction.__table__, J.code == S.code)
+        )
+        connection.execute(lock_units(staged_units))
         held = (
             select(stored.c.id)
             .select_from(staging.join(Jurisdiction.__table__, J.code == S.code))
@@ -237,6 +253,10 @@ def _merge(
     report.unchanged = report.rows - total_changed
     if not total_changed:
         return
+    connection.execute(
+        windows_of(select(changed.c.jurisdiction_id, changed.c.combo_id, changed.c.month_index))
+    )
+    _run(connection, BEFORE)
     connection.execute(
         insert(ValueChange).from_select(
             [
@@ -298,3 +318,9 @@ def _merge(
             ["jurisdiction_id", "combo_id", "month_index", "value", "updated_at"], fresh
         )
     )
+    _run(connection, [*AFTER, *apply_statements(dialect)])
+
+
+def _run(connection: Connection, statements: Iterable[Executable]) -> None:
+    for statement in statements:
+        connection.execute(statement)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from authz import models as authz_models
 from indicators import models as indicator_models
+from indicators.rollups import models as rollup_models
 from quhua.db.base import Base
 from tenancy import models as tenancy_models
 
 target_metadata = Base.metadata
-MODEL_MODULES = (tenancy_models, authz_models, indicator_models)
+MODEL_MODULES = (tenancy_models, authz_models, indicator_models, rollup_models)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
@@ -11,7 +12,9 @@ from authz.roles import Action
 from authz.scope import scope_for
 from indicators.catalogue_index import CatalogueIndex, catalogue_index
 from quhua.db.session import RequestSession
+from quhua.errors import Forbidden
 from resolvers.jurisdictions.loaders import JurisdictionLoaders
+from tenancy.models import Jurisdiction
 from tenancy.scope import Scope
 
 L = TypeVar("L")
@@ -24,12 +27,17 @@ class Context:
     session: RequestSession
     principal: Principal | None
     _tree: JurisdictionLoaders | None = field(default=None, repr=False)
-    _catalogue: CatalogueIndex | None = field(default=None, repr=False)
+    _catalogue: asyncio.Future[CatalogueIndex] | None = field(default=None, repr=False)
     _loaders: dict[tuple[object, Action], object] = field(default_factory=dict, repr=False)
 
     def scope(self, action: Action) -> Scope:
         """The caller's scope for the action (UNAUTHENTICATED without a caller)."""
         return scope_for(self.principal, action)
+
+    def require(self, action: Action, unit: Jurisdiction) -> None:
+        """FORBIDDEN unless the unit lies in the caller's scope for the action."""
+        if not self.scope(action).contains(unit.path):
+            raise Forbidden(f"{unit.code}: its {action.obj} are outside your access")
 
     def loader(self, kind: Callable[[RequestSession, Scope], L], action: Action) -> L:
         """This request's loader of that kind, over the caller's scope for the action."""
@@ -40,9 +48,10 @@ class Context:
 
     async def catalogue(self) -> CatalogueIndex:
         """The catalogue's elements, options and combos, read once per request."""
+        # Sibling fields start together: they share one read rather than each starting one.
         if self._catalogue is None:
-            self._catalogue = await catalogue_index(self.session)
-        return self._catalogue
+            self._catalogue = asyncio.ensure_future(catalogue_index(self.session))
+        return await self._catalogue
 
     @property
     def tree(self) -> JurisdictionLoaders:

@@ -14,9 +14,10 @@ from schema.catalogue.query import CatalogueQuery
 from schema.errors import log_unexpected
 from schema.jurisdictions.query import JurisdictionQuery
 from schema.limits import MAX_BATCH, extensions
+from schema.rollups.query import RollupQuery
 from schema.values.mutation import ValuesMutation
 
-Query = merge_types("Query", (JurisdictionQuery, AccessQuery, CatalogueQuery))
+Query = merge_types("Query", (JurisdictionQuery, AccessQuery, CatalogueQuery, RollupQuery))
 Mutation = merge_types("Mutation", (AccessMutation, ValuesMutation))
 
 

@@ -36,3 +36,16 @@ class Jurisdiction(Base):
     @property
     def is_current(self) -> bool:
         return self.valid_to is None
+
+
+class SubtreeSize(Base):
+    """How many current units lie strictly below a unit at each level: expected reporters.
+
+    Kept by every tree load, so that completeness never counts a subtree at read time.
+    """
+
+    __tablename__ = "subtree_sizes"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), primary_key=True)
+    level: Mapped[Level] = mapped_column(LEVEL_TYPE, primary_key=True)
+    units: Mapped[int] = mapped_column(Integer)

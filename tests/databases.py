@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,3 +80,29 @@ def issue_token(url: str, subject: str, role: str, code: str) -> str:
     issued = quhua("token", "create", "--subject", subject, "--expires", "1d", url=url)
     assert issued.exit_code == 0, issued.stderr
     return issued.stdout.strip()
+
+
+@contextmanager
+def cloned_database(template_url: str, tmp_path: Path) -> Iterator[str]:
+    """A copy of a prepared database (a file copy, or CREATE DATABASE … TEMPLATE), dropped after.
+
+    The template must have no open connections.
+    """
+    url = make_url(template_url)
+    if url.get_backend_name() == "sqlite":
+        assert url.database is not None
+        copy = tmp_path / f"quhua-{uuid.uuid4().hex[:8]}.sqlite3"
+        shutil.copyfile(url.database, copy)
+        yield f"sqlite:///{copy}"
+        copy.unlink()
+        return
+    name = f"quhua_test_{uuid.uuid4().hex[:12]}"
+    admin = sync_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -11,7 +11,16 @@ from tenancy.scope import SCOPE_EXEMPT, SCOPED
 
 # Tables whose rows belong to a jurisdiction's subtree.
 SCOPED_TABLES = frozenset(
-    {"jurisdictions", "grants", "policy_audit", "data_values", "value_changes"}
+    {
+        "jurisdictions",
+        "grants",
+        "policy_audit",
+        "data_values",
+        "value_changes",
+        "rollups",
+        "rollup_reports",
+        "subtree_sizes",
+    }
 )
 
 

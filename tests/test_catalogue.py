@@ -36,7 +36,7 @@ def counts(url: str) -> tuple[int, int]:
 def test_the_default_loads_and_reloads_unchanged(migrated_url: str) -> None:
     code, report = load(migrated_url, DEFAULT)
     assert code == 0
-    assert report["created"] == {"categories": 3, "options": 11, "elements": 16, "indicators": 14}
+    assert report["created"] == {"categories": 3, "options": 11, "elements": 17, "indicators": 15}
     code, report = load(migrated_url, DEFAULT)
     assert code == 0
     assert report["created"] == {}
@@ -117,7 +117,7 @@ def test_the_catalogue_through_graphql(ningxia_url: str, ningxia_client: TestCli
     assert quhua("catalogue", "load", str(DEFAULT), url=ningxia_url).exit_code == 0
     catalogue = data_of(ningxia_client, CATALOGUE)["catalogue"]
     indicators = {i["code"]: i for i in catalogue["indicators"]}
-    assert len(indicators) == 14
+    assert len(indicators) == 15
     assert indicators["birth_rate"] == {
         "code": "birth_rate",
         "name": "出生率",

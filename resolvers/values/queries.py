@@ -9,7 +9,7 @@ from indicators import stored_values
 from indicators.catalogue_index import CatalogueIndex
 from indicators.models import DataValue, ValueChange
 from indicators.periods import Period, PeriodError
-from quhua.errors import BadUserInput, Forbidden
+from quhua.errors import BadUserInput
 from resolvers.context import Context
 from resolvers.pagination import Page, decode_id_cursor, id_cursor, make_page, page_size
 from resolvers.values.loaders import ValuesByUnitLoader
@@ -31,24 +31,20 @@ def cell(index: CatalogueIndex, combo_id: int, month_index: int) -> CellView:
     return CellView(element.code, key, str(first))
 
 
-def _period(text: str) -> Period:
+def period_argument(text: str, *, argument: str = "period") -> Period:
+    """The period the argument names; BAD_USER_INPUT saying what is wrong with it."""
     try:
         return Period.parse(text)
     except PeriodError as error:
-        raise BadUserInput(f"period: {error}") from error
-
-
-def _require(context: Context, action: Action, unit: Jurisdiction) -> None:
-    if not context.scope(action).contains(unit.path):
-        raise Forbidden(f"{unit.code}: its {action.obj} are outside your access")
+        raise BadUserInput(f"{argument}: {error}") from error
 
 
 async def values(
     context: Context, unit: Jurisdiction, *, period: str, elements: list[str] | None
 ) -> list[tuple[CellView, DataValue]]:
     """The unit's own stored values whose period lies in the asked one."""
-    _require(context, Action.READ_VALUES, unit)
-    asked = _period(period)
+    context.require(Action.READ_VALUES, unit)
+    asked = period_argument(period)
     index = await context.catalogue()
     element_ids = None
     if elements is not None:
@@ -65,7 +61,7 @@ async def audit_trail(
     context: Context, unit: Jurisdiction, *, first: int | None, after: str | None
 ) -> Page[tuple[CellView, ValueChange]]:
     """Every change to the unit's values, newest first."""
-    _require(context, Action.READ_AUDIT, unit)
+    context.require(Action.READ_AUDIT, unit)
     scope = context.scope(Action.READ_AUDIT)
     limit = page_size(first)
     before = decode_id_cursor(after)

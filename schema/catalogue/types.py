@@ -8,7 +8,7 @@ from indicators import models
 from indicators.models import TimeAggregation, ValueType
 from indicators.periods import PeriodType
 from indicators.repository import CatalogueView
-from tenancy.levels import Level
+from schema.levels import Level
 
 strawberry.enum(ValueType, description="Whole numbers (counts) or amounts of money (yuan).")
 strawberry.enum(PeriodType, description="The period a value is stored at.")

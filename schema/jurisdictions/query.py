@@ -9,8 +9,8 @@ import strawberry
 from resolvers.jurisdictions import queries
 from schema.context import Info
 from schema.jurisdictions.types import Jurisdiction
+from schema.levels import Level
 from schema.pagination import Connection, to_connection
-from tenancy.levels import Level
 
 
 @strawberry.type

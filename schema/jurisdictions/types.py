@@ -8,17 +8,14 @@ from typing import Annotated
 import strawberry
 
 from resolvers.jurisdictions import queries
+from resolvers.rollups import queries as rollup_queries
 from resolvers.values import queries as value_queries
 from schema.context import Info
+from schema.levels import Level
 from schema.pagination import Connection, to_connection
+from schema.rollups.types import Aggregate, IndicatorValue
 from schema.values.types import StoredValue, ValueChangeEntry
 from tenancy import models
-from tenancy.levels import Level
-
-strawberry.enum(
-    Level,
-    description="Level of a unit in the division tree, from the province down to the village.",
-)
 
 
 @strawberry.type(
@@ -78,6 +75,48 @@ class Jurisdiction:
             info.context, self.unit, period=period, elements=elements
         )
         return [StoredValue.from_model(view, value) for view, value in found]
+
+    @strawberry.field(
+        description="A data element summed over the unit's subtree and the period: births of "
+        "a county in 2024, optionally restricted to options (sex=male;parity=2)."
+    )
+    async def value(
+        self,
+        info: Info,
+        element: str,
+        period: Annotated[str, strawberry.argument(description="2024, 2024-Q1 or 2024-03.")],
+        disaggregation: str | None = None,
+    ) -> Aggregate:
+        found = await rollup_queries.value(
+            info.context,
+            self.unit,
+            element=element,
+            period=period,
+            disaggregation=disaggregation,
+        )
+        return Aggregate.from_result(found)
+
+    @strawberry.field(description="One indicator of the unit's subtree for the period.")
+    async def indicator(
+        self,
+        info: Info,
+        code: str,
+        period: Annotated[str, strawberry.argument(description="2024, 2024-Q1 or 2024-03.")],
+    ) -> IndicatorValue:
+        found = await rollup_queries.indicator(info.context, self.unit, code=code, period=period)
+        return IndicatorValue.from_result(found)
+
+    @strawberry.field(
+        description="Several indicators (all when codes is null), in the order asked."
+    )
+    async def indicators(
+        self,
+        info: Info,
+        period: Annotated[str, strawberry.argument(description="2024, 2024-Q1 or 2024-03.")],
+        codes: list[str] | None = None,
+    ) -> list[IndicatorValue]:
+        found = await rollup_queries.indicators(info.context, self.unit, codes=codes, period=period)
+        return [IndicatorValue.from_result(result) for result in found]
 
     @strawberry.field(description="Every change to the unit's values, newest first.")
     async def audit_trail(

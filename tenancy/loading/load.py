@@ -39,6 +39,7 @@ from tenancy.loading.report import LoadReport
 from tenancy.loading.rows import read_rows
 from tenancy.models import Jurisdiction
 from tenancy.paths import SEPARATOR, strictly_within
+from tenancy.sizes import count_subtrees
 
 PROGRESS_EVERY = 20_000
 MISSING_SAMPLE = 20
@@ -94,6 +95,8 @@ def load_divisions(
             # Planner statistics taken before a bulk load mislead it (PostgreSQL picked
             # full scans for subtree joins on the national tree until analysed).
             connection.exec_driver_sql("ANALYZE jurisdictions")
+        if report.inserted or report.retired or report.restored:
+            count_subtrees(connection)
         report.written = True
     staging.drop(connection)
     return report

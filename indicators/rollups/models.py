@@ -1,0 +1,36 @@
+"""The maintained store of partial aggregates: every unit's subtree, per cell and period.
+
+A row holds, for one unit, one option combo and one bucket (a month, a quarter or a year,
+`span` months long from `month_index`), the sum over the unit's subtree (itself included) of
+each unit's contribution: its value combined over the bucket by the element's time
+aggregation. Reading any aggregate is then a primary-key lookup, whatever lies below.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Double, ForeignKey, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from quhua.db.base import Base
+
+
+class Rollup(Base):
+    __tablename__ = "rollups"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    combo_id: Mapped[int] = mapped_column(ForeignKey("option_combos.id"), primary_key=True)
+    total: Mapped[float] = mapped_column(Double)
+
+
+class RollupReport(Base):
+    """How many units of the subtree reported the element at all in the bucket."""
+
+    __tablename__ = "rollup_reports"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    element_id: Mapped[int] = mapped_column(ForeignKey("data_elements.id"), primary_key=True)
+    units: Mapped[int] = mapped_column(Integer)

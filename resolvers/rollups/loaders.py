@@ -1,0 +1,21 @@
+"""The store's figures for many (unit, period) pairs of one request: three statements a batch."""
+
+from __future__ import annotations
+
+from strawberry.dataloader import DataLoader
+
+from indicators.rollups.evaluation import Figures, UnitBucket
+from indicators.rollups.reading import read_figures
+from quhua.db.session import RequestSession
+from tenancy.scope import Scope
+
+
+class FiguresLoader(DataLoader[UnitBucket, Figures]):
+    # The scope is the caller's; the resolvers check each unit against it before loading.
+    def __init__(self, session: RequestSession, scope: Scope) -> None:
+        async def load(keys: list[UnitBucket]) -> list[Figures]:
+            found = await read_figures(session, keys)
+            return [found[key] for key in keys]
+
+        super().__init__(load_fn=load)
+        self.scope = scope

@@ -1,0 +1,114 @@
+"""Aggregates and indicators of one unit: check the caller, parse, load figures, evaluate."""
+
+from __future__ import annotations
+
+from authz.roles import Action
+from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
+from indicators.formulas import Term
+from indicators.periods import Period
+from indicators.rollups.evaluation import (
+    Aggregate,
+    IndicatorResult,
+    UnitBucket,
+    element_aggregate,
+    indicator_result,
+    term_combos,
+)
+from quhua.errors import BadUserInput
+from resolvers.context import Context
+from resolvers.rollups.loaders import FiguresLoader
+from resolvers.values.queries import period_argument
+from tenancy.models import Jurisdiction
+
+MAX_CODES = 50
+
+
+def element_argument(index: CatalogueIndex, code: str, *, argument: str) -> ElementInfo:
+    try:
+        return index.element(code)
+    except ValueError as error:
+        raise BadUserInput(f"{argument}: {error}") from error
+
+
+def indicator_argument(index: CatalogueIndex, code: str, *, argument: str) -> IndicatorInfo:
+    try:
+        return index.indicator(code)
+    except ValueError as error:
+        raise BadUserInput(f"{argument}: {error}") from error
+
+
+def combos_argument(element: ElementInfo, disaggregation: str | None) -> list[int]:
+    """The element's combos that carry every option named (all of them when none is)."""
+    wanted: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in (disaggregation or "").split(";"))):
+        category, _, option = (piece.strip() for piece in part.partition("="))
+        if category not in element.categories:
+            known = ", ".join(element.categories) or "none"
+            raise BadUserInput(
+                f"disaggregation: {element.code} has no category {category!r} (it has: {known})"
+            )
+        if option not in element.categories[category]:
+            options = ", ".join(element.categories[category])
+            raise BadUserInput(
+                f"disaggregation: {category} has no option {option!r} (one of: {options})"
+            )
+        wanted[category] = option
+    return term_combos(element, Term(element.code, tuple(sorted(wanted.items()))))
+
+
+def bucket_of(unit: Jurisdiction, period: Period) -> UnitBucket:
+    return UnitBucket.of(unit.id, unit.level, unit.is_current, period)
+
+
+async def value(
+    context: Context,
+    unit: Jurisdiction,
+    *,
+    element: str,
+    period: str,
+    disaggregation: str | None,
+) -> Aggregate:
+    """The element summed over the unit's subtree and over the period."""
+    context.require(Action.READ_AGGREGATES, unit)
+    index = await context.catalogue()
+    info = element_argument(index, element, argument="element")
+    combos = combos_argument(info, disaggregation)
+    asked = period_argument(period)
+    bucket = bucket_of(unit, asked)
+    figures = await context.loader(FiguresLoader, Action.READ_AGGREGATES).load(bucket)
+    return element_aggregate(info, combos, asked, bucket, figures)
+
+
+async def _results(
+    context: Context, unit: Jurisdiction, chosen: list[IndicatorInfo], period: str
+) -> list[IndicatorResult]:
+    asked = period_argument(period)
+    bucket = bucket_of(unit, asked)
+    figures = await context.loader(FiguresLoader, Action.READ_INDICATORS).load(bucket)
+    index = await context.catalogue()
+    return [indicator_result(index, info, asked, bucket, figures) for info in chosen]
+
+
+async def indicators(
+    context: Context, unit: Jurisdiction, *, codes: list[str] | None, period: str
+) -> list[IndicatorResult]:
+    """The indicators asked (all of the catalogue's when codes is null), in the order asked."""
+    context.require(Action.READ_INDICATORS, unit)
+    index = await context.catalogue()
+    if codes is not None and len(codes) > MAX_CODES:
+        raise BadUserInput(f"codes: at most {MAX_CODES} at once")
+    chosen = (
+        [indicator_argument(index, code, argument="codes") for code in codes]
+        if codes is not None
+        else [index.indicators[code] for code in sorted(index.indicators)]
+    )
+    return await _results(context, unit, chosen, period)
+
+
+async def indicator(
+    context: Context, unit: Jurisdiction, *, code: str, period: str
+) -> IndicatorResult:
+    context.require(Action.READ_INDICATORS, unit)
+    info = indicator_argument(await context.catalogue(), code, argument="code")
+    (found,) = await _results(context, unit, [info], period)
+    return found

@@ -1,0 +1,38 @@
+"""Counting, once per tree load, the current units below every unit at each level."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import cast
+
+from sqlalchemy import Connection, Table, delete, insert, select
+
+from tenancy.levels import CODE_LENGTHS, LEVEL_BY_CODE_LENGTH, Level
+from tenancy.models import Jurisdiction, SubtreeSize
+
+_PREFIXES = sorted(CODE_LENGTHS.values())
+
+
+def count_subtrees(connection: Connection) -> int:
+    """Replace subtree_sizes with fresh counts; returns how many rows it now holds."""
+    ids: dict[str, int] = {}
+    below: Counter[tuple[str, Level]] = Counter()
+    current = select(Jurisdiction.id, Jurisdiction.code).where(Jurisdiction.valid_to.is_(None))
+    for unit_id, code in connection.execute(current):
+        ids[code] = unit_id
+        level = LEVEL_BY_CODE_LENGTH[len(code)]
+        # A unit's ancestors' codes are the prefixes of its own (the loader enforces it).
+        for length in _PREFIXES:
+            if length >= len(code):
+                break
+            below[code[:length], level] += 1
+    connection.execute(delete(SubtreeSize))
+    rows = [
+        {"unit_id": ids[code], "level": level, "units": units}
+        for (code, level), units in below.items()
+        if code in ids
+    ]
+    table = cast(Table, SubtreeSize.__table__)
+    for start in range(0, len(rows), 10_000):
+        connection.execute(insert(table), rows[start : start + 10_000])
+    return len(rows)
