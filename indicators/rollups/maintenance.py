@@ -88,8 +88,9 @@ def _element_span() -> ColumnElement[int]:
     )
 
 
-def _scan(span: int) -> Select[Any]:
-    """Every stored value of the windows, of elements stored at most `span` months long."""
+def _scan(span: int, *, shorter: bool = False) -> Select[Any]:
+    """Every stored value of the windows, of elements stored at most (or, when shorter,
+    less than) `span` months long."""
     return (
         select()
         .select_from(windows)
@@ -105,15 +106,28 @@ def _scan(span: int) -> Select[Any]:
                 V.month_index < W.year_start + YEAR,
             ),
         )
-        .where(_element_span() <= span)
+        .where(_element_span() < span if shorter else _element_span() <= span)
+    )
+
+
+def _own(span: int, sign: int) -> Executable:
+    """Values stored `span` months long: each is its own bucket's contribution, times sign."""
+    rows = (
+        _scan(span)
+        .add_columns(W.unit_id, J.level, V.combo_id, literal(span), V.month_index, V.value * sign)
+        .where(_element_span() == span)
+    )
+    return _totals.insert().from_select(
+        ["unit_id", "level", "combo_id", "span", "month_index", "amount"], rows
     )
 
 
 def _contributions(span: int, sign: int) -> Executable:
-    """Each window's contribution to each bucket of this span, per combo, times sign."""
+    """Each window's contribution to each bucket of this span of elements stored by shorter
+    periods: per combo, their sum, average or latest value, times sign."""
     start = (V.month_index - V.month_index % span).label("start")
     grouped = (
-        _scan(span)
+        _scan(span, shorter=True)
         .add_columns(
             W.unit_id,
             J.level,
@@ -171,11 +185,13 @@ def _reported(span: int, sign: int) -> Executable:
 
 
 def _measure(sign: int) -> list[Executable]:
-    return [
-        statement
-        for span in SPANS
-        for statement in (_contributions(span, sign), _reported(span, sign))
-    ]
+    statements = []
+    for span in SPANS:
+        statements.append(_own(span, sign))
+        if span > SPANS[0]:
+            statements.append(_contributions(span, sign))
+        statements.append(_reported(span, sign))
+    return statements
 
 
 BEFORE = _measure(-1)
