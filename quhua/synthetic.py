@@ -129,9 +129,12 @@ def village_rows(village: Village, period: str, rng: random.Random) -> Iterator[
 
 def generate(codes: Sequence[str], *, first_year: int, years: int, seed: int) -> Iterator[Row]:
     """Rows (jurisdiction, element, period, value, disaggregation) for every village-month."""
-    rng = random.Random(f"{seed}:reports")  # noqa: S311 - synthetic data, not secrets
     everyone = villages(codes, seed)
+    rng = random.Random()  # noqa: S311 - synthetic data, not secrets
     for period in months(first_year, years):
+        if period.endswith("-01"):
+            # One stream a year: a year is the same whichever years are generated with it.
+            rng.seed(f"{seed}:{period[:4]}:reports")
         for village in everyone:
             if rng.random() < MISSING_SHARE:
                 continue
