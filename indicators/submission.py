@@ -221,14 +221,22 @@ async def write_values(
     plans = await _plan(session, cells, outcome)
     if not outcome.ok:
         return outcome
-    changing = [
-        {"unit_id": c.unit.id, "element_id": c.element.id, "year_start": c.period.year * 12}
+    changing = {
+        (c.unit.id, c.element.code, c.period.year * 12)
         for c, stored in plans
         if (stored.value if stored else None) != c.row.value
-    ]
+    }
     if changing:
-        distinct = {tuple(window.values()): window for window in changing}
-        await session.execute(insert(windows).values(list(distinct.values())))
+        combos = {c.element.code: c.element.combos.values() for c, _ in plans}
+        await session.execute(
+            insert(windows).values(
+                [
+                    {"unit_id": unit_id, "combo_id": combo_id, "year_start": year_start}
+                    for unit_id, element, year_start in sorted(changing)
+                    for combo_id in combos[element]
+                ]
+            )
+        )
         await _run(session, BEFORE)
     await _write(session, plans, outcome, author=author, reason=reason, source=source)
     if changing:

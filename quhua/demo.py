@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -21,6 +21,7 @@ from indicators.catalogue_file import read_catalogue
 from indicators.catalogue_index import catalogue_index_sync
 from indicators.catalogue_store import store_catalogue
 from indicators.models import DataValue
+from indicators.periods import Period
 from indicators.value_import import ImportReport, import_values
 from quhua import migrate
 from quhua.db.engine import SQLITE_WRITE
@@ -45,24 +46,32 @@ def shipped_data(name: str) -> Path:
 
 
 DEMO_PROVINCE = "64"
-DEMO_YEARS = (2025, 2024, 2023)  # newest first: the demo serves once the first is in
+DEMO_YEARS = (2025, 2024, 2023)
+# Newest first, a quarter a transaction: readers see each quarter as it commits, and a writer
+# of the API waits at most one quarter's import for SQLite's write lock.
+DEMO_QUARTERS = tuple(
+    tuple(f"{year}-{month:02d}" for month in range(first, first + 3))
+    for year in DEMO_YEARS
+    for first in (10, 7, 4, 1)
+)
 DEMO_SEED = 2023
 
 
-def _has_year(connection: Connection, year: int) -> bool:
-    months = DataValue.month_index.between(year * 12, year * 12 + 11)
-    return connection.execute(select(exists().where(months))).scalar_one()
+def _has_any(connection: Connection, months: Sequence[str]) -> bool:
+    first, last = Period.parse(months[0]).month_index, Period.parse(months[-1]).month_index
+    inside = DataValue.month_index.between(first, last)
+    return bool(connection.execute(select(exists().where(inside))).scalar_one())
 
 
-def seed_values(engine: Engine, year: int) -> ImportReport | None:
-    """Fill a year of synthetic monthly reports for every village of Ningxia, unless the
-    database holds values of that year already.
+def seed_values(engine: Engine, months: Sequence[str]) -> ImportReport | None:
+    """Fill synthetic monthly reports of these consecutive months for every village of
+    Ningxia, unless the database holds values of them already.
 
-    They go through the same import as any file (checked, audited as `quhua demo`), one
-    transaction per year, so the roll-ups are fresh as soon as each year commits.
+    They go through the same import as any file (checked, audited as `quhua demo`), in one
+    transaction: the roll-ups are fresh as soon as it commits.
     """
     with engine.connect() as connection:
-        if _has_year(connection, year):
+        if _has_any(connection, months):
             return None
         root = connection.execute(
             select(Jurisdiction.path).where(Jurisdiction.code == DEMO_PROVINCE)
@@ -74,13 +83,14 @@ def seed_values(engine: Engine, year: int) -> ImportReport | None:
                 .order_by(Jurisdiction.path)
             ).scalars()
         )
-    rows = generate(codes, first_year=year, years=1, seed=DEMO_SEED)
+    year = Period.parse(months[0]).year
+    rows = generate(codes, first_year=year, years=1, seed=DEMO_SEED, only=months)
     with (
         tempfile.TemporaryDirectory() as folder,
         engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
         connection.begin(),
     ):
-        path = Path(folder) / f"demo-values-{year}.csv.gz"
+        path = Path(folder) / f"demo-values-{months[0]}.csv.gz"
         write_csv(rows, path)
         report = import_values(
             connection,

@@ -127,14 +127,18 @@ def village_rows(village: Village, period: str, rng: random.Random) -> Iterator[
     yield code, "birth_defects", period, str(defects), ""
 
 
-def generate(codes: Sequence[str], *, first_year: int, years: int, seed: int) -> Iterator[Row]:
-    """Rows (jurisdiction, element, period, value, disaggregation) for every village-month."""
+def generate(
+    codes: Sequence[str], *, first_year: int, years: int, seed: int, only: Sequence[str] = ()
+) -> Iterator[Row]:
+    """Rows (jurisdiction, element, period, value, disaggregation) for every village-month,
+    or for the months in `only` of those years."""
     everyone = villages(codes, seed)
     rng = random.Random()  # noqa: S311 - synthetic data, not secrets
     for period in months(first_year, years):
-        if period.endswith("-01"):
-            # One stream a year: a year is the same whichever years are generated with it.
-            rng.seed(f"{seed}:{period[:4]}:reports")
+        if only and period not in only:
+            continue
+        # One stream a month: a month is the same whichever months are generated with it.
+        rng.seed(f"{seed}:{period}:reports")
         for village in everyone:
             if rng.random() < MISSING_SHARE:
                 continue

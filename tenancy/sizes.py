@@ -16,16 +16,18 @@ _PREFIXES = sorted(CODE_LENGTHS.values())
 def count_subtrees(connection: Connection) -> int:
     """Replace subtree_sizes with fresh counts; returns how many rows it now holds."""
     ids: dict[str, int] = {}
-    below: Counter[tuple[str, Level]] = Counter()
+    by_length: dict[int, list[str]] = {length: [] for length in _PREFIXES}
     current = select(Jurisdiction.id, Jurisdiction.code).where(Jurisdiction.valid_to.is_(None))
     for unit_id, code in connection.execute(current):
         ids[code] = unit_id
-        level = LEVEL_BY_CODE_LENGTH[len(code)]
+        by_length[len(code)].append(code)
+    below: dict[tuple[str, Level], int] = {}
+    for length, codes in by_length.items():
+        level = LEVEL_BY_CODE_LENGTH[length]
         # A unit's ancestors' codes are the prefixes of its own (the loader enforces it).
-        for length in _PREFIXES:
-            if length >= len(code):
-                break
-            below[code[:length], level] += 1
+        for prefix in (p for p in _PREFIXES if p < length):
+            for code, units in Counter(code[:prefix] for code in codes).items():
+                below[code, level] = units
     connection.execute(delete(SubtreeSize))
     rows = [
         {"unit_id": ids[code], "level": level, "units": units}

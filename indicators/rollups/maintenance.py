@@ -1,6 +1,7 @@
 """Keeping the roll-up store fresh inside the writer's own transaction, set-based.
 
-A writer names the (unit, element, year) windows it is about to change in `windows`, runs
+A writer names the windows it is about to change in `windows`: a unit, a year and every
+combo of an element whose values change (`windows_of` finds them from the cells). It runs
 `BEFORE`, changes data_values, then runs `AFTER` and `apply_statements`. BEFORE measures,
 with a minus sign, each window's contribution to every bucket (month, quarter, year) from a
 scan of its stored values; AFTER measures it again, plus. The differences travel up one level
@@ -48,7 +49,7 @@ windows = Table(
     "rollup_windows",
     _metadata,
     Column("unit_id", Integer, nullable=False),
-    Column("element_id", Integer, nullable=False),
+    Column("combo_id", Integer, nullable=False),
     Column("year_start", Integer, nullable=False),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DELETE ROWS",
@@ -95,13 +96,13 @@ def _scan(span: int, *, shorter: bool = False) -> Select[Any]:
         select()
         .select_from(windows)
         .join(Jurisdiction, J.id == W.unit_id)
-        .join(DataElement, E.id == W.element_id)
-        .join(OptionCombo, C.element_id == W.element_id)
+        .join(OptionCombo, C.id == W.combo_id)
+        .join(DataElement, E.id == C.element_id)
         .join(
             DataValue,
             and_(
                 V.jurisdiction_id == W.unit_id,
-                V.combo_id == C.id,
+                V.combo_id == W.combo_id,
                 V.month_index >= W.year_start,
                 V.month_index < W.year_start + YEAR,
             ),
@@ -176,8 +177,8 @@ def _reported(span: int, sign: int) -> Executable:
     start = (V.month_index - V.month_index % span).label("start")
     rows = (
         _scan(span)
-        .add_columns(W.unit_id, J.level, W.element_id, literal(span), start, literal(sign))
-        .group_by(W.unit_id, J.level, W.element_id, start)
+        .add_columns(W.unit_id, J.level, C.element_id, literal(span), start, literal(sign))
+        .group_by(W.unit_id, J.level, C.element_id, start)
     )
     return _reports.insert().from_select(
         ["unit_id", "level", "element_id", "span", "month_index", "amount"], rows
@@ -268,15 +269,23 @@ def apply_statements(dialect: str) -> list[Executable]:
 
 
 def windows_of(cells: Select[Any]) -> Executable:
-    """Fill `windows` from a select of (unit id, combo id, month index) cells."""
-    combo = cast(Table, OptionCombo.__table__).alias("combo")
+    """Fill `windows` from a select of (unit id, combo id, month index) cells: each cell's
+    unit and year with every combo of the cell's element."""
+    cell = cast(Table, OptionCombo.__table__).alias("cell")
+    sibling = cast(Table, OptionCombo.__table__).alias("sibling")
     subquery = cells.subquery()
     u, c, m = subquery.c
+    changed = (
+        select(u.label("unit_id"), cell.c.element_id, (m - m % YEAR).label("year_start"))
+        .select_from(subquery.join(cell, cell.c.id == c))
+        .distinct()
+        .subquery()
+    )
     return windows.insert().from_select(
-        ["unit_id", "element_id", "year_start"],
-        select(u, combo.c.element_id, m - m % YEAR)
-        .select_from(subquery.join(combo, combo.c.id == c))
-        .distinct(),
+        ["unit_id", "combo_id", "year_start"],
+        select(changed.c.unit_id, sibling.c.id, changed.c.year_start).join(
+            sibling, sibling.c.element_id == changed.c.element_id
+        ),
     )
 
 
