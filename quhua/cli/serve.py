@@ -132,9 +132,9 @@ def demo(
         )
     else:
         typer.echo(f"using the existing database {settings.url}")
+    _print_tokens(asyncio.run(_demo_tokens(settings.url)))
     # The server answers at once; the demo values arrive a quarter at a time, newest first.
     threading.Thread(target=_seed, args=(settings,), daemon=True).start()
-    _print_tokens(asyncio.run(_demo_tokens(settings.url)))
     url = f"http://{host}:{port}"
     typer.echo(f"\nGraphiQL: {url}/graphql  (paste a header into its Headers tab)")
     if browser and not os.environ.get("CI"):
