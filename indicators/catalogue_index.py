@@ -24,7 +24,8 @@ from quhua.db.session import RequestSession
 from tenancy.levels import Level
 
 
-@dataclass(frozen=True, slots=True)
+# Compared and hashed by identity: one object per element per catalogue read.
+@dataclass(frozen=True, slots=True, eq=False)
 class ElementInfo:
     id: int
     code: str

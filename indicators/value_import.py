@@ -139,8 +139,13 @@ def import_values(
     dry_run: bool = False,
     max_errors: int = 1000,
     on_progress: Callable[[int], None] | None = None,
+    keep_rollups_fresh: bool = True,
 ) -> ImportReport:
-    """Check and merge a values file inside the caller's transaction (the caller commits)."""
+    """Check and merge a values file inside the caller's transaction (the caller commits).
+
+    keep_rollups_fresh=False exists only to measure what keeping the store costs, in a
+    transaction that is rolled back: committed, it would leave the roll-ups stale.
+    """
     report = ImportReport()
     staging.drop(connection, checkfirst=True)
     staging.create(connection)
@@ -151,7 +156,14 @@ def import_values(
     _check(connection, report, max_errors)
     report.sort_errors()
     if report.ok:
-        _merge(connection, report, source=source.path.name, actor=actor, reason=reason)
+        _merge(
+            connection,
+            report,
+            source=source.path.name,
+            actor=actor,
+            reason=reason,
+            rollups=keep_rollups_fresh,
+        )
         report.written = not dry_run
     staging.drop(connection)
     return report
@@ -199,7 +211,13 @@ def _check(connection: Connection, report: ImportReport, max_errors: int) -> Non
 
 
 def _merge(
-    connection: Connection, report: ImportReport, *, source: str, actor: str, reason: str
+    connection: Connection,
+    report: ImportReport,
+    *,
+    source: str,
+    actor: str,
+    reason: str,
+    rollups: bool,
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     stored = cast(Table, DataValue.__table__).alias("stored")
@@ -253,10 +271,9 @@ def _merge(
     report.unchanged = report.rows - total_changed
     if not total_changed:
         return
-    connection.execute(
-        windows_of(select(changed.c.jurisdiction_id, changed.c.combo_id, changed.c.month_index))
-    )
-    _run(connection, BEFORE)
+    if rollups:
+        cells = select(changed.c.jurisdiction_id, changed.c.combo_id, changed.c.month_index)
+        _run(connection, [windows_of(cells), *BEFORE])
     connection.execute(
         insert(ValueChange).from_select(
             [
@@ -318,7 +335,8 @@ def _merge(
             ["jurisdiction_id", "combo_id", "month_index", "value", "updated_at"], fresh
         )
     )
-    _run(connection, [*AFTER, *apply_statements(dialect)])
+    if rollups:
+        _run(connection, [*AFTER, *apply_statements(dialect)])
 
 
 def _run(connection: Connection, statements: Iterable[Executable]) -> None:

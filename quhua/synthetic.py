@@ -13,9 +13,12 @@ import csv
 import gzip
 import math
 import random
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tenancy.levels import Level
 
 Row = tuple[str, str, str, str, str]
 
@@ -127,6 +130,19 @@ def village_rows(village: Village, period: str, rng: random.Random) -> Iterator[
     yield code, "birth_defects", period, str(defects), ""
 
 
+TOWNSHIP_CODE_LENGTH = Level.TOWNSHIP.code_length
+
+
+def _funding(everyone: Sequence[Village], period: str, rng: random.Random) -> Iterator[Row]:
+    """A quarter's family-planning funding of each township: 1.5 to 4 yuan a resident."""
+    people: dict[str, int] = defaultdict(int)
+    for village in everyone:
+        people[village.code[:TOWNSHIP_CODE_LENGTH]] += village.population
+    quarter = f"{period[:4]}-Q{(int(period[5:]) + 2) // 3}"
+    for township, residents in people.items():
+        yield township, "funding", quarter, f"{residents * rng.uniform(1.5, 4.0):.2f}", ""
+
+
 def generate(
     codes: Sequence[str], *, first_year: int, years: int, seed: int, only: Sequence[str] = ()
 ) -> Iterator[Row]:
@@ -139,6 +155,8 @@ def generate(
             continue
         # One stream a month: a month is the same whichever months are generated with it.
         rng.seed(f"{seed}:{period}:reports")
+        if int(period[5:]) % 3 == 1:
+            yield from _funding(everyone, period, rng)
         for village in everyone:
             if rng.random() < MISSING_SHARE:
                 continue

@@ -28,7 +28,12 @@ def test_reports_are_consistent_and_believable() -> None:
         cells[code, period, element][disaggregation] = float(value)
     boys = girls = births = population = 0.0
     reported = set()
+    funding = 0.0
     for (code, period, element), values in cells.items():
+        if element == "funding":
+            assert len(code) == 9 and "Q" in period
+            funding += values[""]
+            continue
         reported.add((code, period))
         assert all(v >= 0 for v in values.values())
         if element == "births":
@@ -49,5 +54,7 @@ def test_reports_are_consistent_and_believable() -> None:
     assert 105 <= 100 * boys / girls <= 118
     # Population is a monthly stock: a year's rate divides by the average month.
     assert 6 <= 1000 * births / (population / 12) <= 14
+    # Townships spend 6 to 16 yuan a resident a year.
+    assert 6 <= funding / (population / 12) <= 16
     # Some villages missed some months.
     assert 0.9 < len(reported) / (len(VILLAGES) * 12) < 1

@@ -7,6 +7,7 @@ rate is never an average of its villages' rates.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -61,12 +62,6 @@ class IndicatorResult:
     null_reason: str | None = None
 
 
-def expected_units(element: ElementInfo, bucket: UnitBucket, figures: Figures) -> int:
-    """Current units of the subtree (the unit included) at the levels that report it."""
-    own = 1 if bucket.current and bucket.level in element.reported_at else 0
-    return own + sum(figures.below.get(level, 0) for level in element.reported_at)
-
-
 def _too_fine(element: ElementInfo, period: Period) -> str | None:
     if period.type.months >= element.period_type.months:
         return None
@@ -77,10 +72,44 @@ def _too_fine(element: ElementInfo, period: Period) -> str | None:
     )
 
 
-def term_combos(element: ElementInfo, term: Term) -> list[int]:
+@functools.lru_cache(maxsize=4096)
+def term_combos(element: ElementInfo, term: Term) -> tuple[int, ...]:
     """The combos of the element that carry every option the term restricts it to."""
     wanted = {f"{category}={option}" for category, option in term.options}
-    return [combo_id for key, combo_id in element.combos.items() if wanted <= set(key.split(";"))]
+    return tuple(
+        combo_id for key, combo_id in element.combos.items() if wanted <= set(key.split(";"))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ElementPlan:
+    """An element (restricted to combos) over one period, ready for many units."""
+
+    element: ElementInfo
+    combos: tuple[int, ...]
+    period: Period
+    too_fine: str | None
+    levels: tuple[Level, ...]
+
+    @classmethod
+    def of(cls, element: ElementInfo, combos: Iterable[int], period: Period) -> ElementPlan:
+        levels = tuple(element.reported_at)
+        return cls(element, tuple(combos), period, _too_fine(element, period), levels)
+
+    def aggregate(self, bucket: UnitBucket, figures: Figures) -> Aggregate:
+        """Summed over the unit's subtree and the period, with completeness."""
+        element = self.element
+        own = 1 if bucket.current and bucket.level in element.reported_at else 0
+        below = figures.below
+        expected = own + sum(below.get(level, 0) for level in self.levels)
+        reporting = figures.reports.get(element.id, 0)
+        reason = self.too_fine
+        if reason is None and reporting == 0:
+            reason = f"no unit reported {element.code} for {self.period}"
+        if reason is not None:
+            return Aggregate(None, reporting, expected, reason)
+        totals = figures.totals
+        return Aggregate(sum(totals.get(c, 0.0) for c in self.combos), reporting, expected)
 
 
 def element_aggregate(
@@ -91,25 +120,32 @@ def element_aggregate(
     figures: Figures,
 ) -> Aggregate:
     """The element (restricted to combos) summed over the subtree, over the period."""
-    expected = expected_units(element, bucket, figures)
-    reporting = figures.reports.get(element.id, 0)
-    reason = _too_fine(element, period)
-    if reason is None and reporting == 0:
-        reason = f"no unit reported {element.code} for {period}"
-    if reason is not None:
-        return Aggregate(None, reporting, expected, reason)
-    return Aggregate(sum(figures.totals.get(c, 0.0) for c in combos), reporting, expected)
+    return ElementPlan.of(element, combos, period).aggregate(bucket, figures)
+
+
+Side = tuple[tuple[ElementPlan, int], ...]
+
+
+def _side(index: CatalogueIndex, form: LinearForm, period: Period) -> Side:
+    return tuple(
+        (
+            ElementPlan.of(
+                index.elements[t.element], term_combos(index.elements[t.element], t), period
+            ),
+            c,
+        )
+        for t, c in form.terms
+    )
 
 
 def _form(
-    index: CatalogueIndex, form: LinearForm, period: Period, bucket: UnitBucket, figures: Figures
+    side: Side, bucket: UnitBucket, figures: Figures
 ) -> tuple[float | None, Aggregate | None]:
     """The form's value, and its least complete element's aggregate (completeness, reason)."""
     total = 0.0
     weakest: Aggregate | None = None
-    for term, coefficient in form.terms:
-        element = index.elements[term.element]
-        found = element_aggregate(element, term_combos(element, term), period, bucket, figures)
+    for plan, coefficient in side:
+        found = plan.aggregate(bucket, figures)
         if weakest is None or (found.value is None, -found.reporting_units) > (
             weakest.value is None,
             -weakest.reporting_units,
@@ -122,6 +158,56 @@ def _form(
     return total, weakest
 
 
+@dataclass(frozen=True, slots=True)
+class IndicatorPlan:
+    """An indicator over one period, ready for many units."""
+
+    info: IndicatorInfo
+    period: Period
+    numerator: Side
+    denominator: Side
+
+    @classmethod
+    def of(cls, index: CatalogueIndex, info: IndicatorInfo, period: Period) -> IndicatorPlan:
+        return cls(
+            info,
+            period,
+            _side(index, info.numerator, period),
+            _side(index, info.denominator, period),
+        )
+
+    def result(self, bucket: UnitBucket, figures: Figures) -> IndicatorResult:
+        """numerator / denominator * factor (* 12 or 4 for a yearly rate), or null and why."""
+        info, period = self.info, self.period
+        numerator, top = _form(self.numerator, bucket, figures)
+        denominator, bottom = _form(self.denominator, bucket, figures)
+        completeness = top or bottom
+        reporting = completeness.reporting_units if completeness else 0
+        expected = completeness.expected_units if completeness else 0
+        reason = None
+        value = None
+        if numerator is None and top is not None:
+            reason = top.null_reason
+        elif denominator is None and bottom is not None:
+            reason = bottom.null_reason
+        elif denominator == 0:
+            reason = f"the denominator ({info.denominator}) is 0 for {period}"
+        elif numerator is not None and denominator is not None:
+            scale = 12 / period.type.months if info.annualize else 1
+            value = numerator / denominator * info.factor * scale
+        return IndicatorResult(
+            code=info.code,
+            name=info.name,
+            unit=info.unit,
+            value=value,
+            numerator=numerator,
+            denominator=denominator,
+            reporting_units=reporting,
+            expected_units=expected,
+            null_reason=reason,
+        )
+
+
 def indicator_result(
     index: CatalogueIndex,
     info: IndicatorInfo,
@@ -129,31 +215,5 @@ def indicator_result(
     bucket: UnitBucket,
     figures: Figures,
 ) -> IndicatorResult:
-    """numerator / denominator * factor (* 12 or 4 for a yearly rate), or null and why."""
-    numerator, top = _form(index, info.numerator, period, bucket, figures)
-    denominator, bottom = _form(index, info.denominator, period, bucket, figures)
-    completeness = top or bottom
-    reporting = completeness.reporting_units if completeness else 0
-    expected = completeness.expected_units if completeness else 0
-    reason = None
-    value = None
-    if numerator is None and top is not None:
-        reason = top.null_reason
-    elif denominator is None and bottom is not None:
-        reason = bottom.null_reason
-    elif denominator == 0:
-        reason = f"the denominator ({info.denominator}) is 0 for {period}"
-    elif numerator is not None and denominator is not None:
-        scale = 12 / period.type.months if info.annualize else 1
-        value = numerator / denominator * info.factor * scale
-    return IndicatorResult(
-        code=info.code,
-        name=info.name,
-        unit=info.unit,
-        value=value,
-        numerator=numerator,
-        denominator=denominator,
-        reporting_units=reporting,
-        expected_units=expected,
-        null_reason=reason,
-    )
+    """One indicator of one unit (many units: build an IndicatorPlan once)."""
+    return IndicatorPlan.of(index, info, period).result(bucket, figures)

@@ -12,11 +12,11 @@ from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInf
 from indicators.periods import Period
 from indicators.rollups.evaluation import (
     Aggregate,
+    ElementPlan,
     Figures,
+    IndicatorPlan,
     IndicatorResult,
     UnitBucket,
-    element_aggregate,
-    indicator_result,
 )
 from quhua.errors import BadUserInput, NotFound
 from resolvers.context import Context
@@ -103,16 +103,13 @@ def _evaluate(
     figures: list[Figures],
 ) -> GridColumn:
     if isinstance(column, IndicatorInfo):
+        plan = IndicatorPlan.of(index, column, period)
         cells: list[IndicatorResult | Aggregate] = [
-            indicator_result(index, column, period, b, f)
-            for b, f in zip(buckets, figures, strict=True)
+            plan.result(b, f) for b, f in zip(buckets, figures, strict=True)
         ]
         return GridColumn(column.code, "indicator", column.name, column.unit, cells)
-    combos = list(column.combos.values())
-    cells = [
-        element_aggregate(column, combos, period, b, f)
-        for b, f in zip(buckets, figures, strict=True)
-    ]
+    element = ElementPlan.of(column, column.combos.values(), period)
+    cells = [element.aggregate(b, f) for b, f in zip(buckets, figures, strict=True)]
     return GridColumn(column.code, "element", column.name, "", cells)
 
 

@@ -37,7 +37,7 @@ def indicator_argument(index: CatalogueIndex, code: str, *, argument: str) -> In
         raise BadUserInput(f"{argument}: {error}") from error
 
 
-def combos_argument(element: ElementInfo, disaggregation: str | None) -> list[int]:
+def combos_argument(element: ElementInfo, disaggregation: str | None) -> tuple[int, ...]:
     """The element's combos that carry every option named (all of them when none is)."""
     wanted: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in (disaggregation or "").split(";"))):

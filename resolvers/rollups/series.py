@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from authz.roles import Action
 from indicators.catalogue_index import IndicatorInfo
 from indicators.periods import Period
-from indicators.rollups.evaluation import IndicatorResult, indicator_result
+from indicators.rollups.evaluation import IndicatorPlan, IndicatorResult
 from quhua.errors import BadUserInput, NotFound
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
@@ -60,7 +60,7 @@ async def series(
     loader = context.loader(FiguresLoader, Action.READ_INDICATORS)
     figures = await loader.load_many(buckets)
     results = [
-        indicator_result(index, info, period, bucket, found)
+        IndicatorPlan.of(index, info, period).result(bucket, found)
         for period, bucket, found in zip(periods, buckets, figures, strict=True)
     ]
     return SeriesResult(unit, info, periods, results)
