@@ -77,7 +77,13 @@ def file_progress(label: str, total: int, *, show: bool) -> Iterator[Callable[[i
         transient=True,
     ) as progress:
         task = progress.add_task(label, total=total)
-        yield lambda done: progress.update(task, completed=done)
+
+        def advance(done: int) -> None:
+            # Once the file is read, checks and writes follow under a full bar: say so.
+            phase = label if done < total else f"{label}: checking and writing"
+            progress.update(task, completed=done, description=phase)
+
+        yield advance
 
 
 def print_bad_rows(file: Path, report: FileReport) -> None:
