@@ -1,0 +1,194 @@
+"""The roll-up fields as callers meet them: who may read what, bad arguments, null reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from quhua.demo import DEFAULT_CATALOGUE, shipped_data
+from tests.cli import quhua
+from tests.conftest import client_for, data_of, graphql
+from tests.databases import issue_token, load_tree
+
+SUBMIT = """mutation($rows: [ValueInput!]!) {
+  submitValues(input: $rows, reason: "report") { ok errors { message } } }"""
+XINGQING = "640104"
+VILLAGE = "640104001002"
+
+
+@pytest.fixture
+def admin(migrated_url: str) -> Iterator[tuple[str, TestClient]]:
+    """Ningxia with a few values in one village: births and population of March 2024."""
+    load_tree(migrated_url)
+    loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url)
+    assert loaded.exit_code == 0
+    with client_for(migrated_url, issue_token(migrated_url, "admin", "admin", "64")) as client:
+        rows = [
+            {
+                "jurisdiction": VILLAGE,
+                "element": "births",
+                "period": "2024-03",
+                "disaggregation": "sex=male;parity=1",
+                "value": 3,
+            },
+            {
+                "jurisdiction": VILLAGE,
+                "element": "births",
+                "period": "2024-03",
+                "disaggregation": "sex=female;parity=2",
+                "value": 1,
+            },
+            {
+                "jurisdiction": VILLAGE,
+                "element": "population",
+                "period": "2024-03",
+                "disaggregation": "sex=male",
+                "value": 600,
+            },
+            {
+                "jurisdiction": VILLAGE,
+                "element": "population",
+                "period": "2024-03",
+                "disaggregation": "sex=female",
+                "value": 600,
+            },
+        ]
+        assert data_of(client, SUBMIT, rows=rows)["submitValues"]["ok"]
+        yield migrated_url, client
+
+
+def codes_of(body: dict[str, object]) -> list[str | None]:
+    errors = body.get("errors") or []
+    assert isinstance(errors, list)
+    return [e["extensions"]["code"] for e in errors]
+
+
+def test_values_roll_up_at_once_with_provenance(admin: tuple[str, TestClient]) -> None:
+    _, client = admin
+    data = data_of(
+        client,
+        """{ jurisdiction(code: "64") {
+          births: value(element: "births", period: "2024-03") {
+            value reportingUnits expectedUnits nullReason }
+          boys: value(element: "births", period: "2024-Q1", disaggregation: "sex=male") { value }
+          rate: indicator(code: "birth_rate", period: "2024-03") {
+            value numerator denominator unit reportingUnits nullReason }
+          none: indicator(code: "birth_rate", period: "2023") { value nullReason }
+          funding: value(element: "funding", period: "2024-03") { value nullReason }
+        } }""",
+    )["jurisdiction"]
+    assert data["births"] == {
+        "value": 4.0,
+        "reportingUnits": 1,
+        "expectedUnits": 2912,
+        "nullReason": None,
+    }
+    assert data["boys"] == {"value": 3.0}
+    assert data["rate"] == {
+        "value": 4 / 1200 * 1000 * 12,
+        "numerator": 4.0,
+        "denominator": 1200.0,
+        "unit": "‰",
+        "reportingUnits": 1,
+        "nullReason": None,
+    }
+    assert data["none"] == {"value": None, "nullReason": "no unit reported births for 2023"}
+    assert data["funding"]["value"] is None
+    assert "quarter" in data["funding"]["nullReason"]
+
+
+def test_who_may_read_aggregates(admin: tuple[str, TestClient]) -> None:
+    url, _ = admin
+    query = """query($code: String!) { jurisdiction(code: $code) {
+      indicator(code: "birth_rate", period: "2024") { value } } }"""
+    system = issue_token(url, "system", "aggregate_reader", XINGQING)
+    with client_for(url, system) as client:
+        assert data_of(client, query, code=XINGQING)["jurisdiction"]["indicator"]["value"]
+        # Its parent's figures include units outside its subtree.
+        assert codes_of(graphql(client, query, code="6401")) == ["FORBIDDEN"]
+        # Aggregates, not the raw values of a unit.
+        raw = graphql(
+            client, '{ jurisdiction(code: "640104001002") { values(period: "2024") { value } } }'
+        )
+        assert codes_of(raw) == ["FORBIDDEN"]
+        grid = graphql(
+            client,
+            '{ rollup(under: "6401", level: COUNTY, period: "2024", '
+            'indicators: ["birth_rate"]) { codes } }',
+        )
+        assert codes_of(grid) == ["FORBIDDEN"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            '{ jurisdiction(code: "64") { value(element: "births", period: "2024-13") '
+            "{ value } } }",
+            "period",
+        ),
+        (
+            '{ jurisdiction(code: "64") { value(element: "birth", period: "2024") { value } } }',
+            "unknown element",
+        ),
+        (
+            '{ jurisdiction(code: "64") { value(element: "births", period: "2024", '
+            'disaggregation: "sex=other") { value } } }',
+            "sex has no option 'other'",
+        ),
+        (
+            '{ jurisdiction(code: "64") { indicator(code: "nope", period: "2024") { value } } }',
+            "unknown indicator",
+        ),
+        (
+            '{ rollup(under: "640104", level: CITY, period: "2024", indicators: ["birth_rate"]) '
+            "{ codes } }",
+            "lies above",
+        ),
+        ('{ rollup(under: "64", level: CITY, period: "2024") { codes } }', "at least one"),
+        (
+            '{ rollup(under: "64", level: CITY, period: "2024", indicators: ["birth_rate"], '
+            'orderBy: {column: "death_rate"}) { codes } }',
+            "not among",
+        ),
+        (
+            '{ series(code: "64", indicator: "birth_rate", from: "2024-01", to: "2024") '
+            "{ values } }",
+            "one type",
+        ),
+        (
+            '{ series(code: "64", indicator: "birth_rate", from: "2024-05", to: "2024-01") '
+            "{ values } }",
+            "comes before",
+        ),
+    ],
+)
+def test_bad_arguments_say_what_is_wrong(
+    admin: tuple[str, TestClient], query: str, message: str
+) -> None:
+    _, client = admin
+    body = graphql(client, query)
+    assert codes_of(body) == ["BAD_USER_INPUT"], body
+    assert message in body["errors"][0]["message"]  # type: ignore[index]
+
+
+def test_the_grid_orders_by_a_column_and_pages(admin: tuple[str, TestClient]) -> None:
+    _, client = admin
+    query = """query($after: String) { rollup(under: "6401", level: COUNTY, period: "2024-03",
+      indicators: ["birth_rate"], elements: ["births"],
+      orderBy: {column: "births", descending: true}, first: 2, after: $after) {
+        codes totalCount hasNextPage endCursor columns { code kind values nullReasons } } }"""
+    first = data_of(client, query)["rollup"]
+    assert first["codes"][0] == XINGQING
+    assert first["columns"][1]["values"][0] == 4.0
+    assert first["columns"][1]["values"][1] is None
+    assert first["hasNextPage"] is True
+    seen = list(first["codes"])
+    after = first["endCursor"]
+    while after:
+        page = data_of(client, query, after=after)["rollup"]
+        seen += page["codes"]
+        after = page["endCursor"] if page["hasNextPage"] else None
+    assert len(seen) == len(set(seen)) == first["totalCount"]
