@@ -27,7 +27,8 @@ class Context:
     session: RequestSession
     principal: Principal | None
     _tree: JurisdictionLoaders | None = field(default=None, repr=False)
-    _catalogue: asyncio.Future[CatalogueIndex] | None = field(default=None, repr=False)
+    _catalogue: CatalogueIndex | None = field(default=None, repr=False)
+    _catalogue_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _loaders: dict[tuple[object, Action], object] = field(default_factory=dict, repr=False)
 
     def scope(self, action: Action) -> Scope:
@@ -48,10 +49,12 @@ class Context:
 
     async def catalogue(self) -> CatalogueIndex:
         """The catalogue's elements, options and combos, read once per request."""
-        # Sibling fields start together: they share one read rather than each starting one.
-        if self._catalogue is None:
-            self._catalogue = asyncio.ensure_future(catalogue_index(self.session))
-        return await self._catalogue
+        # Sibling fields start together: the first reads, the others wait for its result.
+        # A lock, not a shared task: a cancelled field leaves nothing running behind it.
+        async with self._catalogue_lock:
+            if self._catalogue is None:
+                self._catalogue = await catalogue_index(self.session)
+        return self._catalogue
 
     @property
     def tree(self) -> JurisdictionLoaders:
