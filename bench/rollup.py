@@ -239,16 +239,18 @@ def report(name: str, graphql: tuple[float, float], others: dict[str, tuple[floa
         )
 
 
-def grid(under: str, level: str, period: str, first: int = 1000) -> str:
+FULL = "code values numerators denominators reportingUnits expectedUnits nullReasons"
+
+
+def grid(under: str, level: str, period: str, fields: str = FULL) -> str:
     codes = json.dumps(TEN)
     return (
         f'{{ rollup(under: "{under}", level: {level}, period: "{period}", indicators: {codes}, '
-        f"first: {first}) {{ codes names columns {{ code values numerators denominators "
-        f"reportingUnits expectedUnits nullReasons }} }} }}"
+        f"first: 1000) {{ codes names columns {{ {fields} }} }} }}"
     )
 
 
-def reads(url: str, province: str, runs: int) -> None:
+def reads(url: str, province: str, runs: int, parts: str) -> None:
     token = issue_token(url, f"bench-reader-{time.time_ns()}", "aggregate_reader", province)
     engine = sync_engine(url)
     with (
@@ -277,87 +279,116 @@ def reads(url: str, province: str, runs: int) -> None:
         county_root = f"{root}/{county[:4]}/{county}"
         year, month = YEAR * 12, YEAR * 12 + 5
 
-        report(
-            f"(a) {len(TEN)} indicators for every county of {province}, {YEAR}",
-            timed(lambda: r.graphql(grid(province, "COUNTY", str(YEAR))), runs),
-            {
-                "SQL on raw values": timed(lambda: r.raw(root, 6, year, 12), max(3, runs // 5)),
-                "SQL read of the store": timed(lambda: r.store(root, "county", year, 12), runs),
-            },
-        )
-        report(
-            f"(b) {len(TEN)} indicators for the {villages} villages of county {county}, {MONTH}",
-            timed(lambda: r.graphql(grid(county, "VILLAGE", MONTH)), runs),
-            {
-                "SQL on raw values": timed(lambda: r.raw(county_root, 12, month, 1), runs),
-                "SQL read of the store": timed(
-                    lambda: r.store(county_root, "village", month, 1), runs
-                ),
-            },
-        )
+        if "a" in parts:
+            report(
+                f"(a) {len(TEN)} indicators for every county of {province}, {YEAR}",
+                timed(lambda: r.graphql(grid(province, "COUNTY", str(YEAR))), runs),
+                {
+                    "SQL on raw values": timed(lambda: r.raw(root, 6, year, 12), max(3, runs // 5)),
+                    "SQL read of the store": timed(lambda: r.store(root, "county", year, 12), runs),
+                },
+            )
+        if "b" in parts:
+            report(
+                f"(b) {len(TEN)} indicators for the {villages} villages of county {county}, "
+                f"{MONTH}",
+                timed(lambda: r.graphql(grid(county, "VILLAGE", MONTH)), runs),
+                {
+                    "SQL on raw values": timed(lambda: r.raw(county_root, 12, month, 1), runs),
+                    "SQL read of the store": timed(
+                        lambda: r.store(county_root, "village", month, 1), runs
+                    ),
+                },
+            )
         series = (
             f'{{ series(code: "{province}", indicator: "birth_rate", from: "{YEAR}-01", '
             f'to: "{YEAR}-12") {{ periods values numerators denominators reportingUnits }} }}'
         )
-        report(
-            f"(c) birth_rate of {province} for each month of {YEAR}",
-            timed(lambda: r.graphql(series), runs),
-            {
-                "SQL on raw values": timed(
-                    lambda: [r.raw(root, 2, year + m, 1) for m in range(12)], max(3, runs // 5)
-                ),
-                "SQL read of the store": timed(
-                    lambda: [r.store(root, "province", year + m, 1) for m in range(12)], runs
-                ),
-            },
+        if "c" in parts:
+            report(
+                f"(c) birth_rate of {province} for each month of {YEAR}",
+                timed(lambda: r.graphql(series), runs),
+                {
+                    "SQL on raw values": timed(
+                        lambda: [r.raw(root, 2, year + m, 1) for m in range(12)],
+                        max(3, runs // 5),
+                    ),
+                    "SQL read of the store": timed(
+                        lambda: [r.store(root, "province", year + m, 1) for m in range(12)], runs
+                    ),
+                },
+            )
+
+        first_villages = (
+            "SELECT id, code, name FROM jurisdictions WHERE level = 'village' "
+            "AND valid_to IS NULL "
+            "AND path >= :low AND path < :high ORDER BY path LIMIT 1000"
         )
 
         def store_and_dumps() -> str:
             rows = connection.execute(
-                text(STORE + " ORDER BY j.path"),
-                {
-                    "span": 1,
-                    "first": month,
-                    "low": f"{root}/",
-                    "high": f"{root}/~",
-                    "level": "village",
-                },
+                text(
+                    f"SELECT v.code, v.name, r.combo_id, r.total FROM ({first_villages}) v "
+                    "LEFT JOIN rollups r ON r.unit_id = v.id AND r.span = 1 "
+                    "AND r.month_index = :m"
+                ),
+                {"low": f"{root}/", "high": f"{root}/~", "m": month},
             )
-            groups = list(by_group(rows).items())[:1000]
+            totals: dict[str, dict[int, float]] = {}
+            names: dict[str, str] = {}
+            for code, name, combo, total in rows:
+                names[code] = name
+                found = totals.setdefault(code, {})
+                if combo is not None:
+                    found[combo] = float(total)
             return json.dumps(
                 [
-                    {
-                        "code": code,
-                        **dict(zip(TEN, indicator_values(r.index, t, TEN, 1), strict=True)),
-                    }
-                    for code, t in groups
+                    {"code": code, "name": names[code], **dict(zip(TEN, values, strict=True))}
+                    for code, values in (
+                        (code, indicator_values(r.index, t, TEN, 1)) for code, t in totals.items()
+                    )
                 ]
             )
 
-        big = r.graphql(grid(province, "VILLAGE", MONTH))["rollup"]
-        assert len(big["codes"]) == 1000
-        report(
-            f"(d) a 1,000-row grid: villages of {province}, {MONTH}, {len(TEN)} indicators",
-            timed(lambda: r.graphql(grid(province, "VILLAGE", MONTH)), runs),
-            {"store read + json.dumps": timed(store_and_dumps, runs)},
-        )
-        village = connection.execute(
-            text("SELECT code FROM jurisdictions WHERE level = 'village' AND code LIKE :c LIMIT 1"),
-            {"c": f"{county}%"},
-        ).scalar_one()
-        one: dict[str, tuple[float, float]] = {}
-        for code in (village, county, province):
-            query = (
-                f'{{ jurisdiction(code: "{code}") {{ indicator(code: "birth_rate", '
-                f'period: "{YEAR}") {{ value numerator denominator reportingUnits '
-                f"expectedUnits }} }} }}"
+        if "d" in parts:
+            big = r.graphql(grid(province, "VILLAGE", MONTH))["rollup"]
+            assert len(big["codes"]) == 1000
+            assert len(json.loads(store_and_dumps())) == 1000
+            baseline = {"store read + json.dumps": timed(store_and_dumps, runs)}
+            report(
+                f"(d) a 1,000-row grid: villages of {province}, {MONTH}, {len(TEN)} indicators "
+                "(codes, names and values: the rows json.dumps writes)",
+                timed(lambda: r.graphql(grid(province, "VILLAGE", MONTH, "code values")), runs),
+                baseline,
             )
-            one[code] = timed(lambda q=query: r.graphql(q), runs)
-        print(f"(e) birth_rate for {YEAR}, one unit through GraphQL (median / p95 ms)")
-        for code, (median, p95) in one.items():
-            print(f"  {code:14} {median:9.2f} / {p95:9.2f}")
-        print(f"  province / village: {one[province][0] / one[village][0]:.2f}")
+            report(
+                "    the same grid with its provenance (numerators, denominators, reporting "
+                "and expected units, null reasons: six times the values)",
+                timed(lambda: r.graphql(grid(province, "VILLAGE", MONTH)), runs),
+                baseline,
+            )
+        if "e" in parts:
+            one_unit(r, [county + "100005", county, province], runs)
     engine.dispose()
+
+
+def one_unit(r: Reads, codes: list[str], runs: int) -> None:
+    village = r.connection.execute(
+        text("SELECT code FROM jurisdictions WHERE level = 'village' AND code LIKE :c LIMIT 1"),
+        {"c": f"{codes[1]}%"},
+    ).scalar_one()
+    one: dict[str, tuple[float, float]] = {}
+    for code in (village, *codes[1:]):
+        query = (
+            f'{{ jurisdiction(code: "{code}") {{ indicator(code: "birth_rate", '
+            f'period: "{YEAR}") {{ value numerator denominator reportingUnits '
+            f"expectedUnits }} }} }}"
+        )
+        one[code] = timed(lambda q=query: r.graphql(q), runs)
+    print(f"(e) birth_rate for {YEAR}, one unit through GraphQL (median / p95 ms)")
+    for code, (median, p95) in one.items():
+        print(f"  {code:14} {median:9.2f} / {p95:9.2f}")
+    print(f"  province / village: {one[codes[-1]][0] / one[village][0]:.2f}")
 
 
 def main() -> None:
@@ -366,12 +397,16 @@ def main() -> None:
     parser.add_argument("--province", default="13")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="Keep (and reuse) a SQLite database here.")
+    parser.add_argument(
+        "--parts", default="iabcde", help="i: import cost; a to e: the reads (default: all)."
+    )
     args = parser.parse_args()
     with database(args.backend, args.keep) as (url, folder, new):
         if new:
             build(url, folder, args.province)
-        import_cost(url, folder, args.province)
-        reads(url, args.province, args.runs)
+        if "i" in args.parts:
+            import_cost(url, folder, args.province)
+        reads(url, args.province, args.runs, args.parts)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ class Figures:
     totals: dict[int, float] = field(default_factory=dict)  # combo id → subtree total
     reports: dict[int, int] = field(default_factory=dict)  # element id → units that reported
     below: dict[Level, int] = field(default_factory=dict)  # current units strictly below
+    # Aggregates already worked out from these figures: indicators share their elements.
+    worked: dict[tuple[int, tuple[int, ...]], Aggregate] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,13 @@ class ElementPlan:
 
     def aggregate(self, bucket: UnitBucket, figures: Figures) -> Aggregate:
         """Summed over the unit's subtree and the period, with completeness."""
+        key = (self.element.id, self.combos)
+        found = figures.worked.get(key)
+        if found is None:
+            found = figures.worked[key] = self._aggregate(bucket, figures)
+        return found
+
+    def _aggregate(self, bucket: UnitBucket, figures: Figures) -> Aggregate:
         element = self.element
         own = 1 if bucket.current and bucket.level in element.reported_at else 0
         below = figures.below
@@ -166,14 +175,17 @@ class IndicatorPlan:
     period: Period
     numerator: Side
     denominator: Side
+    zero: str  # the null reason when the denominator is 0
 
     @classmethod
     def of(cls, index: CatalogueIndex, info: IndicatorInfo, period: Period) -> IndicatorPlan:
+        zero = f"the denominator ({info.denominator}) is 0 for {period}"
         return cls(
             info,
             period,
             _side(index, info.numerator, period),
             _side(index, info.denominator, period),
+            zero,
         )
 
     def result(self, bucket: UnitBucket, figures: Figures) -> IndicatorResult:
@@ -191,7 +203,7 @@ class IndicatorPlan:
         elif denominator is None and bottom is not None:
             reason = bottom.null_reason
         elif denominator == 0:
-            reason = f"the denominator ({info.denominator}) is 0 for {period}"
+            reason = self.zero
         elif numerator is not None and denominator is not None:
             scale = 12 / period.type.months if info.annualize else 1
             value = numerator / denominator * info.factor * scale
