@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from sqlalchemy import Connection, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.divisions import timed
 from bench.generate import villages_of
 from bench.values import bare_insert, product_import
 from indicators.catalogue_index import CatalogueIndex, IndicatorInfo, catalogue_index_sync
@@ -65,17 +65,6 @@ TEN = [
     "fee_collection_rate",
 ]
 YEAR, MONTH = 2024, "2024-06"
-
-
-def timed(action: Callable[[], object], runs: int) -> tuple[float, float]:
-    action()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]
 
 
 @contextmanager

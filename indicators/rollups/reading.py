@@ -34,33 +34,22 @@ async def read_figures(
     for bucket in buckets:
         by_span[bucket.span].add(bucket.month_index)
     for span, months in sorted(by_span.items()):
-        totals = select(Rollup.unit_id, Rollup.month_index, Rollup.combo_id, Rollup.total).where(
-            Rollup.unit_id.in_(units),
-            Rollup.span == span,
-            Rollup.month_index.in_(sorted(months)),
-        )
-        for unit_id, month_index, combo_id, total in await session.rows(
-            unscoped(totals, why=_CHECKED)
+        for store, key, amount in (
+            (Rollup, Rollup.combo_id, Rollup.total),
+            (RollupReport, RollupReport.element_id, RollupReport.units),
         ):
-            asked = keys.get((unit_id, span, month_index))
-            if asked is not None:
-                found[asked].totals[combo_id] = total
-        reports = select(
-            RollupReport.unit_id,
-            RollupReport.month_index,
-            RollupReport.element_id,
-            RollupReport.units,
-        ).where(
-            RollupReport.unit_id.in_(units),
-            RollupReport.span == span,
-            RollupReport.month_index.in_(sorted(months)),
-        )
-        for unit_id, month_index, element_id, count in await session.rows(
-            unscoped(reports, why=_CHECKED)
-        ):
-            asked = keys.get((unit_id, span, month_index))
-            if asked is not None:
-                found[asked].reports[element_id] = count
+            statement = select(store.unit_id, store.month_index, key, amount).where(
+                store.unit_id.in_(units),
+                store.span == span,
+                store.month_index.in_(sorted(months)),
+            )
+            for unit_id, month_index, cell, value in await session.rows(
+                unscoped(statement, why=_CHECKED)
+            ):
+                asked = keys.get((unit_id, span, month_index))
+                if asked is not None:
+                    kept = found[asked].totals if store is Rollup else found[asked].reports
+                    kept[cell] = value
     if units:
         by_unit: dict[int, list[UnitBucket]] = defaultdict(list)
         for bucket in buckets:
