@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
-from tests.conftest import client_for, data_of, graphql
+from tests.conftest import StatementCounter, client_for, data_of, graphql
 from tests.databases import issue_token, load_tree
 
 SUBMIT = """mutation($rows: [ValueInput!]!) {
@@ -192,3 +192,23 @@ def test_the_grid_orders_by_a_column_and_pages(admin: tuple[str, TestClient]) ->
         seen += page["codes"]
         after = page["endCursor"] if page["hasNextPage"] else None
     assert len(seen) == len(set(seen)) == first["totalCount"]
+
+
+def test_a_grid_costs_the_same_statements_whatever_its_length(
+    admin: tuple[str, TestClient], sql_statements: StatementCounter
+) -> None:
+    _, client = admin
+    query = """query($first: Int!) { rollup(under: "64", level: VILLAGE, period: "2024-03",
+      indicators: ["birth_rate", "sex_ratio_at_birth"], elements: ["births"], first: $first) {
+        codes columns { values reportingUnits expectedUnits } } }"""
+    data_of(client, query, first=1)  # the caller's token and grants are cached from now
+    sql_statements.statements.clear()
+    data_of(client, query, first=5)
+    small = sql_statements.count
+    sql_statements.statements.clear()
+    big = data_of(client, query, first=1000)["rollup"]
+    assert len(big["codes"]) == 1000
+    assert VILLAGE in big["codes"]
+    assert sql_statements.count == small, sql_statements.statements
+    # the catalogue (6), the root, the page, the store (2), expected counts
+    assert sql_statements.count <= 11, sql_statements.statements
