@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from authz.models import Token
-from quhua.db.engine import sync_engine
+from quhua.db.engine import SQLITE_WRITE, sync_engine
 from schema.root import schema
 from tests.cli import quhua
 from tests.conftest import TOKENS, client_for, data_of, graphql
@@ -388,3 +389,30 @@ def test_a_change_without_a_reason_is_refused(ningxia_client: TestClient) -> Non
     )
     assert code_of(body) == "BAD_USER_INPUT"
     assert body["errors"][0]["message"].startswith("reason")
+
+
+def test_operator_commands_wait_for_a_busy_server(fresh_ningxia: str) -> None:
+    """`quhua grant` and `quhua token create` while another process keeps writing.
+
+    A server writes all the time (tokens' last use); an operator's command must queue behind
+    it, not fail with "database is locked" when its read turns into a write.
+    """
+    engine = sync_engine(fresh_ningxia)
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        while not stop.is_set():
+            with engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection:
+                connection.execute(update(Token).values(last_used_at=None))
+                time.sleep(0.002)
+                connection.commit()
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        for n in range(8):
+            issue_token(fresh_ningxia, f"operator-{n}", "viewer", "640104")
+    finally:
+        stop.set()
+        writer.join()
+        engine.dispose()

@@ -37,7 +37,12 @@ def operator() -> Actor:
     return Actor(label=f"cli:{getpass.getuser()}", principal=None)
 
 
-def run(database_url: str | None, work: Callable[[RequestSession], Awaitable[T]]) -> T:
+def run(
+    database_url: str | None,
+    work: Callable[[RequestSession], Awaitable[T]],
+    *,
+    writes: bool = True,
+) -> T:
     """Run work in one transaction, committed if it returns; errors become messages."""
     settings = settings_for(database_url)
 
@@ -48,6 +53,10 @@ def run(database_url: str | None, work: Callable[[RequestSession], Awaitable[T]]
                 await connection.run_sync(ensure_current)
             async with async_sessionmaker(engine, expire_on_commit=False)() as session:
                 db = RequestSession(session)
+                if writes:
+                    # On SQLite, queue behind a running writer (a server marking tokens
+                    # used) rather than fail when upgrading a read transaction.
+                    await db.begin_writing()
                 result = await work(db)
                 await db.commit()
                 return result
@@ -135,7 +144,7 @@ def list_tokens(subject: SubjectOption, database_url: DatabaseOption = None) -> 
             lines.append(f"{token.id}\t{token.prefix}…\t{state}\texpires {expires}\t{token.label}")
         return lines
 
-    for line in run(database_url, work):
+    for line in run(database_url, work, writes=False):
         typer.echo(line)
 
 
