@@ -11,7 +11,8 @@ DIR and reused by later runs. Then prints:
   and a bare bulk INSERT of the same rows (each in a transaction rolled back), as ratios;
 - reads through HTTP + GraphQL (`quhua serve`, an aggregate_reader token), median and p95,
   beside the best hand-written SQL on data_values for the same figures and a plain SQL read
-  of the store (each followed by the same arithmetic in Python), as ratios:
+  of the store (each followed by the same arithmetic in Python), as ratios; a village is not
+  in the store, its own values are its figures, so for villages that read is of its values:
   (a) ten indicators for every county of the province for the year;
   (b) ten indicators for every village of its largest county for a month;
   (c) one indicator for the province for each month of the year;
@@ -170,6 +171,14 @@ SELECT j.code, r.combo_id, r.total FROM jurisdictions j
 JOIN rollups r ON r.unit_id = j.id AND r.span = :span AND r.month_index = :first
 WHERE j.path >= :low AND j.path < :high AND j.level = :level AND j.valid_to IS NULL
 """
+# Villages are not in the store: a month's figures of a village are its monthly values.
+VILLAGE_MONTH = """
+SELECT j.code, v.combo_id, v.value FROM jurisdictions j
+JOIN data_values v ON v.jurisdiction_id = j.id AND v.month_index = :first
+JOIN option_combos c ON c.id = v.combo_id
+JOIN data_elements e ON e.id = c.element_id AND e.period_type = 'month'
+WHERE j.path >= :low AND j.path < :high AND j.level = :level AND j.valid_to IS NULL
+"""
 
 
 def by_group(rows: Any) -> dict[str, dict[int, float]]:
@@ -206,8 +215,9 @@ class Reads:
         return [indicator_values(self.index, t, TEN, months) for t in by_group(rows).values()]
 
     def store(self, root: str, level: str, first: int, months: int) -> list[list[float | None]]:
+        assert level != "village" or months == 1
         rows = self.connection.execute(
-            text(STORE),
+            text(VILLAGE_MONTH if level == "village" else STORE),
             {
                 "span": months,
                 "first": first,
@@ -317,9 +327,10 @@ def reads(url: str, province: str, runs: int, parts: str) -> None:
         def store_and_dumps() -> str:
             rows = connection.execute(
                 text(
-                    f"SELECT v.code, v.name, r.combo_id, r.total FROM ({first_villages}) v "
-                    "LEFT JOIN rollups r ON r.unit_id = v.id AND r.span = 1 "
-                    "AND r.month_index = :m"
+                    f"SELECT v.code, v.name, r.combo_id, r.value FROM ({first_villages}) v "
+                    "LEFT JOIN (data_values r JOIN option_combos c ON c.id = r.combo_id "
+                    "JOIN data_elements e ON e.id = c.element_id AND e.period_type = 'month') "
+                    "ON r.jurisdiction_id = v.id AND r.month_index = :m"
                 ),
                 {"low": f"{root}/", "high": f"{root}/~", "m": month},
             )

@@ -16,9 +16,9 @@ from indicators.rollups.maintenance import (
     AFTER,
     BEFORE,
     apply_statements,
+    changes,
     create_statements,
     lock_units,
-    windows,
 )
 from quhua.db.session import RequestSession
 from quhua.errors import ErrorCode
@@ -221,22 +221,20 @@ async def write_values(
     plans = await _plan(session, cells, outcome)
     if not outcome.ok:
         return outcome
-    changing = {
-        (c.unit.id, c.element.code, c.period.year * 12)
+    changing = [
+        {
+            "unit_id": c.unit.id,
+            "combo_id": c.combo_id,
+            "month_index": c.period.month_index,
+            # The units are locked: what _plan read stays what is stored until we write.
+            "old": stored.value if stored else None,
+            "new": c.row.value,
+        }
         for c, stored in plans
         if (stored.value if stored else None) != c.row.value
-    }
+    ]
     if changing:
-        combos = {c.element.code: c.element.combos.values() for c, _ in plans}
-        await session.execute(
-            insert(windows).values(
-                [
-                    {"unit_id": unit_id, "combo_id": combo_id, "year_start": year_start}
-                    for unit_id, element, year_start in sorted(changing)
-                    for combo_id in combos[element]
-                ]
-            )
-        )
+        await session.execute(insert(changes).values(changing))
         await _run(session, BEFORE)
     await _write(session, plans, outcome, author=author, reason=reason, source=source)
     if changing:

@@ -40,9 +40,9 @@ from indicators.rollups.maintenance import (
     AFTER,
     BEFORE,
     apply_statements,
+    changes_from,
     create_statements,
     lock_units,
-    windows_of,
 )
 from quhua.db.base import binary_string
 from quhua.db.bulk import append_rows
@@ -272,8 +272,14 @@ def _merge(
     if not total_changed:
         return
     if rollups:
-        cells = select(changed.c.jurisdiction_id, changed.c.combo_id, changed.c.month_index)
-        _run(connection, [windows_of(cells), *BEFORE])
+        changed_values = select(
+            changed.c.jurisdiction_id,
+            changed.c.combo_id,
+            changed.c.month_index,
+            changed.c.old,
+            changed.c.value,
+        )
+        _run(connection, [changes_from(changed_values), *BEFORE])
     connection.execute(
         insert(ValueChange).from_select(
             [
@@ -308,18 +314,10 @@ def _merge(
         .where(J.id == V.jurisdiction_id, S.combo_id == V.combo_id, S.month_index == V.month_index)
         .scalar_subquery()
     )
-    differs = (
-        select(S.line)
-        .join(Jurisdiction.__table__, J.code == S.code)
-        .where(
-            J.id == V.jurisdiction_id,
-            S.combo_id == V.combo_id,
-            S.month_index == V.month_index,
-            S.value != V.value,
-        )
-    )
+    # Only the stored rows that change: a file of new values leaves the table unscanned.
+    differing = select(changed.c.stored_id).where(changed.c.stored_id.is_not(None))
     connection.execute(
-        update(DATA_VALUES).where(exists(differs)).values(value=new_value, updated_at=now)
+        update(DATA_VALUES).where(V.id.in_(differing)).values(value=new_value, updated_at=now)
     )
     fresh = (
         select(J.id, S.combo_id, S.month_index, S.value, literal(now))

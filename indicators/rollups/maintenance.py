@@ -1,13 +1,17 @@
 """Keeping the roll-up store fresh inside the writer's own transaction, set-based.
 
-A writer names the windows it is about to change in `windows`: a unit, a year and every
-combo of an element whose values change (`windows_of` finds them from the cells). It runs
-`BEFORE`, changes data_values, then runs `AFTER` and `apply_statements`. BEFORE measures,
-with a minus sign, each window's contribution to every bucket (month, quarter, year) from a
-scan of its stored values; AFTER measures it again, plus. The differences travel up one level
-at a time (each unit's parent sums its children's), and the store adds them. The cost follows
-the number of values in the changed windows times the depth of the tree, never the size of a
-subtree.
+A writer puts the values it is about to change in `changes` (unit, combo, month, old value,
+new value; None for nothing stored), runs `BEFORE`, changes data_values, then runs `AFTER`
+and `apply_statements`. Most differences follow from the changes alone: a cell's bucket of its
+own period, and every bucket of a summed element, change by new - old. Averages and latest
+values over longer buckets are measured on the stored values before and after the write,
+and so is whether a unit reported an element in a bucket at all (when a value appears or
+goes). The differences travel up one level at a time (each unit's parent sums its
+children's), and the store adds them. The cost follows the number of changed values times
+the depth of the tree, never the size of a subtree.
+
+Units of the deepest level have no subtree: the store leaves them out (their own values
+are their figures) and their differences go straight to their parents.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     literal,
+    null,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,29 +44,54 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from indicators.models import DataElement, DataValue, OptionCombo, TimeAggregation
 from indicators.periods import PeriodType
-from indicators.rollups.models import Rollup, RollupReport
+from indicators.rollups.contributions import contributions, element_span
+from indicators.rollups.models import LEAF, Rollup, RollupReport
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
 
 SPANS = tuple(sorted({period_type.months for period_type in PeriodType}))
-YEAR = PeriodType.YEAR.months
 
 _metadata = MetaData()
-windows = Table(
-    "rollup_windows",
-    _metadata,
+
+
+def _temporary(name: str, *columns: Column[Any] | Index) -> Table:
+    return Table(
+        name, _metadata, *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS"
+    )
+
+
+changes = _temporary(
+    "rollup_changes",
     Column("unit_id", Integer, nullable=False),
     Column("combo_id", Integer, nullable=False),
-    Column("year_start", Integer, nullable=False),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DELETE ROWS",
+    Column("month_index", Integer, nullable=False),
+    Column("old", Double),
+    Column("new", Double),
+)
+# Buckets longer than the element's period, of averaged or latest-value elements.
+_windows = _temporary(
+    "rollup_windows",
+    Column("unit_id", Integer, nullable=False),
+    Column("combo_id", Integer, nullable=False),
+    Column("span", Integer, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("aggregation", String(10), nullable=False),
+)
+# Buckets in which a value of the element appears or goes.
+_keys = _temporary(
+    "rollup_report_keys",
+    Column("unit_id", Integer, nullable=False),
+    Column("element_id", Integer, nullable=False),
+    Column("span", Integer, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("inserts", Integer, nullable=False),
+    Column("deletes", Integer, nullable=False),
 )
 
 
-def _delta_table(name: str, key: str, amount: Column[Any]) -> Table:
-    return Table(
+def _deltas(name: str, key: str, amount: Column[Any]) -> Table:
+    return _temporary(
         name,
-        _metadata,
         Column("unit_id", Integer, nullable=False),
         Column("level", String(10), nullable=False),
         Column(key, Integer, nullable=False),
@@ -67,136 +99,164 @@ def _delta_table(name: str, key: str, amount: Column[Any]) -> Table:
         Column("month_index", Integer, nullable=False),
         amount,
         Index(f"ix_{name}_level", "level"),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DELETE ROWS",
     )
 
 
-_totals = _delta_table("rollup_deltas", "combo_id", Column("amount", Double))
-_reports = _delta_table("rollup_report_deltas", "element_id", Column("amount", Integer))
-TEMPORARY_TABLES = (windows, _totals, _reports)
+_totals = _deltas("rollup_deltas", "combo_id", Column("amount", Double))
+_reports = _deltas("rollup_report_deltas", "element_id", Column("amount", Integer))
+TEMPORARY_TABLES = (changes, _windows, _keys, _totals, _reports)
 
-W = windows.c
+X, W, K = changes.c, _windows.c, _keys.c
 V = cast(Table, DataValue.__table__).c
 C = cast(Table, OptionCombo.__table__).c
 E = cast(Table, DataElement.__table__).c
 J = cast(Table, Jurisdiction.__table__).c
+_DELTA_COLUMNS = ["unit_id", "level", "span", "month_index", "amount"]
 
 
-def _element_span() -> ColumnElement[int]:
-    return case(
-        *((E.period_type == period_type.value, period_type.months) for period_type in PeriodType)
+def _target() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """Whose store row a unit's own difference goes to, and its level: the unit's own, or
+    its parent's for a unit of the deepest level."""
+    leaf = J.level == LEAF.value
+    assert LEAF.parent is not None
+    return (
+        case((leaf, J.parent_id), else_=J.id).label("target"),
+        case((leaf, literal(LEAF.parent.value)), else_=J.level).label("target_level"),
     )
 
 
-def _scan(span: int, *, shorter: bool = False) -> Select[Any]:
-    """Every stored value of the windows, of elements stored at most (or, when shorter,
-    less than) `span` months long."""
+def _start(month: Any, span: int | Any) -> ColumnElement[int]:
+    return cast(ColumnElement[int], month - month % span)
+
+
+def _insert_deltas(deltas: Table, key: str, rows: Select[Any]) -> Executable:
+    names = [*_DELTA_COLUMNS[:2], key, *_DELTA_COLUMNS[2:]]
+    return deltas.insert().from_select(names, rows)
+
+
+def _changes_joined() -> Select[Any]:
     return (
         select()
-        .select_from(windows)
-        .join(Jurisdiction, J.id == W.unit_id)
-        .join(OptionCombo, C.id == W.combo_id)
+        .select_from(changes)
+        .join(Jurisdiction, J.id == X.unit_id)
+        .join(OptionCombo, C.id == X.combo_id)
         .join(DataElement, E.id == C.element_id)
+    )
+
+
+def _change_deltas(span: int) -> Executable:
+    """new - old in the bucket of this span, for the element's own period and for sums."""
+    target, level = _target()
+    start = _start(X.month_index, span)
+    change = func.coalesce(X.new, 0.0) - func.coalesce(X.old, 0.0)
+    rows = (
+        _changes_joined()
+        .add_columns(target, level, X.combo_id, literal(span), start, func.sum(change))
+        .where(
+            element_span() <= span,
+            or_(element_span() == span, E.time_aggregation == TimeAggregation.SUM.value),
+        )
+        .group_by(target, level, X.combo_id, start)
+    )
+    return _insert_deltas(_totals, "combo_id", rows)
+
+
+def _windows_of_changes(span: int) -> Executable:
+    start = _start(X.month_index, span)
+    rows = (
+        _changes_joined()
+        .add_columns(X.unit_id, X.combo_id, literal(span), start, E.time_aggregation)
+        .where(element_span() < span, E.time_aggregation != TimeAggregation.SUM.value)
+        .distinct()
+    )
+    return _windows.insert().from_select(
+        ["unit_id", "combo_id", "span", "start", "aggregation"], rows
+    )
+
+
+def _keys_of_changes(span: int) -> Executable:
+    start = _start(X.month_index, span)
+    rows = (
+        _changes_joined()
+        .add_columns(
+            X.unit_id,
+            C.element_id,
+            literal(span),
+            start,
+            func.max(case((X.old.is_(None), 1), else_=0)),
+            func.max(case((X.new.is_(None), 1), else_=0)),
+        )
+        .where(element_span() <= span, or_(X.old.is_(None), X.new.is_(None)))
+        .group_by(X.unit_id, C.element_id, start)
+    )
+    return _keys.insert().from_select(
+        ["unit_id", "element_id", "span", "start", "inserts", "deletes"], rows
+    )
+
+
+def _window_contributions(sign: int) -> Executable:
+    """Each window's contribution (average or latest value over it), times sign."""
+    scan = (
+        select(W.unit_id, W.combo_id, W.span, W.start, V.month_index, V.value, W.aggregation)
+        .select_from(_windows)
         .join(
             DataValue,
             and_(
                 V.jurisdiction_id == W.unit_id,
                 V.combo_id == W.combo_id,
-                V.month_index >= W.year_start,
-                V.month_index < W.year_start + YEAR,
+                V.month_index >= W.start,
+                V.month_index < W.start + W.span,
             ),
         )
-        .where(_element_span() < span if shorter else _element_span() <= span)
-    )
-
-
-def _own(span: int, sign: int) -> Executable:
-    """Values stored `span` months long: each is its own bucket's contribution, times sign."""
-    rows = (
-        _scan(span)
-        .add_columns(W.unit_id, J.level, V.combo_id, literal(span), V.month_index, V.value * sign)
-        .where(_element_span() == span)
-    )
-    return _totals.insert().from_select(
-        ["unit_id", "level", "combo_id", "span", "month_index", "amount"], rows
-    )
-
-
-def _contributions(span: int, sign: int) -> Executable:
-    """Each window's contribution to each bucket of this span of elements stored by shorter
-    periods: per combo, their sum, average or latest value, times sign."""
-    start = (V.month_index - V.month_index % span).label("start")
-    grouped = (
-        _scan(span, shorter=True)
-        .add_columns(
-            W.unit_id,
-            J.level,
-            V.combo_id,
-            start,
-            E.time_aggregation.label("aggregation"),
-            func.sum(V.value).label("total"),
-            func.avg(V.value).label("average"),
-            func.max(V.month_index).label("latest"),
-        )
-        .group_by(W.unit_id, J.level, V.combo_id, start, E.time_aggregation)
         .subquery()
     )
-    last = cast(Table, DataValue.__table__).alias("last")
-    is_last = grouped.c.aggregation == TimeAggregation.LAST.value
-    contribution = case(
-        (is_last, last.c.value),
-        (grouped.c.aggregation == TimeAggregation.AVERAGE.value, grouped.c.average),
-        else_=grouped.c.total,
-    )
-    rows = select(
-        grouped.c.unit_id,
-        grouped.c.level,
-        grouped.c.combo_id,
-        literal(span),
-        grouped.c.start,
-        contribution * sign,
-    ).select_from(
-        grouped.outerjoin(
-            last,
-            and_(
-                is_last,
-                last.c.jurisdiction_id == grouped.c.unit_id,
-                last.c.combo_id == grouped.c.combo_id,
-                last.c.month_index == grouped.c.latest,
-            ),
-        )
-    )
-    return _totals.insert().from_select(
-        ["unit_id", "level", "combo_id", "span", "month_index", "amount"], rows
-    )
-
-
-def _reported(span: int, sign: int) -> Executable:
-    """Each window's unit, once per bucket of this span in which it reported the element."""
-    start = (V.month_index - V.month_index % span).label("start")
+    found = contributions(scan).subquery()
+    f = found.c
+    target, level = _target()
     rows = (
-        _scan(span)
-        .add_columns(W.unit_id, J.level, C.element_id, literal(span), start, literal(sign))
-        .group_by(W.unit_id, J.level, C.element_id, start)
+        select(target, level, f.combo_id, f.span, f.start, func.sum(f.contribution * sign))
+        .select_from(found)
+        .join(Jurisdiction, J.id == f.unit_id)
+        .group_by(target, level, f.combo_id, f.span, f.start)
     )
-    return _reports.insert().from_select(
-        ["unit_id", "level", "element_id", "span", "month_index", "amount"], rows
+    return _insert_deltas(_totals, "combo_id", rows)
+
+
+def _reported(sign: int) -> Executable:
+    """Each key's unit once if it holds a value of the element in the bucket, times sign.
+
+    A value going (before) or appearing (after) answers without looking.
+    """
+    certain = K.deletes == 1 if sign < 0 else K.inserts == 1
+    combos = select(C.id).where(C.element_id == K.element_id).correlate(_keys)
+    held = exists().where(
+        V.jurisdiction_id == K.unit_id,
+        V.combo_id.in_(combos),
+        V.month_index >= K.start,
+        V.month_index < K.start + K.span,
     )
+    target, level = _target()
+    rows = (
+        select(target, level, K.element_id, K.span, K.start, func.count() * sign)
+        .select_from(_keys)
+        .join(Jurisdiction, J.id == K.unit_id)
+        .where(or_(certain, held))
+        .group_by(target, level, K.element_id, K.span, K.start)
+    )
+    return _insert_deltas(_reports, "element_id", rows)
 
 
-def _measure(sign: int) -> list[Executable]:
-    statements = []
-    for span in SPANS:
-        statements.append(_own(span, sign))
-        if span > SPANS[0]:
-            statements.append(_contributions(span, sign))
-        statements.append(_reported(span, sign))
-    return statements
-
-
-BEFORE = _measure(-1)
-AFTER = _measure(+1)
+# Which buckets need measuring: run once the changes are in, before anything is written.
+_PREPARE: list[Executable] = [
+    *(_windows_of_changes(span) for span in SPANS[1:]),
+    *(_keys_of_changes(span) for span in SPANS),
+]
+BEFORE: list[Executable] = [*_PREPARE, _window_contributions(-1), _reported(-1)]
+AFTER: list[Executable] = [
+    _window_contributions(+1),
+    _reported(+1),
+    *(_change_deltas(span) for span in SPANS),
+]
 
 
 def _lift(deltas: Table, key: str, level: Level) -> Executable:
@@ -218,9 +278,7 @@ def _lift(deltas: Table, key: str, level: Level) -> Executable:
         .group_by(J.parent_id, d[key], d.span, d.month_index)
         .having(func.sum(d.amount) != 0)
     )
-    return deltas.insert().from_select(
-        ["unit_id", "level", key, "span", "month_index", "amount"], rows
-    )
+    return _insert_deltas(deltas, key, rows)
 
 
 def _store(deltas: Table, key: str, dialect: str) -> Executable:
@@ -258,41 +316,28 @@ def create_statements() -> list[Executable]:
 
 def apply_statements(dialect: str) -> list[Executable]:
     """Lift the measured differences up the tree, add them to the store, clear the scratch."""
-    deepest_first = [level for level in reversed(Level) if level.parent is not None]
+    # Nothing is measured at the deepest level: its differences start one level up.
+    lifted = [level for level in reversed(Level) if level.parent is not None and level != LEAF]
     return [
-        *(_lift(_totals, "combo_id", level) for level in deepest_first),
-        *(_lift(_reports, "element_id", level) for level in deepest_first),
+        *(_lift(_totals, "combo_id", level) for level in lifted),
+        *(_lift(_reports, "element_id", level) for level in lifted),
         _store(_totals, "combo_id", dialect),
         _store(_reports, "element_id", dialect),
         *(delete(table) for table in TEMPORARY_TABLES),
     ]
 
 
-def windows_of(cells: Select[Any]) -> Executable:
-    """Fill `windows` from a select of (unit id, combo id, month index) cells: each cell's
-    unit and year with every combo of the cell's element."""
-    cell = cast(Table, OptionCombo.__table__).alias("cell")
-    sibling = cast(Table, OptionCombo.__table__).alias("sibling")
-    subquery = cells.subquery()
-    u, c, m = subquery.c
-    changed = (
-        select(u.label("unit_id"), cell.c.element_id, (m - m % YEAR).label("year_start"))
-        .select_from(subquery.join(cell, cell.c.id == c))
-        .distinct()
-        .subquery()
-    )
-    return windows.insert().from_select(
-        ["unit_id", "combo_id", "year_start"],
-        select(changed.c.unit_id, sibling.c.id, changed.c.year_start).join(
-            sibling, sibling.c.element_id == changed.c.element_id
-        ),
+def changes_from(values: Select[Any]) -> Executable:
+    """Fill `changes` from a select of (unit id, combo id, month index, old, new)."""
+    return changes.insert().from_select(
+        ["unit_id", "combo_id", "month_index", "old", "new"], values
     )
 
 
 def lock_units(unit_ids: Select[Any] | list[int]) -> Select[Any]:
     """Hold the units about to change, in id order, until commit.
 
-    Two writers measuring the same unit's windows at once would each add a contribution
+    Two writers measuring the same unit's buckets at once would each add a difference
     measured without the other's values; waiting on the unit makes the second measure after
     the first commits. NO KEY UPDATE leaves the foreign-key checks of inserts unblocked.
     """
@@ -300,12 +345,14 @@ def lock_units(unit_ids: Select[Any] | list[int]) -> Select[Any]:
 
 
 def rebuild_statements(dialect: str) -> list[Executable]:
-    """Empty the store and measure every stored value afresh (a migration, a repair)."""
+    """Empty the store and measure every stored value afresh (a migration, a repair): as if
+    every value had just appeared."""
     return [
         delete(Rollup),
         delete(RollupReport),
         *create_statements(),
-        windows_of(select(V.jurisdiction_id, V.combo_id, V.month_index)),
+        changes_from(select(V.jurisdiction_id, V.combo_id, V.month_index, null(), V.value)),
+        *_PREPARE,
         *AFTER,
         *apply_statements(dialect),
     ]

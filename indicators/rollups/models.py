@@ -1,9 +1,10 @@
 """The maintained store of partial aggregates: every unit's subtree, per cell and period.
 
-A row holds, for one unit, one option combo and one bucket (a month, a quarter or a year,
-`span` months long from `month_index`), the sum over the unit's subtree (itself included) of
-each unit's contribution: its value combined over the bucket by the element's time
-aggregation. Reading any aggregate is then a primary-key lookup, whatever lies below.
+A row holds, for one unit above the deepest level, one option combo and one bucket (a
+month, a quarter or a year, `span` months long from `month_index`), the sum over the unit's
+subtree (itself included) of each unit's contribution: its value combined over the bucket
+by the element's time aggregation. Reading any aggregate is then a primary-key lookup,
+whatever lies below.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from sqlalchemy import Double, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from quhua.db.base import Base
+from tenancy.levels import Level
+
+# Units of the deepest level have nothing below them: their figures are their own stored
+# values, read from data_values, and the store leaves them out (most of its rows otherwise).
+LEAF = Level.VILLAGE
 
 
 class Rollup(Base):

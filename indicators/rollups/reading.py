@@ -2,23 +2,30 @@
 
 The callers pass units they have already checked against the caller's scope: a unit's
 aggregate covers its whole subtree, which lies inside any scope that holds the unit.
+Units of the deepest level are not in the store: their figures come from their own stored
+values, at most a year of them per combo.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Select, Table, literal, select
 
+from indicators.models import DataElement, DataValue, OptionCombo
+from indicators.rollups.contributions import contributions, element_span
 from indicators.rollups.evaluation import Figures, UnitBucket
-from indicators.rollups.models import Rollup, RollupReport
+from indicators.rollups.models import LEAF, Rollup, RollupReport
 from quhua.db.session import RequestSession
 from tenancy.levels import Level
 from tenancy.models import SubtreeSize
 from tenancy.scope import unscoped
 
 _CHECKED = "the units were checked against the caller's scope; their subtrees lie inside it"
+V = cast(Table, DataValue.__table__).c
+C = cast(Table, OptionCombo.__table__).c
 
 
 async def read_figures(
@@ -27,19 +34,21 @@ async def read_figures(
     """The store's totals, report counts and expected counts for each (unit, period)."""
     found = {bucket: Figures() for bucket in buckets}
     keys = {(b.unit_id, b.span, b.month_index): b for b in buckets}
-    units = sorted({b.unit_id for b in buckets})
     # One statement per table and span (a request asks for one span or a few): plain IN
     # lists keep both databases on the primary key, where row-value lists did not on SQLite.
-    by_span: dict[int, set[int]] = defaultdict(set)
+    stored: dict[int, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
+    leaves: dict[int, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
     for bucket in buckets:
-        by_span[bucket.span].add(bucket.month_index)
-    for span, months in sorted(by_span.items()):
+        units, months = (leaves if bucket.level == LEAF else stored)[bucket.span]
+        units.add(bucket.unit_id)
+        months.add(bucket.month_index)
+    for span, (units, months) in sorted(stored.items()):
         for store, key, amount in (
             (Rollup, Rollup.combo_id, Rollup.total),
             (RollupReport, RollupReport.element_id, RollupReport.units),
         ):
             statement = select(store.unit_id, store.month_index, key, amount).where(
-                store.unit_id.in_(units),
+                store.unit_id.in_(sorted(units)),
                 store.span == span,
                 store.month_index.in_(sorted(months)),
             )
@@ -50,14 +59,54 @@ async def read_figures(
                 if asked is not None:
                     kept = found[asked].totals if store is Rollup else found[asked].reports
                     kept[cell] = value
-    if units:
+    for span, (units, months) in sorted(leaves.items()):
+        for unit_id, month_index, combo_id, element_id, value in await session.rows(
+            unscoped(_own_figures(span, units, months), why=_CHECKED)
+        ):
+            asked = keys.get((unit_id, span, month_index))
+            if asked is not None:
+                found[asked].totals[combo_id] = value
+                found[asked].reports[element_id] = 1
+    above = sorted({b.unit_id for b in buckets if b.level != LEAF})
+    if above:
         by_unit: dict[int, list[UnitBucket]] = defaultdict(list)
         for bucket in buckets:
             by_unit[bucket.unit_id].append(bucket)
         sizes = select(SubtreeSize.unit_id, SubtreeSize.level, SubtreeSize.units).where(
-            SubtreeSize.unit_id.in_(units)
+            SubtreeSize.unit_id.in_(above)
         )
         for unit_id, level, count in await session.rows(unscoped(sizes, why=_CHECKED)):
             for bucket in by_unit[unit_id]:
                 found[bucket].below[Level(level)] = count
     return found
+
+
+def _own_figures(span: int, units: set[int], months: set[int]) -> Select[Any]:
+    """(unit, bucket start, combo, element, contribution) of units' own stored values."""
+    start = V.month_index - V.month_index % span
+    scan = (
+        select(
+            V.jurisdiction_id.label("unit_id"),
+            V.combo_id,
+            literal(span).label("span"),
+            start.label("start"),
+            V.month_index,
+            V.value,
+            DataElement.time_aggregation.label("aggregation"),
+        )
+        .join(OptionCombo, C.id == V.combo_id)
+        .join(DataElement, DataElement.id == C.element_id)
+        .where(
+            V.jurisdiction_id.in_(sorted(units)),
+            V.month_index >= min(months),
+            V.month_index < max(months) + span,
+            element_span() <= span,
+        )
+        .subquery()
+    )
+    own = contributions(scan).subquery()
+    return (
+        select(own.c.unit_id, own.c.start, own.c.combo_id, C.element_id, own.c.contribution)
+        .join(OptionCombo, C.id == own.c.combo_id)
+        .where(own.c.start.in_(sorted(months)))
+    )
