@@ -134,14 +134,14 @@ def _insert_deltas(deltas: Table, key: str, rows: Select[Any]) -> Executable:
     return deltas.insert().from_select(names, rows)
 
 
-def _changes_joined() -> Select[Any]:
-    return (
+def _changes_joined(*, units: bool = False) -> Select[Any]:
+    joined = (
         select()
         .select_from(changes)
-        .join(Jurisdiction, J.id == X.unit_id)
         .join(OptionCombo, C.id == X.combo_id)
         .join(DataElement, E.id == C.element_id)
     )
+    return joined.join(Jurisdiction, J.id == X.unit_id) if units else joined
 
 
 def _change_deltas(span: int) -> Executable:
@@ -150,7 +150,7 @@ def _change_deltas(span: int) -> Executable:
     start = _start(X.month_index, span)
     change = func.coalesce(X.new, 0.0) - func.coalesce(X.old, 0.0)
     rows = (
-        _changes_joined()
+        _changes_joined(units=True)
         .add_columns(target, level, X.combo_id, literal(span), start, func.sum(change))
         .where(
             element_span() <= span,
