@@ -38,8 +38,14 @@ class Jurisdiction(Base):
         return self.valid_to is None
 
 
+# `SubtreeSize.until` of units that are not retired.
+NEVER_RETIRED = dt.date(9999, 12, 31)
+
+
 class SubtreeSize(Base):
-    """How many current units lie strictly below a unit at each level: expected reporters.
+    """How many units lie strictly below a unit at each level, by the day they were retired
+    (NEVER_RETIRED for current ones): the units expected to report for a period are those
+    retired after it began.
 
     Kept by every tree load, so that completeness never counts a subtree at read time.
     """
@@ -48,4 +54,5 @@ class SubtreeSize(Base):
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), primary_key=True)
     level: Mapped[Level] = mapped_column(LEVEL_TYPE, primary_key=True)
+    until: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     units: Mapped[int] = mapped_column(Integer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -10,12 +11,14 @@ from starlette.testclient import TestClient
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import StatementCounter, client_for, data_of, graphql
-from tests.databases import issue_token, load_tree
+from tests.databases import NINGXIA, issue_token, load_tree
 
 SUBMIT = """mutation($rows: [ValueInput!]!) {
   submitValues(input: $rows, reason: "report") { ok errors { message } } }"""
 XINGQING = "640104"
+TOWNSHIP = "640104001"
 VILLAGE = "640104001002"
+RETIRED = "640104001003"
 
 
 @pytest.fixture
@@ -212,3 +215,43 @@ def test_a_grid_costs_the_same_statements_whatever_its_length(
     assert sql_statements.count == small, sql_statements.statements
     # the catalogue (6), the root, the page, the store (2), expected counts
     assert sql_statements.count <= 11, sql_statements.statements
+
+
+def test_a_retired_unit_is_expected_only_for_periods_begun_before(
+    admin: tuple[str, TestClient], tmp_path: Path
+) -> None:
+    url, client = admin
+    query = """query($code: String!, $period: String!) { jurisdiction(code: $code) {
+      value(element: "births", period: $period) { expectedUnits } } }"""
+
+    def expected(code: str, period: str) -> int:
+        found = data_of(client, query, code=code, period=period)
+        return int(found["jurisdiction"]["value"]["expectedUnits"])
+
+    periods = ["2024-03", "2024-04", "2024-Q1", "2024-Q2", "2024"]
+    before = {period: expected(TOWNSHIP, period) for period in periods}
+    assert len(set(before.values())) == 1
+    tree = shipped_data(NINGXIA).read_text(encoding="utf-8").splitlines(keepends=True)
+    smaller = tmp_path / "ningxia-without-one-village.csv"
+    smaller.write_text("".join(line for line in tree if not line.startswith(RETIRED + ",")))
+    retired = quhua(
+        "divisions",
+        "load",
+        str(smaller),
+        "--retire-missing",
+        "--valid-from",
+        "2024-04-01",
+        url=url,
+    )
+    assert retired.exit_code == 0, retired.stdout
+    # Retired on 1 April: expected for every period that began before, not after.
+    after = {period: expected(TOWNSHIP, period) for period in periods}
+    whole = before["2024-03"]
+    assert after == {
+        "2024-03": whole,
+        "2024-04": whole - 1,
+        "2024-Q1": whole,
+        "2024-Q2": whole - 1,
+        "2024": whole,
+    }
+    assert [expected(RETIRED, period) for period in periods] == [1, 0, 1, 0, 1]

@@ -7,6 +7,7 @@ rate is never an average of its villages' rates.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,13 +24,20 @@ class UnitBucket:
 
     unit_id: int
     level: Level
-    current: bool
+    present: bool  # the unit was not retired before the period began
     span: int
     month_index: int
 
     @classmethod
-    def of(cls, unit_id: int, level: Level, current: bool, period: Period) -> UnitBucket:
-        return cls(unit_id, level, current, period.type.months, period.month_index)
+    def of(
+        cls, unit_id: int, level: Level, retired_on: dt.date | None, period: Period
+    ) -> UnitBucket:
+        present = retired_on is None or retired_on > period.start
+        return cls(unit_id, level, present, period.type.months, period.month_index)
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.month_index // 12, self.month_index % 12 + 1, 1)
 
 
 @dataclass(slots=True)
@@ -38,7 +46,8 @@ class Figures:
 
     totals: dict[int, float] = field(default_factory=dict)  # combo id → subtree total
     reports: dict[int, int] = field(default_factory=dict)  # element id → units that reported
-    below: dict[Level, int] = field(default_factory=dict)  # current units strictly below
+    # Units strictly below, not retired before the period began.
+    below: dict[Level, int] = field(default_factory=dict)
     # Aggregates already worked out from these figures: indicators share their elements.
     worked: dict[tuple[int, tuple[int, ...]], Aggregate] = field(default_factory=dict)
 
@@ -108,7 +117,7 @@ class ElementPlan:
 
     def _aggregate(self, bucket: UnitBucket, figures: Figures) -> Aggregate:
         element = self.element
-        own = 1 if bucket.current and bucket.level in element.reported_at else 0
+        own = 1 if bucket.present and bucket.level in element.reported_at else 0
         below = figures.below
         expected = own + sum(below.get(level, 0) for level in self.levels)
         reporting = figures.reports.get(element.id, 0)

@@ -28,21 +28,36 @@ V = cast(Table, DataValue.__table__).c
 C = cast(Table, OptionCombo.__table__).c
 
 
+Wanted = dict[int, tuple[set[int], set[int]]]  # span → (unit ids, bucket starts)
+
+
 async def read_figures(
     session: RequestSession, buckets: Sequence[UnitBucket]
 ) -> dict[UnitBucket, Figures]:
     """The store's totals, report counts and expected counts for each (unit, period)."""
     found = {bucket: Figures() for bucket in buckets}
     keys = {(b.unit_id, b.span, b.month_index): b for b in buckets}
-    # One statement per table and span (a request asks for one span or a few): plain IN
-    # lists keep both databases on the primary key, where row-value lists did not on SQLite.
-    stored: dict[int, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
-    leaves: dict[int, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
+    stored: Wanted = defaultdict(lambda: (set(), set()))
+    leaves: Wanted = defaultdict(lambda: (set(), set()))
     for bucket in buckets:
         units, months = (leaves if bucket.level == LEAF else stored)[bucket.span]
         units.add(bucket.unit_id)
         months.add(bucket.month_index)
-    for span, (units, months) in sorted(stored.items()):
+    await _read_store(session, stored, keys, found)
+    await _read_leaves(session, leaves, keys, found)
+    await _read_sizes(session, [b for b in buckets if b.level != LEAF], found)
+    return found
+
+
+async def _read_store(
+    session: RequestSession,
+    wanted: Wanted,
+    keys: dict[tuple[int, int, int], UnitBucket],
+    found: dict[UnitBucket, Figures],
+) -> None:
+    # One statement per table and span (a request asks for one span or a few): plain IN
+    # lists keep both databases on the primary key, where row-value lists did not on SQLite.
+    for span, (units, months) in sorted(wanted.items()):
         for store, key, amount in (
             (Rollup, Rollup.combo_id, Rollup.total),
             (RollupReport, RollupReport.element_id, RollupReport.units),
@@ -59,7 +74,15 @@ async def read_figures(
                 if asked is not None:
                     kept = found[asked].totals if store is Rollup else found[asked].reports
                     kept[cell] = value
-    for span, (units, months) in sorted(leaves.items()):
+
+
+async def _read_leaves(
+    session: RequestSession,
+    wanted: Wanted,
+    keys: dict[tuple[int, int, int], UnitBucket],
+    found: dict[UnitBucket, Figures],
+) -> None:
+    for span, (units, months) in sorted(wanted.items()):
         for unit_id, month_index, combo_id, element_id, value in await session.rows(
             unscoped(_own_figures(span, units, months), why=_CHECKED)
         ):
@@ -67,18 +90,25 @@ async def read_figures(
             if asked is not None:
                 found[asked].totals[combo_id] = value
                 found[asked].reports[element_id] = 1
-    above = sorted({b.unit_id for b in buckets if b.level != LEAF})
-    if above:
-        by_unit: dict[int, list[UnitBucket]] = defaultdict(list)
-        for bucket in buckets:
-            by_unit[bucket.unit_id].append(bucket)
-        sizes = select(SubtreeSize.unit_id, SubtreeSize.level, SubtreeSize.units).where(
-            SubtreeSize.unit_id.in_(above)
-        )
-        for unit_id, level, count in await session.rows(unscoped(sizes, why=_CHECKED)):
-            for bucket in by_unit[unit_id]:
-                found[bucket].below[Level(level)] = count
-    return found
+
+
+async def _read_sizes(
+    session: RequestSession, buckets: list[UnitBucket], found: dict[UnitBucket, Figures]
+) -> None:
+    """Units below each bucket's unit, by level, that were not retired before it began."""
+    if not buckets:
+        return
+    by_unit: dict[int, list[UnitBucket]] = defaultdict(list)
+    for bucket in buckets:
+        by_unit[bucket.unit_id].append(bucket)
+    sizes = select(
+        SubtreeSize.unit_id, SubtreeSize.level, SubtreeSize.until, SubtreeSize.units
+    ).where(SubtreeSize.unit_id.in_(sorted(by_unit)))
+    for unit_id, level, until, count in await session.rows(unscoped(sizes, why=_CHECKED)):
+        for bucket in by_unit[unit_id]:
+            if until > bucket.start:
+                below = found[bucket].below
+                below[Level(level)] = below.get(Level(level), 0) + count
 
 
 def _own_figures(span: int, units: set[int], months: set[int]) -> Select[Any]:

@@ -57,7 +57,7 @@ def combos_argument(element: ElementInfo, disaggregation: str | None) -> tuple[i
 
 
 def bucket_of(unit: Jurisdiction, period: Period) -> UnitBucket:
-    return UnitBucket.of(unit.id, unit.level, unit.is_current, period)
+    return UnitBucket.of(unit.id, unit.level, unit.valid_to, period)
 
 
 async def value(
