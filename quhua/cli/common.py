@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
@@ -93,6 +94,21 @@ def print_bad_rows(file: Path, report: FileReport) -> None:
     if report.error_count > len(report.errors):
         typer.echo(f"… and {report.error_count - len(report.errors)} more bad rows", err=True)
     typer.echo(f"{report.error_count} bad rows in {file}: nothing was written", err=True)
+
+
+def finish(
+    file: Path, report: R, *, as_json: bool, summary: Callable[[Path, R], Iterable[str]]
+) -> None:
+    """Print a file load's outcome (JSON, its bad rows, or its summary); exit 1 if bad."""
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), **report.as_dict()}, ensure_ascii=False))
+    elif not report.ok:
+        print_bad_rows(file, report)
+    else:
+        for line in summary(file, report):
+            typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def load_file(

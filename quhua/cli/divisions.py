@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from quhua.cli.common import DatabaseOption, load_file, print_bad_rows
+from quhua.cli.common import DatabaseOption, finish, load_file
 from tenancy.loading.load import load_divisions
 from tenancy.loading.report import LoadReport
 
@@ -61,23 +60,15 @@ def load(
             on_progress=advance,
         ),
     )
-    _print_report(file, report, as_json=as_json)
-    if not report.ok:
-        raise typer.Exit(1)
+    finish(file, report, as_json=as_json, summary=_summary)
 
 
-def _print_report(file: Path, report: LoadReport, *, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps({"file": str(file), **report.as_dict()}, ensure_ascii=False))
-        return
-    if not report.ok:
-        print_bad_rows(file, report)
-        return
+def _summary(file: Path, report: LoadReport) -> list[str]:
     verb = "would change" if not report.written else "loaded"
-    typer.echo(
+    lines = [
         f"{verb} {file.name}: {report.rows} rows; {report.inserted} new, "
         f"{report.renamed} renamed, {report.restored} restored, {report.unchanged} unchanged"
-    )
+    ]
     if report.missing:
         sample = ", ".join(report.missing_sample)
         action = (
@@ -85,4 +76,5 @@ def _print_report(file: Path, report: LoadReport, *, as_json: bool) -> None:
             if report.retired
             else "kept (pass --retire-missing to retire them)"
         )
-        typer.echo(f"{report.missing} units no longer listed, {action}: {sample}…")
+        lines.append(f"{report.missing} units no longer listed, {action}: {sample}…")
+    return lines

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 
 from indicators.catalogue_index import catalogue_index_sync
 from indicators.value_import import ImportReport, import_values
-from quhua.cli.common import DatabaseOption, load_file, print_bad_rows
+from quhua.cli.common import DatabaseOption, finish, load_file
 
 app = typer.Typer(no_args_is_help=True, help="Import values reported by units.")
 
@@ -50,20 +49,12 @@ def import_file(
             on_progress=advance,
         ),
     )
-    _print(file, report, as_json=as_json)
-    if not report.ok:
-        raise typer.Exit(1)
+    finish(file, report, as_json=as_json, summary=_summary)
 
 
-def _print(file: Path, report: ImportReport, *, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps({"file": str(file), **report.as_dict()}, ensure_ascii=False))
-        return
-    if not report.ok:
-        print_bad_rows(file, report)
-        return
+def _summary(file: Path, report: ImportReport) -> list[str]:
     verb = "imported" if report.written else "would import"
-    typer.echo(
+    return [
         f"{verb} {file.name}: {report.rows} rows; {report.inserted} new, "
         f"{report.updated} changed, {report.unchanged} unchanged"
-    )
+    ]
