@@ -11,11 +11,12 @@ from tenancy.scope import Scope
 
 
 class FiguresLoader(DataLoader[UnitBucket, Figures]):
-    # The scope is the caller's; the resolvers check each unit against it before loading.
+    # Built like every loader, with the caller's scope; the resolvers check each unit
+    # against it before loading, and a unit's figures cover only its own subtree.
     def __init__(self, session: RequestSession, scope: Scope) -> None:
+        del scope
         async def load(keys: list[UnitBucket]) -> list[Figures]:
             found = await read_figures(session, keys)
             return [found[key] for key in keys]
 
         super().__init__(load_fn=load)
-        self.scope = scope
