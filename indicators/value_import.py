@@ -24,7 +24,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    exists,
     func,
     insert,
     literal,
@@ -70,6 +69,20 @@ staging = Table(
     postgresql_on_commit="DROP",
 )
 S = staging.c
+_changes = Table(
+    "value_load_changes",
+    _metadata,
+    Column("line", Integer, nullable=False),
+    Column("unit_id", Integer, nullable=False),
+    Column("combo_id", Integer, nullable=False),
+    Column("month_index", Integer, nullable=False),
+    Column("stored_id", Integer),
+    Column("old", Numeric(20, 2, asdecimal=False)),
+    Column("new", Numeric(20, 2, asdecimal=False)),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+D = _changes.c
 J = cast(Table, Jurisdiction.__table__).c
 DATA_VALUES = cast(Table, DataValue.__table__)
 V = DATA_VALUES.c
@@ -221,65 +234,57 @@ def _merge(
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     stored = cast(Table, DataValue.__table__).alias("stored")
-    rows = select(
-        J.id.label("jurisdiction_id"),
-        S.combo_id,
-        S.month_index,
-        S.value,
-        S.line,
-        stored.c.id.label("stored_id"),
-        stored.c.value.label("old"),
-    ).select_from(
-        staging.join(Jurisdiction.__table__, J.code == S.code).outerjoin(
-            stored,
-            and_(
-                stored.c.jurisdiction_id == J.id,
-                stored.c.combo_id == S.combo_id,
-                stored.c.month_index == S.month_index,
-            ),
-        )
+    staged = staging.join(Jurisdiction.__table__, J.code == S.code)
+    same_cell = and_(
+        stored.c.jurisdiction_id == J.id,
+        stored.c.combo_id == S.combo_id,
+        stored.c.month_index == S.month_index,
     )
     dialect = connection.dialect.name
     _run(connection, create_statements())
     if dialect == "postgresql":
         # Hold the units this file reports for (see lock_units), then the rows it changes,
         # so that the audit's old values and the store's measurements stay true.
-        staged_units = select(J.id).select_from(
-            staging.join(Jurisdiction.__table__, J.code == S.code)
-        )
-        connection.execute(lock_units(staged_units))
-        held = (
-            select(stored.c.id)
-            .select_from(staging.join(Jurisdiction.__table__, J.code == S.code))
-            .join(
-                stored,
-                and_(
-                    stored.c.jurisdiction_id == J.id,
-                    stored.c.combo_id == S.combo_id,
-                    stored.c.month_index == S.month_index,
-                ),
+        connection.execute(lock_units(select(J.id).select_from(staged)))
+        held = select(stored.c.id).select_from(staged).join(stored, same_cell)
+        connection.execute(held.with_for_update(of=stored))
+    # Every value that changes, with what is stored now: worked out once, read by the
+    # audit, the writes and the store alike.
+    _changes.drop(connection, checkfirst=True)
+    _changes.create(connection)
+    connection.execute(
+        _changes.insert().from_select(
+            ["line", "unit_id", "combo_id", "month_index", "stored_id", "old", "new"],
+            select(
+                S.line,
+                J.id,
+                S.combo_id,
+                S.month_index,
+                stored.c.id,
+                stored.c.value,
+                S.value,
             )
-            .with_for_update(of=stored)
+            .select_from(staged.outerjoin(stored, same_cell))
+            .where(or_(stored.c.id.is_(None), stored.c.value != S.value)),
         )
-        connection.execute(held)
-    changed = rows.where(or_(stored.c.id.is_(None), stored.c.value != S.value)).subquery()
-    counts = connection.execute(
-        select(func.count(changed.c.stored_id), func.count()).select_from(changed)
-    ).one()
+    )
+    counts = connection.execute(select(func.count(D.stored_id), func.count())).one()
     report.updated, total_changed = int(counts[0]), int(counts[1])
     report.inserted = total_changed - report.updated
     report.unchanged = report.rows - total_changed
-    if not total_changed:
-        return
-    if rollups:
-        changed_values = select(
-            changed.c.jurisdiction_id,
-            changed.c.combo_id,
-            changed.c.month_index,
-            changed.c.old,
-            changed.c.value,
-        )
-        _run(connection, [changes_from(changed_values), *BEFORE])
+    if total_changed and rollups:
+        changed = select(D.unit_id, D.combo_id, D.month_index, D.old, D.new)
+        _run(connection, [changes_from(changed), *BEFORE])
+    if total_changed:
+        _write(connection, now=now, source=source, actor=actor, reason=reason)
+    if total_changed and rollups:
+        _run(connection, [*AFTER, *apply_statements(dialect)])
+    _changes.drop(connection)
+
+
+def _write(
+    connection: Connection, *, now: dt.datetime, source: str, actor: str, reason: str
+) -> None:
     connection.execute(
         insert(ValueChange).from_select(
             [
@@ -298,43 +303,27 @@ def _merge(
                 literal(now),
                 literal(None, Integer),
                 literal(actor),
-                changed.c.jurisdiction_id,
-                changed.c.combo_id,
-                changed.c.month_index,
-                changed.c.old,
-                changed.c.value,
+                D.unit_id,
+                D.combo_id,
+                D.month_index,
+                D.old,
+                D.new,
                 literal(reason),
-                literal(f"import {source}:") + func.cast(changed.c.line, Text),
+                literal(f"import {source}:") + func.cast(D.line, Text),
             ),
         )
     )
-    new_value = (
-        select(S.value)
-        .join(Jurisdiction.__table__, J.code == S.code)
-        .where(J.id == V.jurisdiction_id, S.combo_id == V.combo_id, S.month_index == V.month_index)
-        .scalar_subquery()
-    )
-    # Only the stored rows that change: a file of new values leaves the table unscanned.
-    differing = select(changed.c.stored_id).where(changed.c.stored_id.is_not(None))
     connection.execute(
-        update(DATA_VALUES).where(V.id.in_(differing)).values(value=new_value, updated_at=now)
-    )
-    fresh = (
-        select(J.id, S.combo_id, S.month_index, S.value, literal(now))
-        .select_from(staging.join(Jurisdiction.__table__, J.code == S.code))
-        .where(
-            ~exists().where(
-                V.jurisdiction_id == J.id, V.combo_id == S.combo_id, V.month_index == S.month_index
-            )
-        )
+        update(DATA_VALUES).where(V.id == D.stored_id).values(value=D.new, updated_at=now)
     )
     connection.execute(
         insert(DataValue).from_select(
-            ["jurisdiction_id", "combo_id", "month_index", "value", "updated_at"], fresh
+            ["jurisdiction_id", "combo_id", "month_index", "value", "updated_at"],
+            select(D.unit_id, D.combo_id, D.month_index, D.new, literal(now)).where(
+                D.stored_id.is_(None)
+            ),
         )
     )
-    if rollups:
-        _run(connection, [*AFTER, *apply_statements(dialect)])
 
 
 def _run(connection: Connection, statements: Iterable[Executable]) -> None:

@@ -222,12 +222,17 @@ def _window_contributions(sign: int) -> Executable:
     return _insert_deltas(_totals, "combo_id", rows)
 
 
-def _reported(sign: int) -> Executable:
-    """Each key's unit once if it holds a value of the element in the bucket, times sign.
+def _reporting(*, starts: bool, look: bool = True) -> Executable:
+    """+1 where a unit starts reporting the element in a bucket (run before the write), or
+    -1 where it stops (after the write).
 
-    A value going (before) or appearing (after) answers without looking.
+    Only values appearing can start it, and only if none was there before; only values
+    going can stop it, and only if none is left. Where values both appear and go, the unit
+    reports before and after. `look=False` takes the bucket as empty before (a rebuild).
     """
-    certain = K.deletes == 1 if sign < 0 else K.inserts == 1
+    moving = (
+        and_(K.inserts == 1, K.deletes == 0) if starts else and_(K.deletes == 1, K.inserts == 0)
+    )
     combos = select(C.id).where(C.element_id == K.element_id).correlate(_keys)
     held = exists().where(
         V.jurisdiction_id == K.unit_id,
@@ -237,10 +242,10 @@ def _reported(sign: int) -> Executable:
     )
     target, level = _target()
     rows = (
-        select(target, level, K.element_id, K.span, K.start, func.count() * sign)
+        select(target, level, K.element_id, K.span, K.start, func.count() * (1 if starts else -1))
         .select_from(_keys)
         .join(Jurisdiction, J.id == K.unit_id)
-        .where(or_(certain, held))
+        .where(and_(moving, ~held) if look else moving)
         .group_by(target, level, K.element_id, K.span, K.start)
     )
     return _insert_deltas(_reports, "element_id", rows)
@@ -251,10 +256,10 @@ _PREPARE: list[Executable] = [
     *(_windows_of_changes(span) for span in SPANS[1:]),
     *(_keys_of_changes(span) for span in SPANS),
 ]
-BEFORE: list[Executable] = [*_PREPARE, _window_contributions(-1), _reported(-1)]
+BEFORE: list[Executable] = [*_PREPARE, _window_contributions(-1), _reporting(starts=True)]
 AFTER: list[Executable] = [
     _window_contributions(+1),
-    _reported(+1),
+    _reporting(starts=False),
     *(_change_deltas(span) for span in SPANS),
 ]
 
@@ -353,6 +358,7 @@ def rebuild_statements(dialect: str) -> list[Executable]:
         *create_statements(),
         changes_from(select(V.jurisdiction_id, V.combo_id, V.month_index, null(), V.value)),
         *_PREPARE,
+        _reporting(starts=True, look=False),
         *AFTER,
         *apply_statements(dialect),
     ]
