@@ -1,7 +1,7 @@
 """Benchmark: roll-up reads at province scale, and what keeping the store fresh costs.
 
     .venv/bin/python bench/rollup.py [--backend sqlite|postgresql] [--province 13]
-                                     [--runs 20] [--keep DIR]
+                                     [--runs 20] [--raw-runs 3] [--keep DIR]
 
 Builds a database with the national tree, the default catalogue and one year (2024) of the
 generator's monthly reports for every village of the province, imported by `quhua values
@@ -249,7 +249,7 @@ def grid(under: str, level: str, period: str, fields: str = FULL) -> str:
     )
 
 
-def reads(url: str, province: str, runs: int, parts: str) -> None:
+def reads(url: str, province: str, runs: int, parts: str, raw_runs: int) -> None:
     token = issue_token(url, f"bench-reader-{time.time_ns()}", "aggregate_reader", province)
     engine = sync_engine(url)
     with (
@@ -283,7 +283,7 @@ def reads(url: str, province: str, runs: int, parts: str) -> None:
                 f"(a) {len(TEN)} indicators for every county of {province}, {YEAR}",
                 timed(lambda: r.graphql(grid(province, "COUNTY", str(YEAR))), runs),
                 {
-                    "SQL on raw values": timed(lambda: r.raw(root, 6, year, 12), max(3, runs // 5)),
+                    "SQL on raw values": timed(lambda: r.raw(root, 6, year, 12), raw_runs),
                     "SQL read of the store": timed(lambda: r.store(root, "county", year, 12), runs),
                 },
             )
@@ -310,7 +310,7 @@ def reads(url: str, province: str, runs: int, parts: str) -> None:
                 {
                     "SQL on raw values": timed(
                         lambda: [r.raw(root, 2, year + m, 1) for m in range(12)],
-                        max(3, runs // 5),
+                        raw_runs,
                     ),
                     "SQL read of the store": timed(
                         lambda: [r.store(root, "province", year + m, 1) for m in range(12)], runs
@@ -398,6 +398,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="Keep (and reuse) a SQLite database here.")
     parser.add_argument(
+        "--raw-runs",
+        type=int,
+        default=3,
+        help="Runs of the slow SQL on raw values for (a) and (c) (seconds to minutes each).",
+    )
+    parser.add_argument(
         "--parts", default="iabcde", help="i: import cost; a to e: the reads (default: all)."
     )
     args = parser.parse_args()
@@ -406,7 +412,7 @@ def main() -> None:
             build(url, folder, args.province)
         if "i" in args.parts:
             import_cost(url, folder, args.province)
-        reads(url, args.province, args.runs, args.parts)
+        reads(url, args.province, args.runs, args.parts, args.raw_runs)
 
 
 if __name__ == "__main__":
