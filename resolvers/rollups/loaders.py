@@ -15,6 +15,7 @@ class FiguresLoader(DataLoader[UnitBucket, Figures]):
     # against it before loading, and a unit's figures cover only its own subtree.
     def __init__(self, session: RequestSession, scope: Scope) -> None:
         del scope
+
         async def load(keys: list[UnitBucket]) -> list[Figures]:
             found = await read_figures(session, keys)
             return [found[key] for key in keys]
