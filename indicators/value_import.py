@@ -110,6 +110,7 @@ def _staged(
     max_errors: int,
     on_progress: Callable[[int], None] | None,
 ) -> Iterator[tuple[object, ...]]:
+    reporting: dict[str, str] = {}  # element → its levels as ",county,township,"
     with source.open() as text:
         for row in read_csv(text, COLUMNS):
             report.rows += 1
@@ -136,7 +137,10 @@ def _staged(
                 report.add_error(row.line, str(error), limit=max_errors)
                 yield (row.line, code, None, None, None, "", False)
                 continue
-            levels = "," + ",".join(sorted(level.value for level in element.reported_at)) + ","
+            levels = reporting.get(element.code)
+            if levels is None:
+                names = sorted(level.value for level in element.reported_at)
+                levels = reporting[element.code] = "," + ",".join(names) + ","
             yield (row.line, code, combo_id, period.month_index, value, levels, True)
     if on_progress is not None:
         on_progress(source.size)
