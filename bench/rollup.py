@@ -172,11 +172,14 @@ JOIN rollups r ON r.unit_id = j.id AND r.span = :span AND r.month_index = :first
 WHERE j.path >= :low AND j.path < :high AND j.level = :level AND j.valid_to IS NULL
 """
 # Villages are not in the store: a month's figures of a village are its monthly values.
-VILLAGE_MONTH = """
+MONTHLY_COMBOS = """
+SELECT c.id FROM option_combos c JOIN data_elements e ON e.id = c.element_id
+WHERE e.period_type = 'month'
+"""
+VILLAGE_MONTH = f"""
 SELECT j.code, v.combo_id, v.value FROM jurisdictions j
 JOIN data_values v ON v.jurisdiction_id = j.id AND v.month_index = :first
-JOIN option_combos c ON c.id = v.combo_id
-JOIN data_elements e ON e.id = c.element_id AND e.period_type = 'month'
+  AND v.combo_id IN ({MONTHLY_COMBOS})
 WHERE j.path >= :low AND j.path < :high AND j.level = :level AND j.valid_to IS NULL
 """
 
@@ -328,9 +331,8 @@ def reads(url: str, province: str, runs: int, parts: str, raw_runs: int) -> None
             rows = connection.execute(
                 text(
                     f"SELECT v.code, v.name, r.combo_id, r.value FROM ({first_villages}) v "
-                    "LEFT JOIN (data_values r JOIN option_combos c ON c.id = r.combo_id "
-                    "JOIN data_elements e ON e.id = c.element_id AND e.period_type = 'month') "
-                    "ON r.jurisdiction_id = v.id AND r.month_index = :m"
+                    "LEFT JOIN data_values r ON r.jurisdiction_id = v.id AND r.month_index = :m "
+                    f"AND r.combo_id IN ({MONTHLY_COMBOS})"
                 ),
                 {"low": f"{root}/", "high": f"{root}/~", "m": month},
             )
