@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,14 +21,21 @@ SEARCH_MAX_LENGTH = 50
 
 @dataclass(frozen=True, slots=True)
 class TreeFilter:
-    """Which current units a listing shows: a level, a subtree, a search text."""
+    """Which units a listing shows: a level, a subtree, a search text; current ones, or
+    with present_on those not retired by that day."""
 
     level: Level | None = None
     under_path: str | None = None
     search: str | None = None
+    present_on: dt.date | None = None
 
     def predicates(self) -> list[ColumnElement[bool]]:
-        clauses: list[ColumnElement[bool]] = [Jurisdiction.valid_to.is_(None)]
+        current = Jurisdiction.valid_to.is_(None)
+        clauses: list[ColumnElement[bool]] = [
+            current
+            if self.present_on is None
+            else or_(current, Jurisdiction.valid_to > self.present_on)
+        ]
         if self.level is not None:
             clauses.append(Jurisdiction.level == self.level)
         if self.under_path is not None:

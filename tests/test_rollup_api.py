@@ -255,3 +255,10 @@ def test_a_retired_unit_is_expected_only_for_periods_begun_before(
         "2024": whole,
     }
     assert [expected(RETIRED, period) for period in periods] == [1, 0, 1, 0, 1]
+    # The grid lists it for the periods it was there for.
+    grid = """query($period: String!) { rollup(under: "640104001", level: VILLAGE,
+      period: $period, elements: ["births"], first: 500) { codes totalCount } }"""
+    for period, listed in {"2024-03": True, "2024-Q1": True, "2024-04": False}.items():
+        rows = data_of(client, grid, period=period)["rollup"]
+        assert (RETIRED in rows["codes"]) is listed
+        assert rows["totalCount"] == len(rows["codes"]) == whole - (not listed)

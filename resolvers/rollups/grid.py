@@ -125,7 +125,8 @@ async def rollup(
     first: int | None,
     after: str | None,
 ) -> Grid:
-    """One row per current unit at the level under the root, one column per code asked."""
+    """One row per unit at the level under the root not retired before the period began,
+    one column per code asked."""
     root = await visible_unit(context, under, argument="under")
     if root is None:
         raise NotFound(f"under: no jurisdiction has code {under!r}")
@@ -141,7 +142,7 @@ async def rollup(
     asked = period_argument(period)
     limit = page_size(first)
     scope = context.scope(actions[0])
-    tree_filter = repository.TreeFilter(level=level, under_path=root.path)
+    tree_filter = repository.TreeFilter(level=level, under_path=root.path, present_on=asked.start)
 
     async def total() -> int:
         return await repository.count(context.session, scope, tree_filter=tree_filter)
