@@ -247,11 +247,9 @@ def _merge(
     dialect = connection.dialect.name
     _run(connection, create_statements())
     if dialect == "postgresql":
-        # Hold the units this file reports for (see lock_units), then the rows it changes,
-        # so that the audit's old values and the store's measurements stay true.
+        # Hold the units this file reports for (see lock_units): every writer of values
+        # takes them first, so what is read below stays what is stored until commit.
         connection.execute(lock_units(select(J.id).select_from(staged)))
-        held = select(stored.c.id).select_from(staged).join(stored, same_cell)
-        connection.execute(held.with_for_update(of=stored))
     # Every value that changes, with what is stored now: worked out once, read by the
     # audit, the writes and the store alike.
     _changes.drop(connection, checkfirst=True)
@@ -280,14 +278,20 @@ def _merge(
         changed = select(D.unit_id, D.combo_id, D.month_index, D.old, D.new)
         _run(connection, [changes_from(changed), *BEFORE])
     if total_changed:
-        _write(connection, now=now, source=source, actor=actor, reason=reason)
+        _write(connection, report, now=now, source=source, actor=actor, reason=reason)
     if total_changed and rollups:
         _run(connection, [*AFTER, *apply_statements(dialect)])
     _changes.drop(connection)
 
 
 def _write(
-    connection: Connection, *, now: dt.datetime, source: str, actor: str, reason: str
+    connection: Connection,
+    report: ImportReport,
+    *,
+    now: dt.datetime,
+    source: str,
+    actor: str,
+    reason: str,
 ) -> None:
     connection.execute(
         insert(ValueChange).from_select(
@@ -317,17 +321,20 @@ def _write(
             ),
         )
     )
-    connection.execute(
-        update(DATA_VALUES).where(V.id == D.stored_id).values(value=D.new, updated_at=now)
-    )
-    connection.execute(
-        insert(DataValue).from_select(
-            ["jurisdiction_id", "combo_id", "month_index", "value", "updated_at"],
-            select(D.unit_id, D.combo_id, D.month_index, D.new, literal(now)).where(
-                D.stored_id.is_(None)
-            ),
+    # Skipped when empty: PostgreSQL would still scan data_values to update nothing.
+    if report.updated:
+        connection.execute(
+            update(DATA_VALUES).where(V.id == D.stored_id).values(value=D.new, updated_at=now)
         )
-    )
+    if report.inserted:
+        connection.execute(
+            insert(DataValue).from_select(
+                ["jurisdiction_id", "combo_id", "month_index", "value", "updated_at"],
+                select(D.unit_id, D.combo_id, D.month_index, D.new, literal(now)).where(
+                    D.stored_id.is_(None)
+                ),
+            )
+        )
 
 
 def _run(connection: Connection, statements: Iterable[Executable]) -> None:

@@ -233,13 +233,19 @@ def _reporting(*, starts: bool, look: bool = True) -> Executable:
     moving = (
         and_(K.inserts == 1, K.deletes == 0) if starts else and_(K.deletes == 1, K.inserts == 0)
     )
-    combos = select(C.id).where(C.element_id == K.element_id).correlate(_keys)
-    held = exists().where(
-        V.jurisdiction_id == K.unit_id,
-        V.combo_id.in_(combos),
-        V.month_index >= K.start,
-        V.month_index < K.start + K.span,
+    # Combo by combo, each a seek on (unit, combo, month): both planners keep this shape,
+    # where an IN list of combos left PostgreSQL scanning all of a unit's values.
+    in_combo = (
+        exists()
+        .where(
+            V.jurisdiction_id == K.unit_id,
+            V.combo_id == C.id,
+            V.month_index >= K.start,
+            V.month_index < K.start + K.span,
+        )
+        .correlate(_keys, OptionCombo)
     )
+    held = exists().where(C.element_id == K.element_id, in_combo).correlate(_keys)
     target, level = _target()
     rows = (
         select(target, level, K.element_id, K.span, K.start, func.count() * (1 if starts else -1))
