@@ -49,11 +49,11 @@ async def read_figures(
     return found
 
 
+Keys = dict[tuple[int, int, int], UnitBucket]  # (unit id, span, start) → asked bucket
+
+
 async def _read_store(
-    session: RequestSession,
-    wanted: Wanted,
-    keys: dict[tuple[int, int, int], UnitBucket],
-    found: dict[UnitBucket, Figures],
+    session: RequestSession, wanted: Wanted, keys: Keys, found: dict[UnitBucket, Figures]
 ) -> None:
     # One statement per table and span (a request asks for one span or a few): plain IN
     # lists keep both databases on the primary key, where row-value lists did not on SQLite.
@@ -67,29 +67,37 @@ async def _read_store(
                 store.span == span,
                 store.month_index.in_(sorted(months)),
             )
-            for unit_id, month_index, cell, value in await session.rows(
-                unscoped(statement, why=_CHECKED)
-            ):
-                asked = keys.get((unit_id, span, month_index))
-                if asked is not None:
-                    kept = found[asked].totals if store is Rollup else found[asked].reports
-                    kept[cell] = value
+            is_total = store is Rollup
+            for figures, (cell, value) in await _asked(session, statement, span, keys, found):
+                (figures.totals if is_total else figures.reports)[cell] = value
 
 
 async def _read_leaves(
-    session: RequestSession,
-    wanted: Wanted,
-    keys: dict[tuple[int, int, int], UnitBucket],
-    found: dict[UnitBucket, Figures],
+    session: RequestSession, wanted: Wanted, keys: Keys, found: dict[UnitBucket, Figures]
 ) -> None:
     for span, (units, months) in sorted(wanted.items()):
-        for unit_id, month_index, combo_id, element_id, value in await session.rows(
-            unscoped(_own_figures(span, units, months), why=_CHECKED)
+        statement = _own_figures(span, units, months)
+        for figures, (combo_id, element_id, value) in await _asked(
+            session, statement, span, keys, found
         ):
-            asked = keys.get((unit_id, span, month_index))
-            if asked is not None:
-                found[asked].totals[combo_id] = value
-                found[asked].reports[element_id] = 1
+            figures.totals[combo_id] = value
+            figures.reports[element_id] = 1
+
+
+async def _asked(
+    session: RequestSession,
+    statement: Select[*tuple[Any, ...]],
+    span: int,
+    keys: Keys,
+    found: dict[UnitBucket, Figures],
+) -> list[tuple[Figures, tuple[Any, ...]]]:
+    """Rows (unit id, start, ...) of the asked buckets, each with its bucket's figures."""
+    out = []
+    for unit_id, month_index, *rest in await session.rows(unscoped(statement, why=_CHECKED)):
+        asked = keys.get((unit_id, span, month_index))
+        if asked is not None:
+            out.append((found[asked], tuple(rest)))
+    return out
 
 
 async def _read_sizes(
