@@ -36,6 +36,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -44,10 +45,11 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from indicators.models import DataElement, DataValue, OptionCombo, TimeAggregation
 from indicators.periods import PeriodType
-from indicators.rollups.contributions import contributions, element_span
+from indicators.rollups.contributions import bucket_contribution, element_span
 from indicators.rollups.models import LEAF, Rollup, RollupReport
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
+from tenancy.scope import unscoped
 
 SPANS = tuple(sorted({period_type.months for period_type in PeriodType}))
 
@@ -68,6 +70,16 @@ changes = _temporary(
     Column("old", Double),
     Column("new", Double),
 )
+
+
+# Whose store row a unit's own difference goes to, and its level (see _target).
+def _target_columns() -> tuple[Column[Any], Column[Any]]:
+    return (
+        Column("target", Integer, nullable=False),
+        Column("target_level", String(10), nullable=False),
+    )
+
+
 # Buckets longer than the element's period, of averaged or latest-value elements.
 _windows = _temporary(
     "rollup_windows",
@@ -76,16 +88,23 @@ _windows = _temporary(
     Column("span", Integer, nullable=False),
     Column("start", Integer, nullable=False),
     Column("aggregation", String(10), nullable=False),
+    *_target_columns(),
 )
-# Buckets in which a value of the element appears or goes.
+# Each unit's element and period in which values appear or go, and how far the unit's
+# reporting of it moves: `moved` is the longest span whose bucket the unit starts (or
+# stops) reporting the element in, 0 for none. Spans nest, so it moves in every shorter one.
 _keys = _temporary(
     "rollup_report_keys",
     Column("unit_id", Integer, nullable=False),
+    *_target_columns(),
     Column("element_id", Integer, nullable=False),
-    Column("span", Integer, nullable=False),
-    Column("start", Integer, nullable=False),
+    Column("element_span", Integer, nullable=False),
+    Column("month_index", Integer, nullable=False),
     Column("inserts", Integer, nullable=False),
     Column("deletes", Integer, nullable=False),
+    # Every cell of the element appears (or goes) here: nothing was (or is left) there.
+    Column("complete", Integer, nullable=False),
+    Column("moved", Integer, nullable=False),
 )
 
 
@@ -144,19 +163,36 @@ def _changes_joined(*, units: bool = False) -> Select[Any]:
     return joined.join(Jurisdiction, J.id == X.unit_id) if units else joined
 
 
-def _change_deltas(span: int) -> Executable:
-    """new - old in the bucket of this span, for the element's own period and for sums."""
+def _own_deltas() -> Executable:
+    """new - old in the bucket of each change's own period."""
     target, level = _target()
-    start = _start(X.month_index, span)
     change = func.coalesce(X.new, 0.0) - func.coalesce(X.old, 0.0)
+    # One expression in both clauses: PostgreSQL matches them by their text.
+    span = element_span()
     rows = (
         _changes_joined(units=True)
-        .add_columns(target, level, X.combo_id, literal(span), start, func.sum(change))
+        .add_columns(target, level, X.combo_id, span, X.month_index, func.sum(change))
+        .group_by(target, level, X.combo_id, span, X.month_index)
+    )
+    return _insert_deltas(_totals, "combo_id", rows)
+
+
+def _summed_deltas(span: int) -> Executable:
+    """A summed element's difference over a longer bucket: the sum of its periods' own
+    differences, already gathered per unit (far fewer rows than the changes)."""
+    d = _totals.c
+    start = _start(d.month_index, span)
+    rows = (
+        select(d.unit_id, d.level, d.combo_id, literal(span), start, func.sum(d.amount))
+        .select_from(_totals)
+        .join(OptionCombo, C.id == d.combo_id)
+        .join(DataElement, E.id == C.element_id)
         .where(
-            element_span() <= span,
-            or_(element_span() == span, E.time_aggregation == TimeAggregation.SUM.value),
+            d.span == element_span(),
+            element_span() < span,
+            E.time_aggregation == TimeAggregation.SUM.value,
         )
-        .group_by(target, level, X.combo_id, start)
+        .group_by(d.unit_id, d.level, d.combo_id, start)
     )
     return _insert_deltas(_totals, "combo_id", rows)
 
@@ -164,75 +200,77 @@ def _change_deltas(span: int) -> Executable:
 def _windows_of_changes(span: int) -> Executable:
     start = _start(X.month_index, span)
     rows = (
-        _changes_joined()
-        .add_columns(X.unit_id, X.combo_id, literal(span), start, E.time_aggregation)
+        _changes_joined(units=True)
+        .add_columns(X.unit_id, X.combo_id, literal(span), start, E.time_aggregation, *_target())
         .where(element_span() < span, E.time_aggregation != TimeAggregation.SUM.value)
         .distinct()
     )
-    return _windows.insert().from_select(
-        ["unit_id", "combo_id", "span", "start", "aggregation"], rows
-    )
+    names = ["unit_id", "combo_id", "span", "start", "aggregation", "target", "target_level"]
+    return _windows.insert().from_select(names, rows)
 
 
-def _keys_of_changes(span: int) -> Executable:
-    start = _start(X.month_index, span)
+def _keys_of_changes() -> Executable:
+    cells = select(C.element_id, func.count().label("cells")).group_by(C.element_id).subquery()
+    appearing = func.sum(case((X.old.is_(None), 1), else_=0))
+    going = func.sum(case((X.new.is_(None), 1), else_=0))
+    span = element_span()
+    target, level = _target()
     rows = (
-        _changes_joined()
+        _changes_joined(units=True)
         .add_columns(
             X.unit_id,
+            target,
+            level,
             C.element_id,
-            literal(span),
-            start,
-            func.max(case((X.old.is_(None), 1), else_=0)),
-            func.max(case((X.new.is_(None), 1), else_=0)),
+            span,
+            X.month_index,
+            case((appearing > 0, 1), else_=0),
+            case((going > 0, 1), else_=0),
+            case((or_(appearing == cells.c.cells, going == cells.c.cells), 1), else_=0),
+            literal(0),
         )
-        .where(element_span() <= span, or_(X.old.is_(None), X.new.is_(None)))
-        .group_by(X.unit_id, C.element_id, start)
+        .join(cells, cells.c.element_id == C.element_id)
+        .where(or_(X.old.is_(None), X.new.is_(None)))
+        .group_by(X.unit_id, target, level, C.element_id, span, X.month_index, cells.c.cells)
     )
-    return _keys.insert().from_select(
-        ["unit_id", "element_id", "span", "start", "inserts", "deletes"], rows
-    )
+    names = [
+        "unit_id",
+        "target",
+        "target_level",
+        "element_id",
+        "element_span",
+        "month_index",
+        "inserts",
+        "deletes",
+        "complete",
+        "moved",
+    ]
+    return _keys.insert().from_select(names, rows)
 
 
 def _window_contributions(sign: int) -> Executable:
     """Each window's contribution (average or latest value over it), times sign."""
-    scan = (
-        select(W.unit_id, W.combo_id, W.span, W.start, V.month_index, V.value, W.aggregation)
-        .select_from(_windows)
-        .join(
-            DataValue,
-            and_(
-                V.jurisdiction_id == W.unit_id,
-                V.combo_id == W.combo_id,
-                V.month_index >= W.start,
-                V.month_index < W.start + W.span,
-            ),
-        )
-        .subquery()
-    )
-    found = contributions(scan).subquery()
-    f = found.c
-    target, level = _target()
+    contribution = bucket_contribution(W.unit_id, W.combo_id, W.start, W.span, W.aggregation)
     rows = (
-        select(target, level, f.combo_id, f.span, f.start, func.sum(f.contribution * sign))
-        .select_from(found)
-        .join(Jurisdiction, J.id == f.unit_id)
-        .group_by(target, level, f.combo_id, f.span, f.start)
+        select(W.target, W.target_level, W.combo_id, W.span, W.start, func.sum(contribution * sign))
+        .select_from(_windows)
+        .group_by(W.target, W.target_level, W.combo_id, W.span, W.start)
     )
     return _insert_deltas(_totals, "combo_id", rows)
 
 
-def _reporting(*, starts: bool, look: bool = True) -> Executable:
-    """+1 where a unit starts reporting the element in a bucket (run before the write), or
-    -1 where it stops (after the write).
+def _moving(*, starts: bool) -> ColumnElement[bool]:
+    """Keys whose values only appear (they may start the unit reporting: run before the
+    write) or only go (they may stop it: after). Where values both appear and go, the unit
+    reports before and after."""
+    if starts:
+        return and_(K.inserts == 1, K.deletes == 0)
+    return and_(K.deletes == 1, K.inserts == 0)
 
-    Only values appearing can start it, and only if none was there before; only values
-    going can stop it, and only if none is left. Where values both appear and go, the unit
-    reports before and after. `look=False` takes the bucket as empty before (a rebuild).
-    """
-    moving = (
-        and_(K.inserts == 1, K.deletes == 0) if starts else and_(K.deletes == 1, K.inserts == 0)
-    )
+
+def _held(span: int | Column[Any]) -> ColumnElement[bool]:
+    """Whether the key's unit holds any value of the element in its bucket of this span."""
+    start = _start(K.month_index, span)
     # Combo by combo, each a seek on (unit, combo, month): both planners keep this shape,
     # where an IN list of combos left PostgreSQL scanning all of a unit's values.
     in_combo = (
@@ -240,19 +278,52 @@ def _reporting(*, starts: bool, look: bool = True) -> Executable:
         .where(
             V.jurisdiction_id == K.unit_id,
             V.combo_id == C.id,
-            V.month_index >= K.start,
-            V.month_index < K.start + K.span,
+            V.month_index >= start,
+            V.month_index < start + span,
         )
         .correlate(_keys, OptionCombo)
     )
-    held = exists().where(C.element_id == K.element_id, in_combo).correlate(_keys)
-    target, level = _target()
+    return exists().where(C.element_id == K.element_id, in_combo).correlate(_keys)
+
+
+def _reporting(*, starts: bool, look: bool = True) -> list[Executable]:
+    """Find how far each moving key moves the unit's reporting: run before the write for
+    starts (nothing of the element in the bucket before), after it for stops (nothing left).
+
+    The own period first: a key in which every cell appears (goes) needs no look. Then the
+    longest bucket, then shorter ones: a January reported into an empty year takes one
+    look. `look=False` takes every bucket as empty before (a rebuild).
+    """
+    moving = _moving(starts=starts)
+    if not look:
+        return [update(_keys).where(moving).values(moved=SPANS[-1])]
+    own = update(_keys).where(moving, or_(K.complete == 1, ~_held(K.element_span)))
+    steps = [own.values(moved=K.element_span)]
+    for span in reversed(SPANS[1:]):
+        lonely = update(_keys).where(
+            moving, K.moved > 0, K.moved < span, K.element_span < span, ~_held(span)
+        )
+        steps.append(lonely.values(moved=span))
+    return [unscoped(step, why="the writer holds these units (lock_units)") for step in steps]
+
+
+def _report_deltas(span: int) -> Executable:
+    """+1 for each unit starting to report the element in a bucket of this span, -1 for
+    each stopping; keys of one bucket count their unit once."""
+    sign = case((K.inserts == 1, 1), else_=-1)
+    start = _start(K.month_index, span)
     rows = (
-        select(target, level, K.element_id, K.span, K.start, func.count() * (1 if starts else -1))
+        select(
+            K.target,
+            K.target_level,
+            K.element_id,
+            literal(span),
+            start,
+            func.count(K.unit_id.distinct()) * sign,
+        )
         .select_from(_keys)
-        .join(Jurisdiction, J.id == K.unit_id)
-        .where(and_(moving, ~held) if look else moving)
-        .group_by(target, level, K.element_id, K.span, K.start)
+        .where(K.moved >= span, K.element_span <= span)
+        .group_by(K.target, K.target_level, K.element_id, start, sign)
     )
     return _insert_deltas(_reports, "element_id", rows)
 
@@ -260,13 +331,18 @@ def _reporting(*, starts: bool, look: bool = True) -> Executable:
 # Which buckets need measuring: run once the changes are in, before anything is written.
 _PREPARE: list[Executable] = [
     *(_windows_of_changes(span) for span in SPANS[1:]),
-    *(_keys_of_changes(span) for span in SPANS),
+    _keys_of_changes(),
 ]
-BEFORE: list[Executable] = [*_PREPARE, _window_contributions(-1), _reporting(starts=True)]
+BEFORE: list[Executable] = [*_PREPARE, _window_contributions(-1), *_reporting(starts=True)]
+_DIFFERENCES: list[Executable] = [
+    *(_report_deltas(span) for span in SPANS),
+    _own_deltas(),
+    *(_summed_deltas(span) for span in SPANS[1:]),
+]
 AFTER: list[Executable] = [
     _window_contributions(+1),
-    _reporting(starts=False),
-    *(_change_deltas(span) for span in SPANS),
+    *_reporting(starts=False),
+    *_DIFFERENCES,
 ]
 
 
@@ -364,7 +440,7 @@ def rebuild_statements(dialect: str) -> list[Executable]:
         *create_statements(),
         changes_from(select(V.jurisdiction_id, V.combo_id, V.month_index, null(), V.value)),
         *_PREPARE,
-        _reporting(starts=True, look=False),
+        *_reporting(starts=True, look=False),
         *AFTER,
         *apply_statements(dialect),
     ]
