@@ -80,6 +80,19 @@ def _target_columns() -> tuple[Column[Any], Column[Any]]:
     )
 
 
+# The changes with what the upkeep asks of each: its element, and whose store row it feeds.
+_cells = _temporary(
+    "rollup_cells",
+    Column("unit_id", Integer, nullable=False),
+    Column("combo_id", Integer, nullable=False),
+    Column("month_index", Integer, nullable=False),
+    Column("old", Double),
+    Column("new", Double),
+    Column("element_id", Integer, nullable=False),
+    Column("element_span", Integer, nullable=False),
+    Column("aggregation", String(10), nullable=False),
+    *_target_columns(),
+)
 # Buckets longer than the element's period, of averaged or latest-value elements.
 _windows = _temporary(
     "rollup_windows",
@@ -89,6 +102,10 @@ _windows = _temporary(
     Column("start", Integer, nullable=False),
     Column("aggregation", String(10), nullable=False),
     *_target_columns(),
+    # Nothing of the element was in the bucket before: no measuring before the write.
+    Column("fresh", Integer, nullable=False),
+    # A fresh bucket's only value, when one appears: its contribution, no measuring after.
+    Column("sole", Double),
 )
 # Each unit's element and period in which values appear or go, and how far the unit's
 # reporting of it moves: `moved` is the longest span whose bucket the unit starts (or
@@ -105,6 +122,7 @@ _keys = _temporary(
     # Every cell of the element appears (or goes) here: nothing was (or is left) there.
     Column("complete", Integer, nullable=False),
     Column("moved", Integer, nullable=False),
+    Index("ix_rollup_report_keys_cell", "unit_id", "element_id", "month_index"),
 )
 
 
@@ -123,9 +141,9 @@ def _deltas(name: str, key: str, amount: Column[Any]) -> Table:
 
 _totals = _deltas("rollup_deltas", "combo_id", Column("amount", Double))
 _reports = _deltas("rollup_report_deltas", "element_id", Column("amount", Integer))
-TEMPORARY_TABLES = (changes, _windows, _keys, _totals, _reports)
+TEMPORARY_TABLES = (changes, _cells, _windows, _keys, _totals, _reports)
 
-X, W, K = changes.c, _windows.c, _keys.c
+X, Q, W, K = changes.c, _cells.c, _windows.c, _keys.c
 V = cast(Table, DataValue.__table__).c
 C = cast(Table, OptionCombo.__table__).c
 E = cast(Table, DataElement.__table__).c
@@ -153,27 +171,24 @@ def _insert_deltas(deltas: Table, key: str, rows: Select[Any]) -> Executable:
     return deltas.insert().from_select(names, rows)
 
 
-def _changes_joined(*, units: bool = False) -> Select[Any]:
-    joined = (
-        select()
-        .select_from(changes)
+def _enrich() -> Executable:
+    """Join each change once to its element and unit, for every later step to read."""
+    target, level = _target()
+    rows = (
+        select(X.unit_id, X.combo_id, X.month_index, X.old, X.new)
         .join(OptionCombo, C.id == X.combo_id)
         .join(DataElement, E.id == C.element_id)
+        .join(Jurisdiction, J.id == X.unit_id)
+        .add_columns(C.element_id, element_span(), E.time_aggregation, target, level)
     )
-    return joined.join(Jurisdiction, J.id == X.unit_id) if units else joined
+    return _cells.insert().from_select([c.name for c in _cells.columns], rows)
 
 
 def _own_deltas() -> Executable:
     """new - old in the bucket of each change's own period."""
-    target, level = _target()
-    change = func.coalesce(X.new, 0.0) - func.coalesce(X.old, 0.0)
-    # One expression in both clauses: PostgreSQL matches them by their text.
-    span = element_span()
-    rows = (
-        _changes_joined(units=True)
-        .add_columns(target, level, X.combo_id, span, X.month_index, func.sum(change))
-        .group_by(target, level, X.combo_id, span, X.month_index)
-    )
+    change = func.coalesce(Q.new, 0.0) - func.coalesce(Q.old, 0.0)
+    cell = [Q.target, Q.target_level, Q.combo_id, Q.element_span, Q.month_index]
+    rows = select(*cell, func.sum(change)).group_by(*cell)
     return _insert_deltas(_totals, "combo_id", rows)
 
 
@@ -198,40 +213,40 @@ def _summed_deltas(span: int) -> Executable:
 
 
 def _windows_of_changes(span: int) -> Executable:
-    start = _start(X.month_index, span)
-    rows = (
-        _changes_joined(units=True)
-        .add_columns(X.unit_id, X.combo_id, literal(span), start, E.time_aggregation, *_target())
-        .where(element_span() < span, E.time_aggregation != TimeAggregation.SUM.value)
-        .distinct()
+    """The windows of this span, once the report keys know which buckets were empty."""
+    start = _start(Q.month_index, span)
+    own_key = and_(
+        K.unit_id == Q.unit_id, K.element_id == Q.element_id, K.month_index == Q.month_index
     )
-    names = ["unit_id", "combo_id", "span", "start", "aggregation", "target", "target_level"]
-    return _windows.insert().from_select(names, rows)
+    window = [Q.unit_id, Q.combo_id, start, Q.aggregation, Q.target, Q.target_level]
+    fresh = func.min(case((K.moved >= span, 1), else_=0))
+    rows = (
+        select(*window, literal(span), fresh, case((func.count() == 1, func.max(Q.new))))
+        .select_from(_cells)
+        .outerjoin(_keys, own_key)
+        .where(Q.element_span < span, Q.aggregation != TimeAggregation.SUM.value)
+        .group_by(*window)
+    )
+    names = ["unit_id", "combo_id", "start", "aggregation", "target", "target_level", "span"]
+    return _windows.insert().from_select([*names, "fresh", "sole"], rows)
 
 
 def _keys_of_changes() -> Executable:
-    cells = select(C.element_id, func.count().label("cells")).group_by(C.element_id).subquery()
-    appearing = func.sum(case((X.old.is_(None), 1), else_=0))
-    going = func.sum(case((X.new.is_(None), 1), else_=0))
-    span = element_span()
-    target, level = _target()
+    # Per key, after grouping: a join with the counts made SQLite index the changes anew.
+    cells = select(func.count()).where(C.element_id == Q.element_id).scalar_subquery()
+    appearing = func.sum(case((Q.old.is_(None), 1), else_=0))
+    going = func.sum(case((Q.new.is_(None), 1), else_=0))
+    key = [Q.unit_id, Q.target, Q.target_level, Q.element_id, Q.element_span, Q.month_index]
     rows = (
-        _changes_joined(units=True)
-        .add_columns(
-            X.unit_id,
-            target,
-            level,
-            C.element_id,
-            span,
-            X.month_index,
+        select(
+            *key,
             case((appearing > 0, 1), else_=0),
             case((going > 0, 1), else_=0),
-            case((or_(appearing == cells.c.cells, going == cells.c.cells), 1), else_=0),
+            case((or_(appearing == cells, going == cells), 1), else_=0),
             literal(0),
         )
-        .join(cells, cells.c.element_id == C.element_id)
-        .where(or_(X.old.is_(None), X.new.is_(None)))
-        .group_by(X.unit_id, target, level, C.element_id, span, X.month_index, cells.c.cells)
+        .where(or_(Q.old.is_(None), Q.new.is_(None)))
+        .group_by(*key)
     )
     names = [
         "unit_id",
@@ -248,15 +263,22 @@ def _keys_of_changes() -> Executable:
     return _keys.insert().from_select(names, rows)
 
 
-def _window_contributions(sign: int) -> Executable:
-    """Each window's contribution (average or latest value over it), times sign."""
-    contribution = bucket_contribution(W.unit_id, W.combo_id, W.start, W.span, W.aggregation)
+def _window_contributions(*, after: bool) -> Executable:
+    """Each window's contribution (average or latest value over it): minus what it was
+    before the write, plus what it is after. A bucket that was empty contributed nothing
+    before; one that holds a single new value contributes that value."""
+    measured = bucket_contribution(W.unit_id, W.combo_id, W.start, W.span, W.aggregation)
+    contribution: ColumnElement[Any]
+    if after:
+        contribution = case((and_(W.fresh == 1, W.sole.is_not(None)), W.sole), else_=measured)
+    else:
+        contribution = -measured
     rows = (
-        select(W.target, W.target_level, W.combo_id, W.span, W.start, func.sum(contribution * sign))
+        select(W.target, W.target_level, W.combo_id, W.span, W.start, func.sum(contribution))
         .select_from(_windows)
         .group_by(W.target, W.target_level, W.combo_id, W.span, W.start)
     )
-    return _insert_deltas(_totals, "combo_id", rows)
+    return _insert_deltas(_totals, "combo_id", rows if after else rows.where(W.fresh == 0))
 
 
 def _moving(*, starts: bool) -> ColumnElement[bool]:
@@ -328,19 +350,22 @@ def _report_deltas(span: int) -> Executable:
     return _insert_deltas(_reports, "element_id", rows)
 
 
-# Which buckets need measuring: run once the changes are in, before anything is written.
-_PREPARE: list[Executable] = [
-    *(_windows_of_changes(span) for span in SPANS[1:]),
+# Run once the changes are in, before anything is written: which units start reporting
+# what, and which buckets need measuring.
+BEFORE: list[Executable] = [
+    _enrich(),
     _keys_of_changes(),
+    *_reporting(starts=True),
+    *(_windows_of_changes(span) for span in SPANS[1:]),
+    _window_contributions(after=False),
 ]
-BEFORE: list[Executable] = [*_PREPARE, _window_contributions(-1), *_reporting(starts=True)]
 _DIFFERENCES: list[Executable] = [
     *(_report_deltas(span) for span in SPANS),
     _own_deltas(),
     *(_summed_deltas(span) for span in SPANS[1:]),
 ]
 AFTER: list[Executable] = [
-    _window_contributions(+1),
+    _window_contributions(after=True),
     *_reporting(starts=False),
     *_DIFFERENCES,
 ]
@@ -439,8 +464,10 @@ def rebuild_statements(dialect: str) -> list[Executable]:
         delete(RollupReport),
         *create_statements(),
         changes_from(select(V.jurisdiction_id, V.combo_id, V.month_index, null(), V.value)),
-        *_PREPARE,
+        _enrich(),
+        _keys_of_changes(),
         *_reporting(starts=True, look=False),
+        *(_windows_of_changes(span) for span in SPANS[1:]),
         *AFTER,
         *apply_statements(dialect),
     ]
