@@ -8,7 +8,8 @@ generator's monthly reports for every village of the province, imported by `quhu
 import` (so the store is kept as users keep it). With --keep DIR a SQLite database is kept in
 DIR and reused by later runs. Then prints:
 - the import: values/s with the store kept fresh, beside the same month imported without it
-  and a bare bulk INSERT of the same rows (each in a transaction rolled back), as ratios;
+  and a bare bulk INSERT of the same rows (each in a transaction rolled back), as ratios
+  (medians of --import-rounds rounds, after an untimed warm-up);
 - reads through HTTP + GraphQL (`quhua serve`, an aggregate_reader token), median and p95,
   beside the best hand-written SQL on data_values for the same figures and a plain SQL read
   of the store (each followed by the same arithmetic in Python), as ratios; a village is not
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -96,40 +98,56 @@ def build(url: str, folder: Path, province: str) -> None:
     )
 
 
-def import_cost(url: str, folder: Path, province: str) -> None:
-    """One new month, three ways, each rolled back: bare INSERT, import without, with store."""
+def import_cost(url: str, folder: Path, province: str, rounds: int) -> None:
+    """One new month, three ways, each rolled back, in rounds after an untimed warm-up
+    (a cold page cache would slow whichever way ran first): bare INSERT, the import without
+    the store, with it. Medians of the rounds, and every round's ratio."""
     path = folder / "month.csv.gz"
     rows = write_csv(
         generate(villages_of(province), first_year=YEAR + 1, years=1, seed=7, only=["2025-01"]),
         path,
     )
-    _, bare = bare_insert(url, path)
-    timings = {}
-    engine = sync_engine(url)
-    for fresh in (False, True):
-        with engine.connect() as connection:
-            transaction = connection.begin()
-            index = catalogue_index_sync(connection)
-            start = time.perf_counter()
-            report = import_values(
-                connection,
-                TextSource(path),
-                index=index,
-                actor="bench",
-                reason="bench",
-                keep_rollups_fresh=fresh,
-            )
-            timings[fresh] = time.perf_counter() - start
-            assert report.ok, report.errors[:3]
-            assert report.inserted == rows
-            transaction.rollback()
-    engine.dispose()
-    print(f"one month, {rows:,} new values (each way rolled back):")
+    bare_insert(url, path)
+    seconds: dict[str, list[float]] = defaultdict(list)
+    for _ in range(rounds):
+        seconds["bare"].append(bare_insert(url, path)[1])
+        for fresh in (False, True):
+            seconds[str(fresh)].append(_rolled_back_import(url, path, rows, fresh=fresh))
+    bare = statistics.median(seconds["bare"])
+    print(f"one month, {rows:,} new values (each way rolled back; medians of {rounds} rounds):")
     print(f"  bare bulk INSERT                 {rows / bare:12,.0f} values/s")
-    for fresh, label in ((False, "import, store not kept"), (True, "import, store kept fresh")):
-        rate = rows / timings[fresh]
-        print(f"  {label:32} {rate:12,.0f} values/s  ratio to bare INSERT {rate * bare / rows:.2f}")
-    print(f"  cost of the store: {timings[True] / timings[False]:.2f}x the import without it")
+    for fresh, label in (("False", "import, store not kept"), ("True", "import, store kept fresh")):
+        median = statistics.median(seconds[fresh])
+        pairs = zip(seconds["bare"], seconds[fresh], strict=True)
+        each = " ".join(f"{bare_s / s:.2f}" for bare_s, s in pairs)
+        print(
+            f"  {label:32} {rows / median:12,.0f} values/s  ratio to bare INSERT "
+            f"{bare / median:.2f} (rounds: {each})"
+        )
+    cost = statistics.median(seconds["True"]) / statistics.median(seconds["False"])
+    print(f"  cost of the store: {cost:.2f}x the import without it")
+
+
+def _rolled_back_import(url: str, path: Path, rows: int, *, fresh: bool) -> float:
+    engine = sync_engine(url)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        index = catalogue_index_sync(connection)
+        start = time.perf_counter()
+        report = import_values(
+            connection,
+            TextSource(path),
+            index=index,
+            actor="bench",
+            reason="bench",
+            keep_rollups_fresh=fresh,
+        )
+        elapsed = time.perf_counter() - start
+        assert report.ok, report.errors[:3]
+        assert report.inserted == rows
+        transaction.rollback()
+    engine.dispose()
+    return elapsed
 
 
 def indicator_values(
@@ -406,6 +424,9 @@ def main() -> None:
         help="Runs of the slow SQL on raw values for (a) and (c) (seconds to minutes each).",
     )
     parser.add_argument(
+        "--import-rounds", type=int, default=3, help="Rounds of the import cost (medians)."
+    )
+    parser.add_argument(
         "--parts", default="iabcde", help="i: import cost; a to e: the reads (default: all)."
     )
     args = parser.parse_args()
@@ -413,7 +434,7 @@ def main() -> None:
         if new:
             build(url, folder, args.province)
         if "i" in args.parts:
-            import_cost(url, folder, args.province)
+            import_cost(url, folder, args.province, args.import_rounds)
         reads(url, args.province, args.runs, args.parts, args.raw_runs)
 
 

@@ -148,6 +148,7 @@ V = cast(Table, DataValue.__table__).c
 C = cast(Table, OptionCombo.__table__).c
 E = cast(Table, DataElement.__table__).c
 J = cast(Table, Jurisdiction.__table__).c
+R = cast(Table, RollupReport.__table__).c
 _DELTA_COLUMNS = ["unit_id", "level", "span", "month_index", "amount"]
 
 
@@ -290,8 +291,14 @@ def _moving(*, starts: bool) -> ColumnElement[bool]:
     return and_(K.deletes == 1, K.inserts == 0)
 
 
-def _held(span: int | Column[Any]) -> ColumnElement[bool]:
-    """Whether the key's unit holds any value of the element in its bucket of this span."""
+def _held(span: int | Column[Any], *, before: bool) -> ColumnElement[bool]:
+    """Whether the key's unit holds any value of the element in its bucket of this span.
+
+    Before the write the store still describes what is stored: where the key's target
+    (the unit, or its parent) counts no unit reporting the element in the bucket, the unit
+    holds nothing there, and one lookup answers without seeking its values (every bucket
+    of a new year, for its first month).
+    """
     start = _start(K.month_index, span)
     # Combo by combo, each a seek on (unit, combo, month): both planners keep this shape,
     # where an IN list of combos left PostgreSQL scanning all of a unit's values.
@@ -305,7 +312,21 @@ def _held(span: int | Column[Any]) -> ColumnElement[bool]:
         )
         .correlate(_keys, OptionCombo)
     )
-    return exists().where(C.element_id == K.element_id, in_combo).correlate(_keys)
+    held = exists().where(C.element_id == K.element_id, in_combo).correlate(_keys)
+    if not before:
+        return held
+    counted = (
+        exists()
+        .where(
+            R.unit_id == K.target,
+            R.span == span,
+            R.month_index == start,
+            R.element_id == K.element_id,
+            R.units > 0,
+        )
+        .correlate(_keys)
+    )
+    return and_(counted, held)
 
 
 def _reporting(*, starts: bool, look: bool = True) -> list[Executable]:
@@ -319,11 +340,15 @@ def _reporting(*, starts: bool, look: bool = True) -> list[Executable]:
     moving = _moving(starts=starts)
     if not look:
         return [update(_keys).where(moving).values(moved=SPANS[-1])]
-    own = update(_keys).where(moving, or_(K.complete == 1, ~_held(K.element_span)))
+    own = update(_keys).where(moving, or_(K.complete == 1, ~_held(K.element_span, before=starts)))
     steps = [own.values(moved=K.element_span)]
     for span in reversed(SPANS[1:]):
         lonely = update(_keys).where(
-            moving, K.moved > 0, K.moved < span, K.element_span < span, ~_held(span)
+            moving,
+            K.moved > 0,
+            K.moved < span,
+            K.element_span < span,
+            ~_held(span, before=starts),
         )
         steps.append(lonely.values(moved=span))
     return [unscoped(step, why="the writer holds these units (lock_units)") for step in steps]
@@ -341,7 +366,8 @@ def _report_deltas(span: int) -> Executable:
             K.element_id,
             literal(span),
             start,
-            func.count(K.unit_id.distinct()) * sign,
+            # Keys of the shortest span are one per unit and bucket already.
+            (func.count(K.unit_id.distinct()) if span > SPANS[0] else func.count()) * sign,
         )
         .select_from(_keys)
         .where(K.moved >= span, K.element_span <= span)
