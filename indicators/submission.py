@@ -214,7 +214,7 @@ async def write_values(
     cells = await _cells(session, scope, index, rows, outcome)
     if not outcome.ok:
         return outcome
-    for statement in create_statements():
+    for statement in create_statements(session.dialect):
         await session.execute(statement)
     # Writers to one unit take turns, so that each measures its buckets after the last.
     await session.execute(_checked(lock_units(sorted({cell.unit.id for cell in cells}))))

@@ -245,7 +245,7 @@ def _merge(
         stored.c.month_index == S.month_index,
     )
     dialect = connection.dialect.name
-    _run(connection, create_statements())
+    _run(connection, create_statements(dialect))
     if dialect == "postgresql":
         # Hold the units this file reports for (see lock_units): every writer of values
         # takes them first, so what is read below stays what is stored until commit.

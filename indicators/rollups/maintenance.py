@@ -36,6 +36,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -329,29 +330,30 @@ def _held(span: int | Column[Any], *, before: bool) -> ColumnElement[bool]:
     return and_(counted, held)
 
 
-def _reporting(*, starts: bool, look: bool = True) -> list[Executable]:
+def _reporting(*, starts: bool, look: bool = True) -> Executable:
     """Find how far each moving key moves the unit's reporting: run before the write for
     starts (nothing of the element in the bucket before), after it for stops (nothing left).
 
     The own period first: a key in which every cell appears (goes) needs no look. Then the
-    longest bucket, then shorter ones: a January reported into an empty year takes one
-    look. `look=False` takes every bucket as empty before (a rebuild).
+    longest bucket, then shorter ones, each looked at only if no longer one moved (CASE
+    takes its branches in order): a January reported into an empty year takes one look.
+    One UPDATE writes each key once. `look=False` takes every bucket as empty before (a
+    rebuild).
     """
     moving = _moving(starts=starts)
     if not look:
-        return [update(_keys).where(moving).values(moved=SPANS[-1])]
-    own = update(_keys).where(moving, or_(K.complete == 1, ~_held(K.element_span, before=starts)))
-    steps = [own.values(moved=K.element_span)]
-    for span in reversed(SPANS[1:]):
-        lonely = update(_keys).where(
-            moving,
-            K.moved > 0,
-            K.moved < span,
-            K.element_span < span,
-            ~_held(span, before=starts),
+        step = update(_keys).where(moving).values(moved=SPANS[-1])
+    else:
+        longest = case(
+            *(
+                (and_(K.element_span < span, ~_held(span, before=starts)), span)
+                for span in reversed(SPANS[1:])
+            ),
+            else_=K.element_span,
         )
-        steps.append(lonely.values(moved=span))
-    return [unscoped(step, why="the writer holds these units (lock_units)") for step in steps]
+        own = or_(K.complete == 1, ~_held(K.element_span, before=starts))
+        step = update(_keys).where(moving, own).values(moved=longest)
+    return unscoped(step, why="the writer holds these units (lock_units)")
 
 
 def _report_deltas(span: int) -> Executable:
@@ -381,7 +383,7 @@ def _report_deltas(span: int) -> Executable:
 BEFORE: list[Executable] = [
     _enrich(),
     _keys_of_changes(),
-    *_reporting(starts=True),
+    _reporting(starts=True),
     *(_windows_of_changes(span) for span in SPANS[1:]),
     _window_contributions(after=False),
 ]
@@ -392,7 +394,7 @@ _DIFFERENCES: list[Executable] = [
 ]
 AFTER: list[Executable] = [
     _window_contributions(after=True),
-    *_reporting(starts=False),
+    _reporting(starts=False),
     *_DIFFERENCES,
 ]
 
@@ -441,8 +443,15 @@ def _store(deltas: Table, key: str, dialect: str) -> Executable:
     )
 
 
-def create_statements() -> list[Executable]:
+def create_statements(dialect: str) -> list[Executable]:
+    """Prepare a writer's transaction: the scratch tables, and on PostgreSQL no JIT.
+
+    The upkeep's statements probe an index per row; PostgreSQL's JIT compiled each one
+    for 0.3 to 0.8 s (its costs looked high), several times what they took to run.
+    """
+    session = [text("SET LOCAL jit = off")] if dialect == "postgresql" else []
     return [
+        *session,
         *(CreateTable(table, if_not_exists=True) for table in TEMPORARY_TABLES),
         *(
             CreateIndex(index, if_not_exists=True)
@@ -488,11 +497,11 @@ def rebuild_statements(dialect: str) -> list[Executable]:
     return [
         delete(Rollup),
         delete(RollupReport),
-        *create_statements(),
+        *create_statements(dialect),
         changes_from(select(V.jurisdiction_id, V.combo_id, V.month_index, null(), V.value)),
         _enrich(),
         _keys_of_changes(),
-        *_reporting(starts=True, look=False),
+        _reporting(starts=True, look=False),
         *(_windows_of_changes(span) for span in SPANS[1:]),
         *AFTER,
         *apply_statements(dialect),
