@@ -16,10 +16,9 @@ from indicators.rollups.maintenance import (
     AFTER,
     BEFORE,
     apply_statements,
-    changes,
-    create_statements,
     lock_units,
 )
+from indicators.rollups.scratch import changes, create_statements
 from quhua.db.session import RequestSession
 from quhua.errors import ErrorCode
 from tenancy.models import Jurisdiction

@@ -39,10 +39,9 @@ from indicators.rollups.maintenance import (
     AFTER,
     BEFORE,
     apply_statements,
-    changes_from,
-    create_statements,
     lock_units,
 )
+from indicators.rollups.scratch import changes_from, create_statements
 from quhua.db.base import binary_string
 from quhua.db.bulk import append_rows
 from quhua.db.csvfile import read_csv

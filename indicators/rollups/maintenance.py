@@ -20,12 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Column,
-    Double,
     Executable,
-    Index,
-    Integer,
-    MetaData,
-    String,
     Table,
     and_,
     case,
@@ -36,115 +31,34 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql import ColumnElement, Select
 
 from indicators.models import DataElement, DataValue, OptionCombo, TimeAggregation
 from indicators.periods import PeriodType
 from indicators.rollups.contributions import bucket_contribution, element_span
 from indicators.rollups.models import LEAF, Rollup, RollupReport
+from indicators.rollups.scratch import (
+    TEMPORARY_TABLES,
+    cells,
+    changes,
+    changes_from,
+    create_statements,
+    report_keys,
+    report_totals,
+    totals,
+    windows,
+)
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
 from tenancy.scope import unscoped
 
 SPANS = tuple(sorted({period_type.months for period_type in PeriodType}))
 
-_metadata = MetaData()
-
-
-def _temporary(name: str, *columns: Column[Any] | Index) -> Table:
-    return Table(
-        name, _metadata, *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS"
-    )
-
-
-changes = _temporary(
-    "rollup_changes",
-    Column("unit_id", Integer, nullable=False),
-    Column("combo_id", Integer, nullable=False),
-    Column("month_index", Integer, nullable=False),
-    Column("old", Double),
-    Column("new", Double),
-)
-
-
-# Whose store row a unit's own difference goes to, and its level (see _target).
-def _target_columns() -> tuple[Column[Any], Column[Any]]:
-    return (
-        Column("target", Integer, nullable=False),
-        Column("target_level", String(10), nullable=False),
-    )
-
-
-# The changes with what the upkeep asks of each: its element, and whose store row it feeds.
-_cells = _temporary(
-    "rollup_cells",
-    Column("unit_id", Integer, nullable=False),
-    Column("combo_id", Integer, nullable=False),
-    Column("month_index", Integer, nullable=False),
-    Column("old", Double),
-    Column("new", Double),
-    Column("element_id", Integer, nullable=False),
-    Column("element_span", Integer, nullable=False),
-    Column("aggregation", String(10), nullable=False),
-    *_target_columns(),
-)
-# Buckets longer than the element's period, of averaged or latest-value elements.
-_windows = _temporary(
-    "rollup_windows",
-    Column("unit_id", Integer, nullable=False),
-    Column("combo_id", Integer, nullable=False),
-    Column("span", Integer, nullable=False),
-    Column("start", Integer, nullable=False),
-    Column("aggregation", String(10), nullable=False),
-    *_target_columns(),
-    # Nothing of the element was in the bucket before: no measuring before the write.
-    Column("fresh", Integer, nullable=False),
-    # A fresh bucket's only value, when one appears: its contribution, no measuring after.
-    Column("sole", Double),
-)
-# Each unit's element and period in which values appear or go, and how far the unit's
-# reporting of it moves: `moved` is the longest span whose bucket the unit starts (or
-# stops) reporting the element in, 0 for none. Spans nest, so it moves in every shorter one.
-_keys = _temporary(
-    "rollup_report_keys",
-    Column("unit_id", Integer, nullable=False),
-    *_target_columns(),
-    Column("element_id", Integer, nullable=False),
-    Column("element_span", Integer, nullable=False),
-    Column("month_index", Integer, nullable=False),
-    Column("inserts", Integer, nullable=False),
-    Column("deletes", Integer, nullable=False),
-    # Every cell of the element appears (or goes) here: nothing was (or is left) there.
-    Column("complete", Integer, nullable=False),
-    Column("moved", Integer, nullable=False),
-    Index("ix_rollup_report_keys_cell", "unit_id", "element_id", "month_index"),
-)
-
-
-def _deltas(name: str, key: str, amount: Column[Any]) -> Table:
-    return _temporary(
-        name,
-        Column("unit_id", Integer, nullable=False),
-        Column("level", String(10), nullable=False),
-        Column(key, Integer, nullable=False),
-        Column("span", Integer, nullable=False),
-        Column("month_index", Integer, nullable=False),
-        amount,
-        Index(f"ix_{name}_level", "level"),
-    )
-
-
-_totals = _deltas("rollup_deltas", "combo_id", Column("amount", Double))
-_reports = _deltas("rollup_report_deltas", "element_id", Column("amount", Integer))
-TEMPORARY_TABLES = (changes, _cells, _windows, _keys, _totals, _reports)
-
-X, Q, W, K = changes.c, _cells.c, _windows.c, _keys.c
+X, Q, W, K = changes.c, cells.c, windows.c, report_keys.c
 V = cast(Table, DataValue.__table__).c
 C = cast(Table, OptionCombo.__table__).c
 E = cast(Table, DataElement.__table__).c
@@ -183,7 +97,7 @@ def _enrich() -> Executable:
         .join(Jurisdiction, J.id == X.unit_id)
         .add_columns(C.element_id, element_span(), E.time_aggregation, target, level)
     )
-    return _cells.insert().from_select([c.name for c in _cells.columns], rows)
+    return cells.insert().from_select([c.name for c in cells.columns], rows)
 
 
 def _own_deltas() -> Executable:
@@ -191,17 +105,17 @@ def _own_deltas() -> Executable:
     change = func.coalesce(Q.new, 0.0) - func.coalesce(Q.old, 0.0)
     cell = [Q.target, Q.target_level, Q.combo_id, Q.element_span, Q.month_index]
     rows = select(*cell, func.sum(change)).group_by(*cell)
-    return _insert_deltas(_totals, "combo_id", rows)
+    return _insert_deltas(totals, "combo_id", rows)
 
 
 def _summed_deltas(span: int) -> Executable:
     """A summed element's difference over a longer bucket: the sum of its periods' own
     differences, already gathered per unit (far fewer rows than the changes)."""
-    d = _totals.c
+    d = totals.c
     start = _start(d.month_index, span)
     rows = (
         select(d.unit_id, d.level, d.combo_id, literal(span), start, func.sum(d.amount))
-        .select_from(_totals)
+        .select_from(totals)
         .join(OptionCombo, C.id == d.combo_id)
         .join(DataElement, E.id == C.element_id)
         .where(
@@ -211,7 +125,7 @@ def _summed_deltas(span: int) -> Executable:
         )
         .group_by(d.unit_id, d.level, d.combo_id, start)
     )
-    return _insert_deltas(_totals, "combo_id", rows)
+    return _insert_deltas(totals, "combo_id", rows)
 
 
 def _windows_of_changes(span: int) -> Executable:
@@ -224,13 +138,13 @@ def _windows_of_changes(span: int) -> Executable:
     fresh = func.min(case((K.moved >= span, 1), else_=0))
     rows = (
         select(*window, literal(span), fresh, case((func.count() == 1, func.max(Q.new))))
-        .select_from(_cells)
-        .outerjoin(_keys, own_key)
+        .select_from(cells)
+        .outerjoin(report_keys, own_key)
         .where(Q.element_span < span, Q.aggregation != TimeAggregation.SUM.value)
         .group_by(*window)
     )
     names = ["unit_id", "combo_id", "start", "aggregation", "target", "target_level", "span"]
-    return _windows.insert().from_select([*names, "fresh", "sole"], rows)
+    return windows.insert().from_select([*names, "fresh", "sole"], rows)
 
 
 def _keys_of_changes() -> Executable:
@@ -262,7 +176,7 @@ def _keys_of_changes() -> Executable:
         "complete",
         "moved",
     ]
-    return _keys.insert().from_select(names, rows)
+    return report_keys.insert().from_select(names, rows)
 
 
 def _window_contributions(*, after: bool) -> Executable:
@@ -277,10 +191,10 @@ def _window_contributions(*, after: bool) -> Executable:
         contribution = -measured
     rows = (
         select(W.target, W.target_level, W.combo_id, W.span, W.start, func.sum(contribution))
-        .select_from(_windows)
+        .select_from(windows)
         .group_by(W.target, W.target_level, W.combo_id, W.span, W.start)
     )
-    return _insert_deltas(_totals, "combo_id", rows if after else rows.where(W.fresh == 0))
+    return _insert_deltas(totals, "combo_id", rows if after else rows.where(W.fresh == 0))
 
 
 def _moving(*, starts: bool) -> ColumnElement[bool]:
@@ -311,9 +225,9 @@ def _held(span: int | Column[Any], *, before: bool) -> ColumnElement[bool]:
             V.month_index >= start,
             V.month_index < start + span,
         )
-        .correlate(_keys, OptionCombo)
+        .correlate(report_keys, OptionCombo)
     )
-    held = exists().where(C.element_id == K.element_id, in_combo).correlate(_keys)
+    held = exists().where(C.element_id == K.element_id, in_combo).correlate(report_keys)
     if not before:
         return held
     counted = (
@@ -325,7 +239,7 @@ def _held(span: int | Column[Any], *, before: bool) -> ColumnElement[bool]:
             R.element_id == K.element_id,
             R.units > 0,
         )
-        .correlate(_keys)
+        .correlate(report_keys)
     )
     return and_(counted, held)
 
@@ -342,7 +256,7 @@ def _reporting(*, starts: bool, look: bool = True) -> Executable:
     """
     moving = _moving(starts=starts)
     if not look:
-        step = update(_keys).where(moving).values(moved=SPANS[-1])
+        step = update(report_keys).where(moving).values(moved=SPANS[-1])
     else:
         longest = case(
             *(
@@ -352,7 +266,7 @@ def _reporting(*, starts: bool, look: bool = True) -> Executable:
             else_=K.element_span,
         )
         own = or_(K.complete == 1, ~_held(K.element_span, before=starts))
-        step = update(_keys).where(moving, own).values(moved=longest)
+        step = update(report_keys).where(moving, own).values(moved=longest)
     return unscoped(step, why="the writer holds these units (lock_units)")
 
 
@@ -371,11 +285,11 @@ def _report_deltas(span: int) -> Executable:
             # Keys of the shortest span are one per unit and bucket already.
             (func.count(K.unit_id.distinct()) if span > SPANS[0] else func.count()) * sign,
         )
-        .select_from(_keys)
+        .select_from(report_keys)
         .where(K.moved >= span, K.element_span <= span)
         .group_by(K.target, K.target_level, K.element_id, start, sign)
     )
-    return _insert_deltas(_reports, "element_id", rows)
+    return _insert_deltas(report_totals, "element_id", rows)
 
 
 # Run once the changes are in, before anything is written: which units start reporting
@@ -443,42 +357,17 @@ def _store(deltas: Table, key: str, dialect: str) -> Executable:
     )
 
 
-def create_statements(dialect: str) -> list[Executable]:
-    """Prepare a writer's transaction: the scratch tables, and on PostgreSQL no JIT.
-
-    The upkeep's statements probe an index per row; PostgreSQL's JIT compiled each one
-    for 0.3 to 0.8 s (its costs looked high), several times what they took to run.
-    """
-    session = [text("SET LOCAL jit = off")] if dialect == "postgresql" else []
-    return [
-        *session,
-        *(CreateTable(table, if_not_exists=True) for table in TEMPORARY_TABLES),
-        *(
-            CreateIndex(index, if_not_exists=True)
-            for table in TEMPORARY_TABLES
-            for index in table.indexes
-        ),
-    ]
-
-
 def apply_statements(dialect: str) -> list[Executable]:
     """Lift the measured differences up the tree, add them to the store, clear the scratch."""
     # Nothing is measured at the deepest level: its differences start one level up.
     lifted = [level for level in reversed(Level) if level.parent is not None and level != LEAF]
     return [
-        *(_lift(_totals, "combo_id", level) for level in lifted),
-        *(_lift(_reports, "element_id", level) for level in lifted),
-        _store(_totals, "combo_id", dialect),
-        _store(_reports, "element_id", dialect),
+        *(_lift(totals, "combo_id", level) for level in lifted),
+        *(_lift(report_totals, "element_id", level) for level in lifted),
+        _store(totals, "combo_id", dialect),
+        _store(report_totals, "element_id", dialect),
         *(delete(table) for table in TEMPORARY_TABLES),
     ]
-
-
-def changes_from(values: Select[Any]) -> Executable:
-    """Fill `changes` from a select of (unit id, combo id, month index, old, new)."""
-    return changes.insert().from_select(
-        ["unit_id", "combo_id", "month_index", "old", "new"], values
-    )
 
 
 def lock_units(unit_ids: Select[Any] | list[int]) -> Select[Any]:

@@ -1,0 +1,135 @@
+"""The roll-up upkeep's temporary tables: what a writer changes, and what the upkeep works
+out from it before adding differences to the store. They live for one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Double,
+    Executable,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    text,
+)
+from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.sql import Select
+
+_metadata = MetaData()
+
+
+def _temporary(name: str, *columns: Column[Any] | Index) -> Table:
+    return Table(
+        name, _metadata, *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS"
+    )
+
+
+changes = _temporary(
+    "rollup_changes",
+    Column("unit_id", Integer, nullable=False),
+    Column("combo_id", Integer, nullable=False),
+    Column("month_index", Integer, nullable=False),
+    Column("old", Double),
+    Column("new", Double),
+)
+
+
+# Whose store row a unit's own difference goes to, and its level (maintenance._target).
+def _target_columns() -> tuple[Column[Any], Column[Any]]:
+    return (
+        Column("target", Integer, nullable=False),
+        Column("target_level", String(10), nullable=False),
+    )
+
+
+# The changes with what the upkeep asks of each: its element, and whose store row it feeds.
+cells = _temporary(
+    "rollup_cells",
+    Column("unit_id", Integer, nullable=False),
+    Column("combo_id", Integer, nullable=False),
+    Column("month_index", Integer, nullable=False),
+    Column("old", Double),
+    Column("new", Double),
+    Column("element_id", Integer, nullable=False),
+    Column("element_span", Integer, nullable=False),
+    Column("aggregation", String(10), nullable=False),
+    *_target_columns(),
+)
+# Buckets longer than the element's period, of averaged or latest-value elements.
+windows = _temporary(
+    "rollup_windows",
+    Column("unit_id", Integer, nullable=False),
+    Column("combo_id", Integer, nullable=False),
+    Column("span", Integer, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("aggregation", String(10), nullable=False),
+    *_target_columns(),
+    # Nothing of the element was in the bucket before: no measuring before the write.
+    Column("fresh", Integer, nullable=False),
+    # A fresh bucket's only value, when one appears: its contribution, no measuring after.
+    Column("sole", Double),
+)
+# Each unit's element and period in which values appear or go, and how far the unit's
+# reporting of it moves: `moved` is the longest span whose bucket the unit starts (or
+# stops) reporting the element in, 0 for none. Spans nest, so it moves in every shorter one.
+report_keys = _temporary(
+    "rollup_report_keys",
+    Column("unit_id", Integer, nullable=False),
+    *_target_columns(),
+    Column("element_id", Integer, nullable=False),
+    Column("element_span", Integer, nullable=False),
+    Column("month_index", Integer, nullable=False),
+    Column("inserts", Integer, nullable=False),
+    Column("deletes", Integer, nullable=False),
+    # Every cell of the element appears (or goes) here: nothing was (or is left) there.
+    Column("complete", Integer, nullable=False),
+    Column("moved", Integer, nullable=False),
+    Index("ix_rollup_report_keys_cell", "unit_id", "element_id", "month_index"),
+)
+
+
+def _deltas(name: str, key: str, amount: Column[Any]) -> Table:
+    return _temporary(
+        name,
+        Column("unit_id", Integer, nullable=False),
+        Column("level", String(10), nullable=False),
+        Column(key, Integer, nullable=False),
+        Column("span", Integer, nullable=False),
+        Column("month_index", Integer, nullable=False),
+        amount,
+        Index(f"ix_{name}_level", "level"),
+    )
+
+
+totals = _deltas("rollup_deltas", "combo_id", Column("amount", Double))
+report_totals = _deltas("rollup_report_deltas", "element_id", Column("amount", Integer))
+TEMPORARY_TABLES = (changes, cells, windows, report_keys, totals, report_totals)
+
+
+def create_statements(dialect: str) -> list[Executable]:
+    """Prepare a writer's transaction: the scratch tables, and on PostgreSQL no JIT.
+
+    The upkeep's statements probe an index per row; PostgreSQL's JIT compiled each one
+    for 0.3 to 0.8 s (its costs looked high), several times what they took to run.
+    """
+    session = [text("SET LOCAL jit = off")] if dialect == "postgresql" else []
+    return [
+        *session,
+        *(CreateTable(table, if_not_exists=True) for table in TEMPORARY_TABLES),
+        *(
+            CreateIndex(index, if_not_exists=True)
+            for table in TEMPORARY_TABLES
+            for index in table.indexes
+        ),
+    ]
+
+
+def changes_from(values: Select[Any]) -> Executable:
+    """Fill `changes` from a select of (unit id, combo id, month index, old, new)."""
+    return changes.insert().from_select(
+        ["unit_id", "combo_id", "month_index", "old", "new"], values
+    )
