@@ -282,8 +282,7 @@ def _report_deltas(span: int) -> Executable:
             K.element_id,
             literal(span),
             start,
-            # Keys of the shortest span are one per unit and bucket already.
-            (func.count(K.unit_id.distinct()) if span > SPANS[0] else func.count()) * sign,
+            func.count(K.unit_id.distinct()) * sign,
         )
         .select_from(report_keys)
         .where(K.moved >= span, K.element_span <= span)
