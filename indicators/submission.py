@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Executable, delete, insert, select, update
+from sqlalchemy import Executable, Integer, delete, insert, null, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,6 +17,7 @@ from indicators.rollups.maintenance import (
     AFTER,
     BEFORE,
     apply_statements,
+    cells_from,
     lock_units,
 )
 from indicators.rollups.scratch import changes, create_statements
@@ -234,7 +236,10 @@ async def write_values(
     ]
     if changing:
         await session.execute(insert(changes).values(changing))
-        await _run(session, BEFORE)
+        x = changes.c
+        none = sql_cast(null(), Integer)
+        listed = select(x.unit_id, x.combo_id, x.month_index, x.old, x.new, none, none)
+        await _run(session, [cells_from(listed), *BEFORE])
     await _write(session, plans, outcome, author=author, reason=reason, source=source)
     if changing:
         await _run(session, [*AFTER, *apply_statements(session.dialect)])

@@ -39,9 +39,11 @@ from indicators.rollups.maintenance import (
     AFTER,
     BEFORE,
     apply_statements,
+    cells_from,
+    clear_statements,
     lock_units,
 )
-from indicators.rollups.scratch import changes_from, create_statements
+from indicators.rollups.scratch import cells, create_statements
 from quhua.db.base import binary_string
 from quhua.db.bulk import append_rows
 from quhua.db.csvfile import read_csv
@@ -68,20 +70,7 @@ staging = Table(
     postgresql_on_commit="DROP",
 )
 S = staging.c
-_changes = Table(
-    "value_load_changes",
-    _metadata,
-    Column("line", Integer, nullable=False),
-    Column("unit_id", Integer, nullable=False),
-    Column("combo_id", Integer, nullable=False),
-    Column("month_index", Integer, nullable=False),
-    Column("stored_id", Integer),
-    Column("old", Numeric(20, 2, asdecimal=False)),
-    Column("new", Numeric(20, 2, asdecimal=False)),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
-D = _changes.c
+D = cells.c
 J = cast(Table, Jurisdiction.__table__).c
 DATA_VALUES = cast(Table, DataValue.__table__)
 V = DATA_VALUES.c
@@ -251,36 +240,24 @@ def _merge(
         connection.execute(lock_units(select(J.id).select_from(staged)))
     # Every value that changes, with what is stored now: worked out once, read by the
     # audit, the writes and the store alike.
-    _changes.drop(connection, checkfirst=True)
-    _changes.create(connection)
-    connection.execute(
-        _changes.insert().from_select(
-            ["line", "unit_id", "combo_id", "month_index", "stored_id", "old", "new"],
-            select(
-                S.line,
-                J.id,
-                S.combo_id,
-                S.month_index,
-                stored.c.id,
-                stored.c.value,
-                S.value,
-            )
-            .select_from(staged.outerjoin(stored, same_cell))
-            .where(or_(stored.c.id.is_(None), stored.c.value != S.value)),
-        )
+    changed = (
+        select(J.id, S.combo_id, S.month_index, stored.c.value, S.value, stored.c.id, S.line)
+        .select_from(staged.outerjoin(stored, same_cell))
+        .where(or_(stored.c.id.is_(None), stored.c.value != S.value))
     )
+    connection.execute(cells_from(changed))
     counts = connection.execute(select(func.count(D.stored_id), func.count())).one()
     report.updated, total_changed = int(counts[0]), int(counts[1])
     report.inserted = total_changed - report.updated
     report.unchanged = report.rows - total_changed
     if total_changed and rollups:
-        changed = select(D.unit_id, D.combo_id, D.month_index, D.old, D.new)
-        _run(connection, [changes_from(changed), *BEFORE])
+        _run(connection, BEFORE)
     if total_changed:
         _write(connection, report, now=now, source=source, actor=actor, reason=reason)
     if total_changed and rollups:
         _run(connection, [*AFTER, *apply_statements(dialect)])
-    _changes.drop(connection)
+    else:
+        _run(connection, clear_statements())
 
 
 def _write(

@@ -1,13 +1,14 @@
 """Keeping the roll-up store fresh inside the writer's own transaction, set-based.
 
-A writer puts the values it is about to change in `changes` (unit, combo, month, old value,
-new value; None for nothing stored), runs `BEFORE`, changes data_values, then runs `AFTER`
-and `apply_statements`. Most differences follow from the changes alone: a cell's bucket of its
-own period, and every bucket of a summed element, change by new - old. Averages and latest
-values over longer buckets are measured on the stored values before and after the write,
-and so is whether a unit reported an element in a bucket at all (when a value appears or
-goes). The differences travel up one level at a time (each unit's parent sums its
-children's), and the store adds them. The cost follows the number of changed values times
+A writer puts the values it is about to change in `cells` (`cells_from`: unit, combo, month,
+old value, new value; None for nothing stored), runs `BEFORE`, changes data_values, then runs
+`AFTER` and `apply_statements`. Most differences follow from the changes alone: a cell's
+bucket of its own period, and every bucket of a summed element, change by new - old.
+Averages and latest values over longer buckets are measured on the stored values before and
+after the write (unless the bucket was empty and gets one value), and so is whether a unit
+reported an element in a bucket at all (when a value appears or goes). The differences
+travel up one level at a time (each unit's parent sums its children's), and the store adds
+them. The cost follows the number of changed values times
 the depth of the tree, never the size of a subtree.
 
 Units of the deepest level have no subtree: the store leaves them out (their own values
@@ -20,7 +21,9 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Column,
+    Double,
     Executable,
+    Integer,
     Table,
     and_,
     case,
@@ -33,6 +36,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement, Select
@@ -44,9 +48,8 @@ from indicators.rollups.models import LEAF, Rollup, RollupReport
 from indicators.rollups.scratch import (
     TEMPORARY_TABLES,
     cells,
-    changes,
-    changes_from,
     create_statements,
+    months,
     report_keys,
     report_totals,
     totals,
@@ -58,7 +61,7 @@ from tenancy.scope import unscoped
 
 SPANS = tuple(sorted({period_type.months for period_type in PeriodType}))
 
-X, Q, W, K = changes.c, cells.c, windows.c, report_keys.c
+Q, W, K = cells.c, windows.c, report_keys.c
 V = cast(Table, DataValue.__table__).c
 C = cast(Table, OptionCombo.__table__).c
 E = cast(Table, DataElement.__table__).c
@@ -87,17 +90,22 @@ def _insert_deltas(deltas: Table, key: str, rows: Select[Any]) -> Executable:
     return deltas.insert().from_select(names, rows)
 
 
-def _enrich() -> Executable:
-    """Join each change once to its element and unit, for every later step to read."""
+def cells_from(rows: Select[Any]) -> Executable:
+    """Fill `cells` from a writer's changes: a select of (unit id, combo id, month index,
+    old, new, stored id, line), each joined here to its element and unit."""
+    x = rows.subquery("x")
+    unit, combo, *_ = x.c
     target, level = _target()
-    rows = (
-        select(X.unit_id, X.combo_id, X.month_index, X.old, X.new)
-        .join(OptionCombo, C.id == X.combo_id)
+    enriched = (
+        select(*x.c)
+        .join(OptionCombo, C.id == combo)
         .join(DataElement, E.id == C.element_id)
-        .join(Jurisdiction, J.id == X.unit_id)
+        .join(Jurisdiction, J.id == unit)
         .add_columns(C.element_id, element_span(), E.time_aggregation, target, level)
     )
-    return cells.insert().from_select([c.name for c in cells.columns], rows)
+    names = ["unit_id", "combo_id", "month_index", "old", "new", "stored_id", "line"]
+    rest = ["element_id", "element_span", "aggregation", "target", "target_level"]
+    return cells.insert().from_select([*names, *rest], enriched)
 
 
 def _own_deltas() -> Executable:
@@ -128,23 +136,68 @@ def _summed_deltas(span: int) -> Executable:
     return _insert_deltas(totals, "combo_id", rows)
 
 
-def _windows_of_changes(span: int) -> Executable:
-    """The windows of this span, once the report keys know which buckets were empty."""
-    start = _start(Q.month_index, span)
-    own_key = and_(
+def _own_key() -> ColumnElement[bool]:
+    """A change's report key."""
+    return and_(
         K.unit_id == Q.unit_id, K.element_id == Q.element_id, K.month_index == Q.month_index
     )
+
+
+def _months_of_changes() -> Executable:
+    rows = select(Q.month_index).where(Q.aggregation != TimeAggregation.SUM.value).distinct()
+    return months.insert().from_select(["month_index"], rows)
+
+
+def _one_value_per_window(span: int) -> ColumnElement[bool]:
+    """No two months of the changes share a bucket of this span: then no unit's window
+    holds two changed values (a unit has one cell per combo and month). Most batches are
+    one month."""
+    m = months.c
+    every = select(func.count()).select_from(months).scalar_subquery()
+    buckets = select(func.count(_start(m.month_index, span).distinct())).scalar_subquery()
+    return every == buckets
+
+
+def _windows_of_changes(span: int) -> Executable:
+    """The windows of this span, once the report keys know which buckets were empty; an
+    empty one that gets a single value is left to _fresh_windows."""
+    start = _start(Q.month_index, span)
     window = [Q.unit_id, Q.combo_id, start, Q.aggregation, Q.target, Q.target_level]
     fresh = func.min(case((K.moved >= span, 1), else_=0))
     rows = (
         select(*window, literal(span), fresh, case((func.count() == 1, func.max(Q.new))))
         .select_from(cells)
-        .outerjoin(report_keys, own_key)
-        .where(Q.element_span < span, Q.aggregation != TimeAggregation.SUM.value)
+        .outerjoin(report_keys, _own_key())
+        .where(
+            Q.element_span < span,
+            Q.aggregation != TimeAggregation.SUM.value,
+            ~and_(_one_value_per_window(span), func.coalesce(K.moved, 0) >= span),
+        )
         .group_by(*window)
     )
     names = ["unit_id", "combo_id", "start", "aggregation", "target", "target_level", "span"]
     return windows.insert().from_select([*names, "fresh", "sole"], rows)
+
+
+def _fresh_windows(span: int) -> Executable:
+    """Where no window holds two changed values, one that was empty contributes its single
+    new value (average or latest alike): summed per target straight from the changes,
+    without a window per unit."""
+    start = _start(Q.month_index, span)
+    bucket = [Q.target, Q.target_level, Q.combo_id, start]
+    rows = (
+        select(*bucket[:3], literal(span), start, func.sum(Q.new))
+        .select_from(cells)
+        .join(report_keys, _own_key())
+        .where(
+            _one_value_per_window(span),
+            K.moved >= span,
+            Q.element_span < span,
+            Q.aggregation != TimeAggregation.SUM.value,
+        )
+        .group_by(*bucket)
+    )
+    return _insert_deltas(totals, "combo_id", rows)
 
 
 def _keys_of_changes() -> Executable:
@@ -291,13 +344,18 @@ def _report_deltas(span: int) -> Executable:
     return _insert_deltas(report_totals, "element_id", rows)
 
 
+# Once the report keys know which buckets were empty.
+_WINDOWS: list[Executable] = [
+    *(_windows_of_changes(span) for span in SPANS[1:]),
+    *(_fresh_windows(span) for span in SPANS[1:]),
+]
 # Run once the changes are in, before anything is written: which units start reporting
 # what, and which buckets need measuring.
 BEFORE: list[Executable] = [
-    _enrich(),
+    _months_of_changes(),
     _keys_of_changes(),
     _reporting(starts=True),
-    *(_windows_of_changes(span) for span in SPANS[1:]),
+    *_WINDOWS,
     _window_contributions(after=False),
 ]
 _DIFFERENCES: list[Executable] = [
@@ -365,8 +423,13 @@ def apply_statements(dialect: str) -> list[Executable]:
         *(_lift(report_totals, "element_id", level) for level in lifted),
         _store(totals, "combo_id", dialect),
         _store(report_totals, "element_id", dialect),
-        *(delete(table) for table in TEMPORARY_TABLES),
+        *clear_statements(),
     ]
+
+
+def clear_statements() -> list[Executable]:
+    """Empty the scratch tables (SQLite keeps them, rows and all, for the connection)."""
+    return [delete(table) for table in TEMPORARY_TABLES]
 
 
 def lock_units(unit_ids: Select[Any] | list[int]) -> Select[Any]:
@@ -386,11 +449,21 @@ def rebuild_statements(dialect: str) -> list[Executable]:
         delete(Rollup),
         delete(RollupReport),
         *create_statements(dialect),
-        changes_from(select(V.jurisdiction_id, V.combo_id, V.month_index, null(), V.value)),
-        _enrich(),
+        cells_from(
+            select(
+                V.jurisdiction_id,
+                V.combo_id,
+                V.month_index,
+                sql_cast(null(), Double),
+                V.value,
+                V.id,
+                sql_cast(null(), Integer),
+            )
+        ),
+        _months_of_changes(),
         _keys_of_changes(),
         _reporting(starts=True, look=False),
-        *(_windows_of_changes(span) for span in SPANS[1:]),
+        *_WINDOWS,
         *AFTER,
         *apply_statements(dialect),
     ]

@@ -17,7 +17,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.schema import CreateIndex, CreateTable
-from sqlalchemy.sql import Select
 
 _metadata = MetaData()
 
@@ -46,7 +45,8 @@ def _target_columns() -> tuple[Column[Any], Column[Any]]:
     )
 
 
-# The changes with what the upkeep asks of each: its element, and whose store row it feeds.
+# The changes with what the upkeep asks of each: its element, and whose store row it feeds;
+# and what the writer keeps of each for its own writes: the stored row, the input line.
 cells = _temporary(
     "rollup_cells",
     Column("unit_id", Integer, nullable=False),
@@ -58,7 +58,12 @@ cells = _temporary(
     Column("element_span", Integer, nullable=False),
     Column("aggregation", String(10), nullable=False),
     *_target_columns(),
+    Column("stored_id", Integer),
+    Column("line", Integer),
 )
+# The months the changes of averaged or latest-value elements fall in (a handful): whether
+# two of them share a longer bucket, in which case a unit's window may hold several values.
+months = _temporary("rollup_months", Column("month_index", Integer, nullable=False))
 # Buckets longer than the element's period, of averaged or latest-value elements.
 windows = _temporary(
     "rollup_windows",
@@ -107,7 +112,7 @@ def _deltas(name: str, key: str, amount: Column[Any]) -> Table:
 
 totals = _deltas("rollup_deltas", "combo_id", Column("amount", Double))
 report_totals = _deltas("rollup_report_deltas", "element_id", Column("amount", Integer))
-TEMPORARY_TABLES = (changes, cells, windows, report_keys, totals, report_totals)
+TEMPORARY_TABLES = (changes, cells, months, windows, report_keys, totals, report_totals)
 
 
 def create_statements(dialect: str) -> list[Executable]:
@@ -126,10 +131,3 @@ def create_statements(dialect: str) -> list[Executable]:
             for index in table.indexes
         ),
     ]
-
-
-def changes_from(values: Select[Any]) -> Executable:
-    """Fill `changes` from a select of (unit id, combo id, month index, old, new)."""
-    return changes.insert().from_select(
-        ["unit_id", "combo_id", "month_index", "old", "new"], values
-    )
