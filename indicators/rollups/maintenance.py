@@ -47,10 +47,12 @@ from indicators.rollups.contributions import bucket_contribution, element_span
 from indicators.rollups.models import LEAF, Rollup, RollupReport
 from indicators.rollups.scratch import (
     TEMPORARY_TABLES,
+    cell_moves,
     cells,
     create_statements,
     months,
     report_keys,
+    report_moves,
     report_totals,
     totals,
     windows,
@@ -108,11 +110,34 @@ def cells_from(rows: Select[Any]) -> Executable:
     return cells.insert().from_select([*names, *rest], enriched)
 
 
+def _cell_moves() -> Executable:
+    """Sum the changes per target, combo and period, apart by how far reporting moves."""
+    moved = func.coalesce(K.moved, 0)
+    change = func.coalesce(Q.new, 0.0) - func.coalesce(Q.old, 0.0)
+    group = [
+        Q.target,
+        Q.target_level,
+        Q.combo_id,
+        Q.element_span,
+        Q.aggregation,
+        Q.month_index,
+        moved,
+    ]
+    rows = (
+        select(*group, func.sum(change))
+        .select_from(cells)
+        .outerjoin(report_keys, _own_key())
+        .group_by(*group)
+    )
+    names = [c.name for c in cell_moves.columns]
+    return cell_moves.insert().from_select(names, rows)
+
+
 def _own_deltas() -> Executable:
     """new - old in the bucket of each change's own period."""
-    change = func.coalesce(Q.new, 0.0) - func.coalesce(Q.old, 0.0)
-    cell = [Q.target, Q.target_level, Q.combo_id, Q.element_span, Q.month_index]
-    rows = select(*cell, func.sum(change)).group_by(*cell)
+    m = cell_moves.c
+    cell = [m.target, m.target_level, m.combo_id, m.element_span, m.month_index]
+    rows = select(*cell, func.sum(m.amount)).group_by(*cell)
     return _insert_deltas(totals, "combo_id", rows)
 
 
@@ -144,34 +169,52 @@ def _own_key() -> ColumnElement[bool]:
 
 
 def _months_of_changes() -> Executable:
-    rows = select(Q.month_index).where(Q.aggregation != TimeAggregation.SUM.value).distinct()
-    return months.insert().from_select(["month_index"], rows)
+    rows = select(Q.element_span, Q.month_index).distinct()
+    return months.insert().from_select(["element_span", "month_index"], rows)
 
 
-def _one_value_per_window(span: int) -> ColumnElement[bool]:
-    """No two months of the changes share a bucket of this span: then no unit's window
-    holds two changed values (a unit has one cell per combo and month). Most batches are
-    one month."""
+def _one_month_per_bucket(span: int) -> ColumnElement[bool]:
+    """No two months of the changes of elements of one period type share a bucket of this
+    span: then no unit has two changes of an element (nor of a combo) in one bucket, and
+    counting units needs no DISTINCT nor windows a grouping. Most batches are one month."""
     m = months.c
+    buckets = select(m.element_span, _start(m.month_index, span)).distinct().subquery()
     every = select(func.count()).select_from(months).scalar_subquery()
-    buckets = select(func.count(_start(m.month_index, span).distinct())).scalar_subquery()
-    return every == buckets
+    return every == select(func.count()).select_from(buckets).scalar_subquery()
+
+
+def _fresh(span: int, moved: Any, element_span: Any, aggregation: Any) -> ColumnElement[bool]:
+    """Changes of averaged or latest-value elements whose window of this span was empty
+    and gets one value, its contribution."""
+    return and_(
+        _one_month_per_bucket(span),
+        func.coalesce(moved, 0) >= span,
+        element_span < span,
+        aggregation != TimeAggregation.SUM.value,
+    )
 
 
 def _windows_of_changes(span: int) -> Executable:
-    """The windows of this span, once the report keys know which buckets were empty; an
-    empty one that gets a single value is left to _fresh_windows."""
+    """The windows of this span that need measuring (not _fresh). None at all, and no
+    look at the changes, where every change is fresh (a first month of a year)."""
     start = _start(Q.month_index, span)
     window = [Q.unit_id, Q.combo_id, start, Q.aggregation, Q.target, Q.target_level]
     fresh = func.min(case((K.moved >= span, 1), else_=0))
+    m = cell_moves.c
+    unmeasured = and_(
+        m.element_span < span,
+        m.aggregation != TimeAggregation.SUM.value,
+        ~_fresh(span, m.moved, m.element_span, m.aggregation),
+    )
     rows = (
         select(*window, literal(span), fresh, case((func.count() == 1, func.max(Q.new))))
         .select_from(cells)
         .outerjoin(report_keys, _own_key())
         .where(
+            exists().where(unmeasured),
             Q.element_span < span,
             Q.aggregation != TimeAggregation.SUM.value,
-            ~and_(_one_value_per_window(span), func.coalesce(K.moved, 0) >= span),
+            ~_fresh(span, K.moved, Q.element_span, Q.aggregation),
         )
         .group_by(*window)
     )
@@ -180,21 +223,13 @@ def _windows_of_changes(span: int) -> Executable:
 
 
 def _fresh_windows(span: int) -> Executable:
-    """Where no window holds two changed values, one that was empty contributes its single
-    new value (average or latest alike): summed per target straight from the changes,
-    without a window per unit."""
-    start = _start(Q.month_index, span)
-    bucket = [Q.target, Q.target_level, Q.combo_id, start]
+    """Fresh windows contribute their single new value: summed per target."""
+    m = cell_moves.c
+    start = _start(m.month_index, span)
+    bucket = [m.target, m.target_level, m.combo_id, start]
     rows = (
-        select(*bucket[:3], literal(span), start, func.sum(Q.new))
-        .select_from(cells)
-        .join(report_keys, _own_key())
-        .where(
-            _one_value_per_window(span),
-            K.moved >= span,
-            Q.element_span < span,
-            Q.aggregation != TimeAggregation.SUM.value,
-        )
+        select(*bucket[:3], literal(span), start, func.sum(m.amount))
+        .where(_fresh(span, m.moved, m.element_span, m.aggregation))
         .group_by(*bucket)
     )
     return _insert_deltas(totals, "combo_id", rows)
@@ -323,9 +358,36 @@ def _reporting(*, starts: bool, look: bool = True) -> Executable:
     return unscoped(step, why="the writer holds these units (lock_units)")
 
 
+def _report_moves() -> Executable:
+    """The moving keys counted per target, element, period and how far they move."""
+    sign = case((K.inserts == 1, 1), else_=-1)
+    group = [K.target, K.target_level, K.element_id, K.element_span, K.month_index, K.moved]
+    rows = select(*group, func.sum(sign)).where(K.moved > 0).group_by(*group)
+    names = ["target", "target_level", "element_id", "element_span", "month_index", "moved"]
+    return report_moves.insert().from_select([*names, "amount"], rows)
+
+
 def _report_deltas(span: int) -> Executable:
     """+1 for each unit starting to report the element in a bucket of this span, -1 for
-    each stopping; keys of one bucket count their unit once."""
+    each stopping. Where a unit has one key per bucket (always in its own period), from the
+    counted moves; otherwise keys of one bucket count their unit once."""
+    m = report_moves.c
+    start = _start(m.month_index, span)
+    bucket = [m.target, m.target_level, m.element_id, start]
+    counted = (
+        select(*bucket[:3], literal(span), start, func.sum(m.amount))
+        .where(
+            m.moved >= span,
+            m.element_span <= span,
+            or_(m.element_span == span, _one_month_per_bucket(span)),
+        )
+        .group_by(*bucket)
+    )
+    return _insert_deltas(report_totals, "element_id", counted)
+
+
+def _report_deltas_by_unit(span: int) -> Executable:
+    """The same where a unit may have several keys in one bucket: each counted once."""
     sign = case((K.inserts == 1, 1), else_=-1)
     start = _start(K.month_index, span)
     rows = (
@@ -338,7 +400,7 @@ def _report_deltas(span: int) -> Executable:
             func.count(K.unit_id.distinct()) * sign,
         )
         .select_from(report_keys)
-        .where(K.moved >= span, K.element_span <= span)
+        .where(K.moved >= span, K.element_span < span, ~_one_month_per_bucket(span))
         .group_by(K.target, K.target_level, K.element_id, start, sign)
     )
     return _insert_deltas(report_totals, "element_id", rows)
@@ -346,6 +408,7 @@ def _report_deltas(span: int) -> Executable:
 
 # Once the report keys know which buckets were empty.
 _WINDOWS: list[Executable] = [
+    _cell_moves(),
     *(_windows_of_changes(span) for span in SPANS[1:]),
     *(_fresh_windows(span) for span in SPANS[1:]),
 ]
@@ -359,7 +422,9 @@ BEFORE: list[Executable] = [
     _window_contributions(after=False),
 ]
 _DIFFERENCES: list[Executable] = [
+    _report_moves(),
     *(_report_deltas(span) for span in SPANS),
+    *(_report_deltas_by_unit(span) for span in SPANS[1:]),
     _own_deltas(),
     *(_summed_deltas(span) for span in SPANS[1:]),
 ]

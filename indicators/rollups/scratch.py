@@ -61,9 +61,25 @@ cells = _temporary(
     Column("stored_id", Integer),
     Column("line", Integer),
 )
-# The months the changes of averaged or latest-value elements fall in (a handful): whether
-# two of them share a longer bucket, in which case a unit's window may hold several values.
-months = _temporary("rollup_months", Column("month_index", Integer, nullable=False))
+# The months the changes fall in, by the span of their element's period (a handful):
+# whether two share a longer bucket, where a unit may have several changes of an element.
+months = _temporary(
+    "rollup_months",
+    Column("element_span", Integer, nullable=False),
+    Column("month_index", Integer, nullable=False),
+)
+# The changes summed per target, combo and period, apart by how far the unit's reporting
+# of the element moves there (its report key's `moved`; 0 without a key).
+cell_moves = _temporary(
+    "rollup_cell_moves",
+    *_target_columns(),
+    Column("combo_id", Integer, nullable=False),
+    Column("element_span", Integer, nullable=False),
+    Column("aggregation", String(10), nullable=False),
+    Column("month_index", Integer, nullable=False),
+    Column("moved", Integer, nullable=False),
+    Column("amount", Double),
+)
 # Buckets longer than the element's period, of averaged or latest-value elements.
 windows = _temporary(
     "rollup_windows",
@@ -112,7 +128,28 @@ def _deltas(name: str, key: str, amount: Column[Any]) -> Table:
 
 totals = _deltas("rollup_deltas", "combo_id", Column("amount", Double))
 report_totals = _deltas("rollup_report_deltas", "element_id", Column("amount", Integer))
-TEMPORARY_TABLES = (changes, cells, months, windows, report_keys, totals, report_totals)
+# The report keys that move, counted per target, element, period and how far they move
+# (+1 for each unit starting, -1 for each stopping): far fewer rows than the keys.
+report_moves = _temporary(
+    "rollup_report_moves",
+    *_target_columns(),
+    Column("element_id", Integer, nullable=False),
+    Column("element_span", Integer, nullable=False),
+    Column("month_index", Integer, nullable=False),
+    Column("moved", Integer, nullable=False),
+    Column("amount", Integer, nullable=False),
+)
+TEMPORARY_TABLES = (
+    changes,
+    cells,
+    months,
+    cell_moves,
+    windows,
+    report_keys,
+    report_moves,
+    totals,
+    report_totals,
+)
 
 
 def create_statements(dialect: str) -> list[Executable]:
