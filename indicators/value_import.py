@@ -155,9 +155,16 @@ def import_values(
     staging.drop(connection, checkfirst=True)
     staging.create(connection)
     append_rows(connection, staging, _staged(source, index, report, max_errors, on_progress))
+    # In this order, both checks read the index alone, without sorting the rows (a
+    # unit's claims are grouped by levels; an element's cells by combo and period).
     connection.exec_driver_sql(
-        "CREATE INDEX ix_value_load_key ON value_load (code, combo_id, month_index, line)"
+        "CREATE INDEX ix_value_load_key"
+        " ON value_load (code, levels, combo_id, month_index, line, ok)"
     )
+    if connection.dialect.name == "postgresql":
+        # Autovacuum never sees temporary tables: without statistics the planner took the
+        # file for a few rows, and hashed every jurisdiction to check them.
+        connection.exec_driver_sql("ANALYZE value_load")
     _check(connection, report, max_errors)
     report.sort_errors()
     if report.ok:
@@ -175,18 +182,32 @@ def import_values(
 
 
 def _check(connection: Connection, report: ImportReport, max_errors: int) -> None:
+    """Lines naming a unit that does not exist, is retired or does not report the element,
+    and lines repeating an earlier line's cell. Each unit is looked up once per set of
+    levels its lines claim, not once per line."""
     unit = cast(Table, Jurisdiction.__table__).alias("unit")
-    problems = (
-        select(S.line, S.code, unit.c.id, unit.c.level, unit.c.valid_to)
-        .select_from(staging.outerjoin(unit, unit.c.code == S.code))
+    claims = select(S.code, S.levels).where(S.ok).group_by(S.code, S.levels).subquery()
+    wrong = (
+        select(claims.c.code, claims.c.levels, unit.c.id, unit.c.level, unit.c.valid_to)
+        .select_from(claims.outerjoin(unit, unit.c.code == claims.c.code))
         .where(
-            S.ok,
             or_(
                 unit.c.id.is_(None),
                 unit.c.valid_to.is_not(None),
-                ~(literal(",") + S.levels).contains(literal(",") + unit.c.level + literal(",")),
-            ),
+                ~(literal(",") + claims.c.levels).contains(
+                    literal(",") + unit.c.level + literal(",")
+                ),
+            )
         )
+        # DISTINCT (the rows are distinct anyway) keeps SQLite from merging this into the
+        # outer join, which looked each unit up once per line again.
+        .distinct()
+        .subquery()
+    )
+    problems = (
+        select(S.line, S.code, wrong.c.id, wrong.c.level, wrong.c.valid_to)
+        .join(wrong, and_(S.code == wrong.c.code, S.levels == wrong.c.levels))
+        .where(S.ok)
     )
     for line, code, unit_id, level, retired in connection.execute(problems):
         if unit_id is None:
@@ -196,20 +217,27 @@ def _check(connection: Connection, report: ImportReport, max_errors: int) -> Non
         else:
             reason = f"jurisdiction {code} is a {level}, which does not report this element"
         report.add_error(line, reason, limit=max_errors)
-    earlier = staging.alias("earlier")
+    cell = [S.code, S.levels, S.combo_id, S.month_index]
+    repeated = (
+        select(*cell, func.min(S.line).label("first"))
+        .where(S.ok)
+        .group_by(*cell)
+        .having(func.count() > 1)
+        .subquery()
+    )
     duplicates = (
-        select(S.line, func.min(earlier.c.line))
+        select(S.line, repeated.c.first)
         .join(
-            earlier,
+            repeated,
             and_(
-                earlier.c.code == S.code,
-                earlier.c.combo_id == S.combo_id,
-                earlier.c.month_index == S.month_index,
-                earlier.c.line < S.line,
+                S.code == repeated.c.code,
+                S.levels == repeated.c.levels,
+                S.combo_id == repeated.c.combo_id,
+                S.month_index == repeated.c.month_index,
+                S.line > repeated.c.first,
             ),
         )
         .where(S.ok)
-        .group_by(S.line)
     )
     for line, first in connection.execute(duplicates):
         report.add_error(line, f"the same value as line {first}", limit=max_errors)
@@ -237,7 +265,7 @@ def _merge(
     if dialect == "postgresql":
         # Hold the units this file reports for (see lock_units): every writer of values
         # takes them first, so what is read below stays what is stored until commit.
-        connection.execute(lock_units(select(J.id).select_from(staged)))
+        connection.execute(lock_units(select(J.id).where(J.code.in_(select(S.code)))))
     # Every value that changes, with what is stored now: worked out once, read by the
     # audit, the writes and the store alike.
     changed = (
