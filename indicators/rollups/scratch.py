@@ -27,6 +27,7 @@ def _temporary(name: str, *columns: Column[Any] | Index) -> Table:
     )
 
 
+# A writer's changes listed row by row (submissions), for `maintenance.cells_from` to read.
 changes = _temporary(
     "rollup_changes",
     Column("unit_id", Integer, nullable=False),
