@@ -127,3 +127,24 @@ def test_a_file_without_the_columns_is_refused(url: str, tmp_path: Path) -> None
     result = quhua("values", "import", str(write(tmp_path, "code,value\n1,2\n")), url=url)
     assert result.exit_code == 1
     assert "the header lacks jurisdiction, element, period, disaggregation" in result.stderr
+
+
+def test_large_amounts_are_stored_and_audited_to_the_cent(url: str, tmp_path: Path) -> None:
+    # Sixteen significant digits: more than a double carries through PostgreSQL's
+    # float8-to-numeric conversion (fifteen), fewer than the column holds.
+    first = HEADER + "640104001,funding,2024-Q1,12345678901234.57,\n"
+    second = HEADER + "640104001,funding,2024-Q1,12345678901234.58,\n"
+    assert run(url, write(tmp_path, first))[0] == 0
+    assert run(url, write(tmp_path, second, "fix.csv"))[0] == 0
+    engine = sync_engine(url)
+    with engine.connect() as connection:
+        stored = connection.execute(select(DataValue.value)).scalar_one()
+        audited = connection.execute(
+            select(ValueChange.old_value, ValueChange.new_value).order_by(ValueChange.id)
+        ).all()
+    engine.dispose()
+    assert stored == 12345678901234.58
+    assert [tuple(row) for row in audited] == [
+        (None, 12345678901234.57),
+        (12345678901234.57, 12345678901234.58),
+    ]

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     text,
@@ -53,8 +54,10 @@ cells = _temporary(
     Column("unit_id", Integer, nullable=False),
     Column("combo_id", Integer, nullable=False),
     Column("month_index", Integer, nullable=False),
-    Column("old", Double),
-    Column("new", Double),
+    # The values' own type: writers store and audit these, and a double keeps fifteen
+    # digits through PostgreSQL's conversion back to numeric.
+    Column("old", Numeric(20, 2, asdecimal=False)),
+    Column("new", Numeric(20, 2, asdecimal=False)),
     Column("element_id", Integer, nullable=False),
     Column("element_span", Integer, nullable=False),
     Column("aggregation", String(10), nullable=False),
