@@ -17,6 +17,7 @@ are their figures) and their differences go straight to their parents.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -337,24 +338,27 @@ def _reporting(*, starts: bool, look: bool = True) -> Executable:
     starts (nothing of the element in the bucket before), after it for stops (nothing left).
 
     The own period first: a key in which every cell appears (goes) needs no look. Then the
-    longest bucket, then shorter ones, each looked at only if no longer one moved (CASE
-    takes its branches in order): a January reported into an empty year takes one look.
-    One UPDATE writes each key once. `look=False` takes every bucket as empty before (a
-    rebuild).
+    shortest longer bucket, then longer ones, each looked at only if no shorter one held
+    anything (CASE takes its branches in order): spans nest, so the first bucket that holds
+    a value ends the walk one span short of it. A month reported beside an earlier one of
+    its quarter (eight months in twelve) takes one look. One UPDATE writes each key once.
+    `look=False` takes every bucket as empty before (a rebuild).
     """
     moving = _moving(starts=starts)
     if not look:
         step = update(report_keys).where(moving).values(moved=SPANS[-1])
     else:
-        longest = case(
+        # A key of span s' < s reaching span s found nothing in the spans between: it
+        # moves through the span before s (s' itself, or a longer one).
+        moved = case(
             *(
-                (and_(K.element_span < span, ~_held(span, before=starts)), span)
-                for span in reversed(SPANS[1:])
+                (and_(K.element_span < span, _held(span, before=starts)), shorter)
+                for shorter, span in itertools.pairwise(SPANS)
             ),
-            else_=K.element_span,
+            else_=SPANS[-1],
         )
         own = or_(K.complete == 1, ~_held(K.element_span, before=starts))
-        step = update(report_keys).where(moving, own).values(moved=longest)
+        step = update(report_keys).where(moving, own).values(moved=moved)
     return unscoped(step, why="the writer holds these units (lock_units)")
 
 
