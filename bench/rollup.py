@@ -101,29 +101,34 @@ def build(url: str, folder: Path, province: str) -> None:
 def import_cost(url: str, folder: Path, province: str, rounds: int) -> None:
     """One new month, three ways, each rolled back, in rounds after an untimed warm-up
     (a cold page cache would slow whichever way ran first): bare INSERT, the import without
-    the store, with it. Medians of the rounds, and every round's ratio."""
+    the store, with it. Medians of the rounds, and every round's ratio. On PostgreSQL the
+    bare load is measured twice, as COPY and as an INSERT per row."""
     path = folder / "month.csv.gz"
     rows = write_csv(
         generate(villages_of(province), first_year=YEAR + 1, years=1, seed=7, only=["2025-01"]),
         path,
     )
+    references = {"bare": "bare bulk INSERT"}
+    if url.startswith("postgresql"):
+        references = {"bare": "bare COPY", "statement": "bare INSERT (executemany)"}
     bare_insert(url, path)
     seconds: dict[str, list[float]] = defaultdict(list)
     for _ in range(rounds):
-        seconds["bare"].append(bare_insert(url, path)[1])
+        for way in references:
+            seconds[way].append(bare_insert(url, path, statement=way == "statement")[1])
         for fresh in (False, True):
             seconds[str(fresh)].append(_rolled_back_import(url, path, rows, fresh=fresh))
-    bare = statistics.median(seconds["bare"])
     print(f"one month, {rows:,} new values (each way rolled back; medians of {rounds} rounds):")
-    print(f"  bare bulk INSERT                 {rows / bare:12,.0f} values/s")
+    for way, label in references.items():
+        print(f"  {label:32} {rows / statistics.median(seconds[way]):12,.0f} values/s")
     for fresh, label in (("False", "import, store not kept"), ("True", "import, store kept fresh")):
         median = statistics.median(seconds[fresh])
-        pairs = zip(seconds["bare"], seconds[fresh], strict=True)
-        each = " ".join(f"{bare_s / s:.2f}" for bare_s, s in pairs)
-        print(
-            f"  {label:32} {rows / median:12,.0f} values/s  ratio to bare INSERT "
-            f"{bare / median:.2f} (rounds: {each})"
-        )
+        print(f"  {label:32} {rows / median:12,.0f} values/s")
+        for way, reference in references.items():
+            pairs = zip(seconds[way], seconds[fresh], strict=True)
+            each = " ".join(f"{bare_s / s:.2f}" for bare_s, s in pairs)
+            ratio = statistics.median(seconds[way]) / median
+            print(f"    ratio to {reference:30} {ratio:.2f} (rounds: {each})")
     cost = statistics.median(seconds["True"]) / statistics.median(seconds["False"])
     print(f"  cost of the store: {cost:.2f}x the import without it")
 

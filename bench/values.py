@@ -20,10 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import MetaData, Table, select
+from sqlalchemy import Connection, MetaData, Table, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -43,8 +45,12 @@ from tests.databases import fresh_database, load_tree, upgrade
 COLUMNS = ("jurisdiction", "element", "period", "value", "disaggregation")
 
 
-def bare_insert(url: str, path: Path) -> tuple[int, float]:
-    """Rows and seconds for reading the file and appending its rows, unchecked, then undoing."""
+def bare_insert(url: str, path: Path, *, statement: bool = False) -> tuple[int, float]:
+    """Rows and seconds for reading the file and appending its rows, unchecked, then undoing:
+    by the database's fastest bulk load (COPY on PostgreSQL, executemany on SQLite), or
+    with `statement` by an INSERT the driver runs for every row (executemany, pipelined by
+    psycopg; for a Ningxia month of 73,085 rows 1.9 s, against 2.5 s for SQLAlchemy's
+    batched multi-row VALUES and 1.2 s for COPY)."""
     engine = sync_engine(url)
     now = dt.datetime.now(dt.UTC)
     with engine.connect() as connection:
@@ -71,11 +77,26 @@ def bare_insert(url: str, path: Path) -> tuple[int, float]:
                     )
 
         table = _value_columns(cast(Table, DataValue.__table__))
-        count = append_rows(connection, table, rows())  # type: ignore[arg-type]
+        load = _execute_many if statement else append_rows
+        count = load(connection, table, rows())  # type: ignore[arg-type]
         seconds = time.perf_counter() - start
         transaction.rollback()
     engine.dispose()
     return count, seconds
+
+
+def _execute_many(connection: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> int:
+    names = [column.name for column in table.columns]
+    marks = ", ".join(["?" if connection.dialect.name == "sqlite" else "%s"] * len(names))
+    statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    count = 0
+    iterator = iter(rows)
+    while batch := list(islice(iterator, 5000)):
+        cursor.executemany(statement, batch)
+        count += len(batch)
+    cursor.close()
+    return count
 
 
 def _value_columns(table: Table) -> Table:
