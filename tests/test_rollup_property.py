@@ -191,11 +191,17 @@ def _new_province(url: str, folder: Path, shape: list[tuple[str, str]]) -> list[
 
 def _rows(data: st.DataObject, units: list[Unit], count: int) -> list[dict[str, Any]]:
     rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    # Often one month, as units report: its quarter for quarterly elements.
+    month = data.draw(st.one_of(st.none(), st.sampled_from(MONTHS)), label="month")
     for _ in range(count):
         element = data.draw(st.sampled_from(sorted(ELEMENTS)))
         _, length, levels, categories = ELEMENTS[element]
         unit = data.draw(st.sampled_from([u.code for u in units if u.level in levels]))
-        period = data.draw(st.sampled_from(QUARTERS if length == 3 else MONTHS))
+        if month is None:
+            period = data.draw(st.sampled_from(QUARTERS if length == 3 else MONTHS))
+        else:
+            year, number = (int(part) for part in month.split("-"))
+            period = _period_label(year * 12 + number - 1, length)
         disaggregation = ";".join(
             f"{category}={data.draw(st.sampled_from(options))}"
             for category, options in sorted(categories.items())

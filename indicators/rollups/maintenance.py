@@ -5,11 +5,13 @@ old value, new value; None for nothing stored), runs `BEFORE`, changes data_valu
 `AFTER` and `apply_statements`. Most differences follow from the changes alone: a cell's
 bucket of its own period, and every bucket of a summed element, change by new - old.
 Averages and latest values over longer buckets are measured on the stored values before and
-after the write (unless the bucket was empty and gets one value), and so is whether a unit
-reported an element in a bucket at all (when a value appears or goes). The differences
-travel up one level at a time (each unit's parent sums its children's), and the store adds
-them. The cost follows the number of changed values times
-the depth of the tree, never the size of a subtree.
+after the write (unless the bucket was empty and gets one value); where the changes fall in
+one month per year (a monthly import), one look at each changed cell's year before the write
+serves all its buckets, and what they hold after follows from the change. Whether a unit
+reported an element in a bucket at all is looked up when a value appears or goes. The
+differences travel up one level at a time (each unit's parent sums its children's), and the
+store adds them. The cost follows the number of changed values times the depth of the
+tree, never the size of a subtree.
 
 Units of the deepest level have no subtree: the store leaves them out (their own values
 are their figures) and their differences go straight to their parents.
@@ -43,12 +45,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement, Select
 
 from indicators.models import DataElement, DataValue, OptionCombo, TimeAggregation
-from indicators.periods import PeriodType
 from indicators.rollups.contributions import bucket_contribution, element_span
 from indicators.rollups.models import LEAF, Rollup, RollupReport
 from indicators.rollups.scratch import (
+    SPANS,
     TEMPORARY_TABLES,
     cell_moves,
+    cell_windows,
     cells,
     create_statements,
     months,
@@ -61,8 +64,6 @@ from indicators.rollups.scratch import (
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
 from tenancy.scope import unscoped
-
-SPANS = tuple(sorted({period_type.months for period_type in PeriodType}))
 
 Q, W, K = cells.c, windows.c, report_keys.c
 V = cast(Table, DataValue.__table__).c
@@ -212,6 +213,7 @@ def _windows_of_changes(span: int) -> Executable:
         .select_from(cells)
         .outerjoin(report_keys, _own_key())
         .where(
+            ~_one_month_per_bucket(SPANS[-1]),
             exists().where(unmeasured),
             Q.element_span < span,
             Q.aggregation != TimeAggregation.SUM.value,
@@ -221,6 +223,116 @@ def _windows_of_changes(span: int) -> Executable:
     )
     names = ["unit_id", "combo_id", "start", "aggregation", "target", "target_level", "span"]
     return windows.insert().from_select([*names, "fresh", "sole"], rows)
+
+
+def _window_looks() -> Executable:
+    """Where no two months of the changes share a year, one look at each changed cell's
+    year (an index range of at most twelve values) gives what every longer bucket held
+    before the write: how many values, their sum, the latest month and its value. The
+    windows' contributions after the write follow from these and the change
+    (`_window_look_deltas`). Buckets that were empty are fresh and need no look."""
+    longest = SPANS[-1]
+    moved = func.coalesce(K.moved, 0).label("moved")
+    year = _start(Q.month_index, longest)
+    m = cell_moves.c
+    # None at all, and no look at the changes, where every bucket was empty (a January).
+    some = exists().where(
+        m.element_span < longest,
+        m.aggregation != TimeAggregation.SUM.value,
+        m.moved < longest,
+    )
+    key = [
+        Q.unit_id,
+        Q.combo_id,
+        Q.month_index,
+        Q.old,
+        Q.new,
+        Q.element_span,
+        Q.aggregation,
+        moved,
+        Q.target,
+        Q.target_level,
+    ]
+    held: list[ColumnElement[Any]] = []
+    for span in SPANS[1:]:
+        start = _start(Q.month_index, span)
+        inside = and_(V.month_index >= start, V.month_index < start + span)
+        held += [
+            func.count(case((inside, V.id))).label(f"count_{span}"),
+            func.sum(case((inside, V.value))).label(f"total_{span}"),
+            func.max(case((inside, V.month_index))).label(f"latest_{span}"),
+        ]
+    looked = (
+        select(*key, *held)
+        .select_from(cells)
+        .outerjoin(report_keys, _own_key())
+        .outerjoin(
+            DataValue,
+            and_(
+                V.jurisdiction_id == Q.unit_id,
+                V.combo_id == Q.combo_id,
+                V.month_index >= year,
+                V.month_index < year + longest,
+            ),
+        )
+        .where(
+            _one_month_per_bucket(longest),
+            some,
+            Q.element_span < longest,
+            Q.aggregation != TimeAggregation.SUM.value,
+            moved < longest,
+        )
+        .group_by(*key)
+        .subquery()
+    )
+    x = looked.c
+    names = [c.name for c in cell_windows.columns]
+    columns: list[ColumnElement[Any]] = [x[c.name] for c in key]
+    last = x.aggregation == TimeAggregation.LAST.value
+    for span in SPANS[1:]:
+        latest = x[f"latest_{span}"]
+        value = select(V.value).where(
+            V.jurisdiction_id == x.unit_id, V.combo_id == x.combo_id, V.month_index == latest
+        )
+        columns += [
+            x[f"count_{span}"],
+            x[f"total_{span}"],
+            latest,
+            case((and_(last, latest.is_not(None)), value.scalar_subquery())),
+        ]
+    return cell_windows.insert().from_select(names, select(*columns))
+
+
+def _window_look_deltas(span: int) -> Executable:
+    """Each looked-at window's contribution after the write minus before: an average from
+    the sum and number of values before and the change; a latest value unchanged where a
+    later month holds one, the new value where the change is the latest, and measured
+    again where the latest value went."""
+    x = cell_windows.c
+    count, total, latest, value = (
+        x[f"{name}_{span}"] for name in ("count", "total", "latest", "value")
+    )
+    start = _start(x.month_index, span)
+    last = x.aggregation == TimeAggregation.LAST.value
+    before = case((last, value), (count > 0, total / count))
+    kept = count + case((x.old.is_(None), 1), else_=0) - case((x.new.is_(None), 1), else_=0)
+    changed = func.coalesce(total, 0.0) - func.coalesce(x.old, 0.0) + func.coalesce(x.new, 0.0)
+    measured = bucket_contribution(x.unit_id, x.combo_id, start, literal(span), x.aggregation)
+    after = case(
+        (and_(last, latest > x.month_index), value),
+        (and_(last, x.new.is_not(None)), x.new),
+        (last, measured),
+        (kept == 0, null()),
+        else_=changed / kept,
+    )
+    difference = func.coalesce(after, 0.0) - func.coalesce(before, 0.0)
+    bucket = [x.target, x.target_level, x.combo_id, start]
+    rows = (
+        select(*bucket[:3], literal(span), start, func.sum(difference))
+        .where(x.element_span < span, x.moved < span)
+        .group_by(*bucket)
+    )
+    return _insert_deltas(totals, "combo_id", rows)
 
 
 def _fresh_windows(span: int) -> Executable:
@@ -414,6 +526,7 @@ def _report_deltas_by_unit(span: int) -> Executable:
 _WINDOWS: list[Executable] = [
     _cell_moves(),
     *(_windows_of_changes(span) for span in SPANS[1:]),
+    _window_looks(),
     *(_fresh_windows(span) for span in SPANS[1:]),
 ]
 # Run once the changes are in, before anything is written: which units start reporting
@@ -434,6 +547,7 @@ _DIFFERENCES: list[Executable] = [
 ]
 AFTER: list[Executable] = [
     _window_contributions(after=True),
+    *(_window_look_deltas(span) for span in SPANS[1:]),
     _reporting(starts=False),
     *_DIFFERENCES,
 ]

@@ -19,7 +19,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from indicators.periods import PeriodType
+
 _metadata = MetaData()
+# Months in a bucket of each period type, shortest first.
+SPANS = tuple(sorted({period_type.months for period_type in PeriodType}))
 
 
 def _temporary(name: str, *columns: Column[Any] | Index) -> Table:
@@ -28,15 +32,19 @@ def _temporary(name: str, *columns: Column[Any] | Index) -> Table:
     )
 
 
+# A change: the cell, its value before and after (None for nothing stored).
+def _change_columns() -> tuple[Column[Any], ...]:
+    return (
+        Column("unit_id", Integer, nullable=False),
+        Column("combo_id", Integer, nullable=False),
+        Column("month_index", Integer, nullable=False),
+        Column("old", Double),
+        Column("new", Double),
+    )
+
+
 # A writer's changes listed row by row (submissions), for `maintenance.cells_from` to read.
-changes = _temporary(
-    "rollup_changes",
-    Column("unit_id", Integer, nullable=False),
-    Column("combo_id", Integer, nullable=False),
-    Column("month_index", Integer, nullable=False),
-    Column("old", Double),
-    Column("new", Double),
-)
+changes = _temporary("rollup_changes", *_change_columns())
 
 
 # Whose store row a unit's own difference goes to, and its level (maintenance._target).
@@ -98,6 +106,34 @@ windows = _temporary(
     # A fresh bucket's only value, when one appears: its contribution, no measuring after.
     Column("sole", Double),
 )
+
+
+# Changes of averaged or latest-value elements where no two months of the changes share
+# a year: each with what its year's values and every shorter bucket's were before the
+# write (one look at the year serves them all): how many, their sum, the latest month,
+# and the value there.
+def _bucket_columns() -> list[Column[Any]]:
+    return [
+        Column(f"{name}_{span}", kind)
+        for span in SPANS[1:]
+        for name, kind in (
+            ("count", Integer),
+            ("total", Double),
+            ("latest", Integer),
+            ("value", Double),
+        )
+    ]
+
+
+cell_windows = _temporary(
+    "rollup_cell_windows",
+    *_change_columns(),
+    Column("element_span", Integer, nullable=False),
+    Column("aggregation", String(10), nullable=False),
+    Column("moved", Integer, nullable=False),
+    *_target_columns(),
+    *_bucket_columns(),
+)
 # Each unit's element and period in which values appear or go, and how far the unit's
 # reporting of it moves: `moved` is the longest span whose bucket the unit starts (or
 # stops) reporting the element in, 0 for none. Spans nest, so it moves in every shorter one.
@@ -149,6 +185,7 @@ TEMPORARY_TABLES = (
     months,
     cell_moves,
     windows,
+    cell_windows,
     report_keys,
     report_moves,
     totals,
