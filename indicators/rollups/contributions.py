@@ -35,17 +35,27 @@ def bucket_contribution(
     """One unit's contribution to one bucket of an averaged or latest-value element, as a
     subquery correlated to the columns given: an index seek (the latest value) or a short
     range (the average), for measuring a few buckets among many."""
-    in_bucket = and_(
+    inside = in_bucket(unit_id, combo_id, start, span)
+    latest = select(V.value).where(inside).order_by(V.month_index.desc()).limit(1)
+    average = select(func.avg(V.value)).where(inside)
+    return case(
+        (aggregation == TimeAggregation.LAST.value, latest.scalar_subquery()),
+        else_=average.scalar_subquery(),
+    )
+
+
+def in_bucket(
+    unit_id: ColumnElement[int],
+    combo_id: ColumnElement[int],
+    start: ColumnElement[int],
+    span: ColumnElement[int] | int,
+) -> ColumnElement[bool]:
+    """The unit's stored values of the combo inside the bucket [start, start + span)."""
+    return and_(
         V.jurisdiction_id == unit_id,
         V.combo_id == combo_id,
         V.month_index >= start,
         V.month_index < start + span,
-    )
-    latest = select(V.value).where(in_bucket).order_by(V.month_index.desc()).limit(1)
-    average = select(func.avg(V.value)).where(in_bucket)
-    return case(
-        (aggregation == TimeAggregation.LAST.value, latest.scalar_subquery()),
-        else_=average.scalar_subquery(),
     )
 
 

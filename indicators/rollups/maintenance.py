@@ -45,7 +45,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement, Select
 
 from indicators.models import DataElement, DataValue, OptionCombo, TimeAggregation
-from indicators.rollups.contributions import bucket_contribution, element_span
+from indicators.rollups.contributions import bucket_contribution, element_span, in_bucket
 from indicators.rollups.models import LEAF, Rollup, RollupReport
 from indicators.rollups.scratch import (
     SPANS,
@@ -266,15 +266,7 @@ def _window_looks() -> Executable:
         select(*key, *held)
         .select_from(cells)
         .outerjoin(report_keys, _own_key())
-        .outerjoin(
-            DataValue,
-            and_(
-                V.jurisdiction_id == Q.unit_id,
-                V.combo_id == Q.combo_id,
-                V.month_index >= year,
-                V.month_index < year + longest,
-            ),
-        )
+        .outerjoin(DataValue, in_bucket(Q.unit_id, Q.combo_id, year, longest))
         .where(
             _one_month_per_bucket(longest),
             some,
