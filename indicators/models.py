@@ -130,22 +130,35 @@ class DataValue(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ValueChange(Base):
-    """Every change to a stored value: old, new, who, when, why, and from where."""
+class ChangeSet(Base):
+    """One writer's changes to stored values: who, when, why and from where (a request
+    through the API, a file imported). Its value changes say what changed."""
 
-    __tablename__ = "value_changes"
-    __table_args__ = (Index("ix_value_changes_jurisdiction_id_id", "jurisdiction_id", "id"),)
+    __tablename__ = "change_sets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     actor_subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
     actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    # "api", or "import FILE".
+    source: Mapped[str] = mapped_column(String(300))
+
+
+class ValueChange(Base):
+    """Every change to a stored value: old and new; who, when, why and from where are its
+    change set's (one row for a whole file, not one per value)."""
+
+    __tablename__ = "value_changes"
+    __table_args__ = (Index("ix_value_changes_jurisdiction_id_id", "jurisdiction_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_set_id: Mapped[int] = mapped_column(ForeignKey("change_sets.id"))
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))
     combo_id: Mapped[int] = mapped_column(ForeignKey("option_combos.id"))
     month_index: Mapped[int] = mapped_column(Integer)
     # None when the value did not exist before (old) or was deleted (new).
     old_value: Mapped[float | None] = mapped_column(Numeric(20, 2, asdecimal=False))
     new_value: Mapped[float | None] = mapped_column(Numeric(20, 2, asdecimal=False))
-    reason: Mapped[str] = mapped_column(Text)
-    # "api", or "import FILE:LINE".
-    source: Mapped[str] = mapped_column(String(300))
+    # The line of the imported file that made the change.
+    line: Mapped[int | None] = mapped_column(Integer)

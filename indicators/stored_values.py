@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, func, select
 
-from indicators.models import DataValue, OptionCombo, ValueChange
+from indicators.models import ChangeSet, DataValue, OptionCombo, ValueChange
 from indicators.periods import Period
 from quhua.db.session import RequestSession
 from tenancy.models import Jurisdiction
@@ -41,17 +41,19 @@ async def values_of(
 
 async def changes_of(
     session: RequestSession, scope: Scope, unit_id: int, *, before_id: int | None, limit: int
-) -> Sequence[ValueChange]:
-    """A unit's value changes, newest first."""
+) -> Sequence[tuple[ValueChange, ChangeSet]]:
+    """A unit's value changes, newest first, each with its change set."""
     query = (
-        select(ValueChange)
+        select(ValueChange, ChangeSet)
+        .join(ChangeSet, ChangeSet.id == ValueChange.change_set_id)
         .join(Jurisdiction, Jurisdiction.id == ValueChange.jurisdiction_id)
         .where(ValueChange.jurisdiction_id == unit_id)
     )
     if before_id is not None:
         query = query.where(ValueChange.id < before_id)
     query = scope.within_scope(query, Jurisdiction.path)
-    return await session.scalars(query.order_by(ValueChange.id.desc()).limit(limit))
+    rows = await session.rows(query.order_by(ValueChange.id.desc()).limit(limit))
+    return [(change, change_set) for change, change_set in rows]
 
 
 async def changes_count(session: RequestSession, scope: Scope, unit_id: int) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from indicators.audit import open_change_set
 from indicators.catalogue_index import CatalogueIndex, ElementInfo
 from indicators.models import DataValue, ValueChange
 from indicators.periods import Period, PeriodError
@@ -280,6 +281,7 @@ async def _write(
     source: str,
 ) -> None:
     now = dt.datetime.now(dt.UTC)
+    change_set: int | None = None
     for cell, stored in plans:
         old = stored.value if stored else None
         new = cell.row.value
@@ -296,18 +298,23 @@ async def _write(
         if old == new:
             outcome.unchanged += 1
             continue
-        await session.execute(
-            insert(ValueChange).values(
+        if change_set is None:
+            opened = open_change_set(
                 at=now,
                 actor_subject_id=author.subject_id,
                 actor=author.label,
+                reason=reason,
+                source=source,
+            )
+            change_set = (await session.execute(opened)).scalar_one()
+        await session.execute(
+            insert(ValueChange).values(
+                change_set_id=change_set,
                 jurisdiction_id=cell.unit.id,
                 combo_id=cell.combo_id,
                 month_index=cell.period.month_index,
                 old_value=old,
                 new_value=new,
-                reason=reason,
-                source=source,
             )
         )
         outcome.changed += 1

@@ -32,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 
+from indicators.audit import open_change_set
 from indicators.catalogue_index import CatalogueIndex
 from indicators.models import DataValue, ValueChange
 from indicators.periods import PeriodError
@@ -297,32 +298,15 @@ def _write(
     actor: str,
     reason: str,
 ) -> None:
+    opened = open_change_set(
+        at=now, actor_subject_id=None, actor=actor, reason=reason, source=f"import {source}"
+    )
+    change_set = connection.execute(opened).scalar_one()
+    names = ["change_set_id", "jurisdiction_id", "combo_id", "month_index"]
     connection.execute(
         insert(ValueChange).from_select(
-            [
-                "at",
-                "actor_subject_id",
-                "actor",
-                "jurisdiction_id",
-                "combo_id",
-                "month_index",
-                "old_value",
-                "new_value",
-                "reason",
-                "source",
-            ],
-            select(
-                literal(now),
-                literal(None, Integer),
-                literal(actor),
-                D.unit_id,
-                D.combo_id,
-                D.month_index,
-                D.old,
-                D.new,
-                literal(reason),
-                literal(f"import {source}:") + func.cast(D.line, Text),
-            ),
+            [*names, "old_value", "new_value", "line"],
+            select(literal(change_set), D.unit_id, D.combo_id, D.month_index, D.old, D.new, D.line),
         )
     )
     # Skipped when empty: PostgreSQL would still scan data_values to update nothing.

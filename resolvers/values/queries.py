@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from authz.roles import Action
 from indicators import stored_values
 from indicators.catalogue_index import CatalogueIndex
-from indicators.models import DataValue, ValueChange
+from indicators.models import ChangeSet, DataValue, ValueChange
 from indicators.periods import Period, PeriodError
 from quhua.errors import BadUserInput
 from resolvers.context import Context
@@ -59,7 +59,7 @@ async def values(
 
 async def audit_trail(
     context: Context, unit: Jurisdiction, *, first: int | None, after: str | None
-) -> Page[tuple[CellView, ValueChange]]:
+) -> Page[tuple[CellView, ValueChange, ChangeSet]]:
     """Every change to the unit's values, newest first."""
     context.require(Action.READ_AUDIT, unit)
     scope = context.scope(Action.READ_AUDIT)
@@ -69,7 +69,7 @@ async def audit_trail(
     changes = await stored_values.changes_of(
         context.session, scope, unit.id, before_id=before, limit=limit + 1
     )
-    rows = [(cell(index, c.combo_id, c.month_index), c) for c in changes]
+    rows = [(cell(index, c.combo_id, c.month_index), c, s) for c, s in changes]
 
     async def total() -> int:
         return await stored_values.changes_count(context.session, scope, unit.id)

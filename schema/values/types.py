@@ -6,7 +6,8 @@ import datetime as dt
 
 import strawberry
 
-from indicators.models import DataValue, ValueChange
+from indicators.audit import change_source
+from indicators.models import ChangeSet, DataValue, ValueChange
 from indicators.submission import Outcome, ValueRow
 from resolvers.values.queries import CellView
 
@@ -115,16 +116,18 @@ class ValueChangeEntry:
     source: str = strawberry.field(description="api, or import FILE:LINE.")
 
     @classmethod
-    def from_model(cls, view: CellView, change: ValueChange) -> ValueChangeEntry:
+    def from_model(
+        cls, view: CellView, change: ValueChange, change_set: ChangeSet
+    ) -> ValueChangeEntry:
         return cls(
             id=strawberry.ID(str(change.id)),
-            at=change.at,
-            actor=change.actor,
+            at=change_set.at,
+            actor=change_set.actor,
             element=view.element,
             disaggregation=view.disaggregation,
             period=view.period,
             old_value=change.old_value,
             new_value=change.new_value,
-            reason=change.reason,
-            source=change.source,
+            reason=change_set.reason,
+            source=change_source(change_set, change),
         )
