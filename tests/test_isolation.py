@@ -23,7 +23,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -340,6 +340,15 @@ def walk(node: Any, caller: Caller, problems: list[str]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(grants=grant_lists, documents=st.lists(operation(), min_size=1, max_size=3))
+# A field refused beside fields waiting for the same loader key: cancelling the refused
+# branch once cancelled the shared key, and the request ended with CancelledError.
+@example(
+    grants=[("viewer", "6401"), ("aggregate_reader", "640202")],
+    documents=[
+        "query { r0: me { grants { grantedAt jurisdiction { ancestors { code __typename }"
+        " auditTrail { __typename } code __typename } __typename } __typename } }"
+    ],
+)
 def test_no_answer_or_change_leaves_the_callers_scope(
     world: tuple[str, TestClient], grants: list[tuple[str, str]], documents: list[str]
 ) -> None:

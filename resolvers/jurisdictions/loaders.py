@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from strawberry.dataloader import DataLoader
-
 from quhua.db.session import RequestSession
+from resolvers.dataloader import Loader
 from tenancy import repository
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
@@ -19,7 +18,7 @@ ChildrenKey = tuple[int, str | None, int]
 DescendantKey = tuple[int, Level | None]
 
 
-class JurisdictionByIdLoader(DataLoader[int, Jurisdiction | None]):
+class JurisdictionByIdLoader(Loader[int, Jurisdiction | None]):
     def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(ids: list[int]) -> list[Jurisdiction | None]:
             found = await repository.by_ids(session, scope, ids)
@@ -28,7 +27,7 @@ class JurisdictionByIdLoader(DataLoader[int, Jurisdiction | None]):
         super().__init__(load_fn=load)
 
 
-class JurisdictionByCodeLoader(DataLoader[str, Jurisdiction | None]):
+class JurisdictionByCodeLoader(Loader[str, Jurisdiction | None]):
     def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(codes: list[str]) -> list[Jurisdiction | None]:
             found = await repository.by_codes(session, scope, codes)
@@ -37,7 +36,7 @@ class JurisdictionByCodeLoader(DataLoader[str, Jurisdiction | None]):
         super().__init__(load_fn=load)
 
 
-class ChildrenByParentIdLoader(DataLoader[ChildrenKey, list[Jurisdiction]]):
+class ChildrenByParentIdLoader(Loader[ChildrenKey, list[Jurisdiction]]):
     def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(keys: list[ChildrenKey]) -> list[list[Jurisdiction]]:
             # Parents asked with the same cursor and size share one windowed query.
@@ -56,7 +55,7 @@ class ChildrenByParentIdLoader(DataLoader[ChildrenKey, list[Jurisdiction]]):
         super().__init__(load_fn=load)
 
 
-class ChildCountByParentIdLoader(DataLoader[int, int]):
+class ChildCountByParentIdLoader(Loader[int, int]):
     def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(parent_ids: list[int]) -> list[int]:
             counts = await repository.children_counts(session, scope, parent_ids)
@@ -65,7 +64,7 @@ class ChildCountByParentIdLoader(DataLoader[int, int]):
         super().__init__(load_fn=load)
 
 
-class DescendantCountByRootLoader(DataLoader[DescendantKey, int]):
+class DescendantCountByRootLoader(Loader[DescendantKey, int]):
     def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(keys: list[DescendantKey]) -> list[int]:
             groups: dict[Level | None, list[int]] = defaultdict(list)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from strawberry.dataloader import DataLoader
-
 from indicators.rollups.evaluation import Figures, UnitBucket
 from indicators.rollups.reading import read_figures
 from quhua.db.session import RequestSession
+from resolvers.dataloader import Loader
 from tenancy.scope import Scope
 
 
-class FiguresLoader(DataLoader[UnitBucket, Figures]):
+class FiguresLoader(Loader[UnitBucket, Figures]):
     # Built like every loader, with the caller's scope; the resolvers check each unit
     # against it before loading, and a unit's figures cover only its own subtree.
     def __init__(self, session: RequestSession, scope: Scope) -> None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from strawberry.dataloader import DataLoader
-
 from indicators.models import DataValue
 from indicators.periods import Period
 from indicators.stored_values import values_of
 from quhua.db.session import RequestSession
+from resolvers.dataloader import Loader
 from tenancy.scope import Scope
 
 # (unit id, period, element ids or None for all)
 ValuesKey = tuple[int, Period, tuple[int, ...] | None]
 
 
-class ValuesByUnitLoader(DataLoader[ValuesKey, list[DataValue]]):
+class ValuesByUnitLoader(Loader[ValuesKey, list[DataValue]]):
     def __init__(self, session: RequestSession, scope: Scope) -> None:
         async def load(keys: list[ValuesKey]) -> list[list[DataValue]]:
             groups: dict[tuple[Period, tuple[int, ...] | None], list[int]] = defaultdict(list)
