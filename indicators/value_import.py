@@ -302,13 +302,17 @@ def _write(
         at=now, actor_subject_id=None, actor=actor, reason=reason, source=f"import {source}"
     )
     change_set = connection.execute(opened).scalar_one()
-    names = ["change_set_id", "jurisdiction_id", "combo_id", "month_index"]
-    connection.execute(
-        insert(ValueChange).from_select(
-            [*names, "old_value", "new_value", "line"],
-            select(literal(change_set), D.unit_id, D.combo_id, D.month_index, D.old, D.new, D.line),
-        )
-    )
+    names = [
+        "change_set_id",
+        "jurisdiction_id",
+        "combo_id",
+        "month_index",
+        "old_value",
+        "new_value",
+        "line",
+    ]
+    rows = select(literal(change_set), D.unit_id, D.combo_id, D.month_index, D.old, D.new, D.line)
+    connection.execute(insert(ValueChange).from_select(names, rows))
     # Skipped when empty: PostgreSQL would still scan data_values to update nothing.
     if report.updated:
         connection.execute(

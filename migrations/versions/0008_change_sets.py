@@ -18,13 +18,12 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Who, when, why and from where: on every change before, on its change set after.
-_SET_COLUMNS = ("at", "actor_subject_id", "actor", "reason", "source")
 _SUBJECT_FK = "fk_value_changes_actor_subject_id_subjects"
 _SET_FK = "fk_value_changes_change_set_id_change_sets"
 
 
 def _set_columns() -> list[sa.Column[object]]:
+    """Who, when, why and from where: on every change before, on its change set after."""
     return [
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_subject_id", sa.Integer(), nullable=True),
@@ -32,6 +31,9 @@ def _set_columns() -> list[sa.Column[object]]:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("source", sa.String(length=300), nullable=False),
     ]
+
+
+_SET_COLUMNS = [column.name for column in _set_columns()]
 
 
 def _tables() -> tuple[sa.TableClause, sa.TableClause]:
@@ -77,7 +79,7 @@ def upgrade() -> None:
     # One change set per request or file: its changes share the moment, the actor, the
     # reason and the source.
     sets_of_changes = sa.select(c.at, c.actor_subject_id, c.actor, c.reason, source).distinct()
-    op.execute(sets.insert().from_select(list(_SET_COLUMNS), sets_of_changes))
+    op.execute(sets.insert().from_select(_SET_COLUMNS, sets_of_changes))
     op.create_index("ix_change_sets_at", "change_sets", ["at"])
     with op.batch_alter_table("value_changes") as batch:
         batch.add_column(sa.Column("change_set_id", sa.Integer(), nullable=True))
