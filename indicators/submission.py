@@ -20,6 +20,7 @@ from indicators.rollups.maintenance import (
     apply_statements,
     cells_from,
     lock_units,
+    units_of,
 )
 from indicators.rollups.scratch import changes, create_statements
 from quhua.db.session import RequestSession
@@ -240,7 +241,7 @@ async def write_values(
         x = changes.c
         none = sql_cast(null(), Integer)
         listed = select(x.unit_id, x.combo_id, x.month_index, x.old, x.new, none, none)
-        await _run(session, [cells_from(listed), *BEFORE])
+        await _run(session, [cells_from(units_of(listed)), *BEFORE])
     await _write(session, plans, outcome, author=author, reason=reason, source=source)
     if changing:
         await _run(session, [*AFTER, *apply_statements(session.dialect)])

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Date,
     Executable,
     Integer,
     MetaData,
@@ -49,6 +50,7 @@ from quhua.db.base import binary_string
 from quhua.db.bulk import append_rows
 from quhua.db.csvfile import read_csv
 from quhua.db.file_report import FileReport
+from quhua.db.seek import seek_join
 from quhua.db.textfiles import TextSource
 from tenancy.models import Jurisdiction
 
@@ -70,7 +72,21 @@ staging = Table(
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
+# The units the file names, looked up once (by the code index) for the checks, the locks
+# and the merge: joining the file to the whole tree made PostgreSQL hash all of it, twice.
+file_units = Table(
+    "value_load_units",
+    _metadata,
+    Column("code", binary_string(40), primary_key=True),
+    Column("id", Integer, nullable=False),
+    Column("level", Text, nullable=False),
+    Column("parent_id", Integer),
+    Column("valid_to", Date),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
 S = staging.c
+U = file_units.c
 D = cells.c
 J = cast(Table, Jurisdiction.__table__).c
 DATA_VALUES = cast(Table, DataValue.__table__)
@@ -153,8 +169,9 @@ def import_values(
     transaction that is rolled back: committed, it would leave the roll-ups stale.
     """
     report = ImportReport()
-    staging.drop(connection, checkfirst=True)
-    staging.create(connection)
+    for table in (staging, file_units):
+        table.drop(connection, checkfirst=True)
+        table.create(connection)
     append_rows(connection, staging, _staged(source, index, report, max_errors, on_progress))
     # In this order, both checks read the index alone, without sorting the rows (a
     # unit's claims are grouped by levels; an element's cells by combo and period).
@@ -166,6 +183,21 @@ def import_values(
         # Autovacuum never sees temporary tables: without statistics the planner took the
         # file for a few rows, and hashed every jurisdiction to check them.
         connection.exec_driver_sql("ANALYZE value_load")
+    codes = select(S.code).distinct().subquery("codes")
+    named, found = seek_join(
+        codes,
+        cast(Table, Jurisdiction.__table__),
+        [J.id, J.level, J.parent_id, J.valid_to],
+        J.code == codes.c.code,
+        dialect=connection.dialect.name,
+    )
+    connection.execute(
+        insert(file_units).from_select(
+            [c.name for c in U], select(codes.c.code, *found).select_from(named)
+        )
+    )
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("ANALYZE value_load_units")
     _check(connection, report, max_errors)
     report.sort_errors()
     if report.ok:
@@ -178,7 +210,8 @@ def import_values(
             rollups=keep_rollups_fresh,
         )
         report.written = not dry_run
-    staging.drop(connection)
+    for table in (staging, file_units):
+        table.drop(connection)
     return report
 
 
@@ -186,18 +219,15 @@ def _check(connection: Connection, report: ImportReport, max_errors: int) -> Non
     """Lines naming a unit that does not exist, is retired or does not report the element,
     and lines repeating an earlier line's cell. Each unit is looked up once per set of
     levels its lines claim, not once per line."""
-    unit = cast(Table, Jurisdiction.__table__).alias("unit")
     claims = select(S.code, S.levels).where(S.ok).group_by(S.code, S.levels).subquery()
     wrong = (
-        select(claims.c.code, claims.c.levels, unit.c.id, unit.c.level, unit.c.valid_to)
-        .select_from(claims.outerjoin(unit, unit.c.code == claims.c.code))
+        select(claims.c.code, claims.c.levels, U.id, U.level, U.valid_to)
+        .select_from(claims.outerjoin(file_units, U.code == claims.c.code))
         .where(
             or_(
-                unit.c.id.is_(None),
-                unit.c.valid_to.is_not(None),
-                ~(literal(",") + claims.c.levels).contains(
-                    literal(",") + unit.c.level + literal(",")
-                ),
+                U.id.is_(None),
+                U.valid_to.is_not(None),
+                ~(literal(",") + claims.c.levels).contains(literal(",") + U.level + literal(",")),
             )
         )
         # DISTINCT (the rows are distinct anyway) keeps SQLite from merging this into the
@@ -255,24 +285,31 @@ def _merge(
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     stored = cast(Table, DataValue.__table__).alias("stored")
-    staged = staging.join(Jurisdiction.__table__, J.code == S.code)
-    same_cell = and_(
-        stored.c.jurisdiction_id == J.id,
-        stored.c.combo_id == S.combo_id,
-        stored.c.month_index == S.month_index,
-    )
     dialect = connection.dialect.name
+    staged, (stored_value, stored_id) = seek_join(
+        staging.join(file_units, U.code == S.code),
+        stored,
+        [stored.c.value, stored.c.id],
+        and_(
+            stored.c.jurisdiction_id == U.id,
+            stored.c.combo_id == S.combo_id,
+            stored.c.month_index == S.month_index,
+        ),
+        dialect=dialect,
+        outer=True,
+    )
     _run(connection, create_statements(dialect))
     if dialect == "postgresql":
         # Hold the units this file reports for (see lock_units): every writer of values
         # takes them first, so what is read below stays what is stored until commit.
-        connection.execute(lock_units(select(J.id).where(J.code.in_(select(S.code)))))
+        connection.execute(lock_units(select(U.id)))
     # Every value that changes, with what is stored now: worked out once, read by the
     # audit, the writes and the store alike.
     changed = (
-        select(J.id, S.combo_id, S.month_index, stored.c.value, S.value, stored.c.id, S.line)
-        .select_from(staged.outerjoin(stored, same_cell))
-        .where(or_(stored.c.id.is_(None), stored.c.value != S.value))
+        select(*(U.id, S.combo_id, S.month_index, stored_value, S.value, stored_id, S.line))
+        .add_columns(U.level, U.parent_id)
+        .select_from(staged)
+        .where(or_(stored_id.is_(None), stored_value != S.value))
     )
     connection.execute(cells_from(changed))
     counts = connection.execute(select(func.count(D.stored_id), func.count())).one()

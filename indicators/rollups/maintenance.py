@@ -74,14 +74,14 @@ R = cast(Table, RollupReport.__table__).c
 _DELTA_COLUMNS = ["unit_id", "level", "span", "month_index", "amount"]
 
 
-def _target() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _target(unit: Any, level: Any, parent: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """Whose store row a unit's own difference goes to, and its level: the unit's own, or
     its parent's for a unit of the deepest level."""
-    leaf = J.level == LEAF.value
+    leaf = level == LEAF.value
     assert LEAF.parent is not None
     return (
-        case((leaf, J.parent_id), else_=J.id).label("target"),
-        case((leaf, literal(LEAF.parent.value)), else_=J.level).label("target_level"),
+        case((leaf, parent), else_=unit).label("target"),
+        case((leaf, literal(LEAF.parent.value)), else_=level).label("target_level"),
     )
 
 
@@ -96,20 +96,28 @@ def _insert_deltas(deltas: Table, key: str, rows: Select[Any]) -> Executable:
 
 def cells_from(rows: Select[Any]) -> Executable:
     """Fill `cells` from a writer's changes: a select of (unit id, combo id, month index,
-    old, new, stored id, line), each joined here to its element and unit."""
+    old, new, stored id, line, the unit's level, its parent's id), each joined here to its
+    element. The writer has the units at hand: joining them again here made PostgreSQL hash
+    the whole division tree for every import."""
     x = rows.subquery("x")
-    unit, combo, *_ = x.c
-    target, level = _target()
+    unit, combo, *_, level, parent = x.c
     enriched = (
-        select(*x.c)
+        select(*list(x.c)[:-2])
         .join(OptionCombo, C.id == combo)
         .join(DataElement, E.id == C.element_id)
-        .join(Jurisdiction, J.id == unit)
-        .add_columns(C.element_id, element_span(), E.time_aggregation, target, level)
+        .add_columns(C.element_id, element_span(), E.time_aggregation)
+        .add_columns(*_target(unit, level, parent))
     )
     names = ["unit_id", "combo_id", "month_index", "old", "new", "stored_id", "line"]
     rest = ["element_id", "element_span", "aggregation", "target", "target_level"]
     return cells.insert().from_select([*names, *rest], enriched)
+
+
+def units_of(rows: Select[Any]) -> Select[Any]:
+    """A writer's changes (unit id first) with the two columns `cells_from` asks of units."""
+    x = rows.subquery("listed")
+    unit = next(iter(x.c))
+    return select(*x.c, J.level, J.parent_id).join(Jurisdiction, J.id == unit)
 
 
 def _cell_moves() -> Executable:
@@ -625,14 +633,16 @@ def rebuild_statements(dialect: str) -> list[Executable]:
         delete(RollupReport),
         *create_statements(dialect),
         cells_from(
-            select(
-                V.jurisdiction_id,
-                V.combo_id,
-                V.month_index,
-                sql_cast(null(), Double),
-                V.value,
-                V.id,
-                sql_cast(null(), Integer),
+            units_of(
+                select(
+                    V.jurisdiction_id,
+                    V.combo_id,
+                    V.month_index,
+                    sql_cast(null(), Double),
+                    V.value,
+                    V.id,
+                    sql_cast(null(), Integer),
+                )
             )
         ),
         _months_of_changes(),
