@@ -50,7 +50,6 @@ from quhua.db.base import binary_string
 from quhua.db.bulk import append_rows
 from quhua.db.csvfile import read_csv
 from quhua.db.file_report import FileReport
-from quhua.db.seek import seek_join
 from quhua.db.textfiles import TextSource
 from tenancy.models import Jurisdiction
 
@@ -174,6 +173,7 @@ def import_values(
     for table in (staging, file_units):
         table.drop(connection, checkfirst=True)
         table.create(connection)
+    _run(connection, create_statements(connection.dialect.name))
     append_rows(connection, staging, _staged(source, index, report, max_errors, on_progress))
     # In this order, both checks read the index alone, without sorting the rows (a
     # unit's claims are grouped by levels; an element's cells by combo and period).
@@ -185,19 +185,10 @@ def import_values(
         # Autovacuum never sees temporary tables: without statistics the planner took the
         # file for a few rows, and hashed every jurisdiction to check them.
         connection.exec_driver_sql("ANALYZE value_load")
-    codes = select(S.code).distinct().subquery("codes")
-    named, found = seek_join(
-        codes,
-        cast(Table, Jurisdiction.__table__),
-        [J.id, J.level, J.parent_id, J.valid_to],
-        J.code == codes.c.code,
-        dialect=connection.dialect.name,
+    named = select(J.code, J.id, J.level, J.parent_id, J.valid_to).where(
+        J.code.in_(select(S.code).distinct())
     )
-    connection.execute(
-        insert(file_units).from_select(
-            [c.name for c in U], select(codes.c.code, *found).select_from(named)
-        )
-    )
+    connection.execute(insert(file_units).from_select([c.name for c in U], named))
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("ANALYZE value_load_units")
     _check(connection, report, max_errors)
@@ -287,20 +278,13 @@ def _merge(
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     stored = cast(Table, DataValue.__table__).alias("stored")
-    dialect = connection.dialect.name
-    staged, (stored_value, stored_id) = seek_join(
-        staging.join(file_units, U.code == S.code),
-        stored,
-        [stored.c.value, stored.c.id],
-        and_(
-            stored.c.jurisdiction_id == U.id,
-            stored.c.combo_id == S.combo_id,
-            stored.c.month_index == S.month_index,
-        ),
-        dialect=dialect,
-        outer=True,
+    staged = staging.join(file_units, U.code == S.code)
+    same_cell = and_(
+        stored.c.jurisdiction_id == U.id,
+        stored.c.combo_id == S.combo_id,
+        stored.c.month_index == S.month_index,
     )
-    _run(connection, create_statements(dialect))
+    dialect = connection.dialect.name
     if dialect == "postgresql":
         # Hold the units this file reports for (see lock_units): every writer of values
         # takes them first, so what is read below stays what is stored until commit.
@@ -308,10 +292,10 @@ def _merge(
     # Every value that changes, with what is stored now: worked out once, read by the
     # audit, the writes and the store alike.
     changed = (
-        select(*(U.id, S.combo_id, S.month_index, stored_value, S.value, stored_id, S.line))
+        select(*(U.id, S.combo_id, S.month_index, stored.c.value, S.value, stored.c.id, S.line))
         .add_columns(U.level, U.parent_id)
-        .select_from(staged)
-        .where(or_(stored_id.is_(None), stored_value != S.value))
+        .select_from(staged.outerjoin(stored, same_cell))
+        .where(or_(stored.c.id.is_(None), stored.c.value != S.value))
     )
     connection.execute(cells_from(changed))
     counts = connection.execute(select(func.count(D.stored_id), func.count())).one()
