@@ -71,8 +71,8 @@ staging = Table(
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
-# The units the file names, looked up once (by the code index) for the checks, the locks
-# and the merge: joining the file to the whole tree made PostgreSQL hash all of it, twice.
+# The units the file names, looked up once by code for the checks, the locks and the merge
+# (each joined the file to the whole tree before).
 file_units = Table(
     "value_load_units",
     _metadata,
@@ -292,8 +292,10 @@ def _merge(
     # Every value that changes, with what is stored now: worked out once, read by the
     # audit, the writes and the store alike.
     changed = (
-        select(*(U.id, S.combo_id, S.month_index, stored.c.value, S.value, stored.c.id, S.line))
-        .add_columns(U.level, U.parent_id)
+        select(
+            *(U.id, S.combo_id, S.month_index, stored.c.value, S.value, stored.c.id, S.line),
+            *(U.level, U.parent_id),
+        )
         .select_from(staged.outerjoin(stored, same_cell))
         .where(or_(stored.c.id.is_(None), stored.c.value != S.value))
     )

@@ -97,8 +97,8 @@ def _insert_deltas(deltas: Table, key: str, rows: Select[Any]) -> Executable:
 def cells_from(rows: Select[Any]) -> Executable:
     """Fill `cells` from a writer's changes: a select of (unit id, combo id, month index,
     old, new, stored id, line, the unit's level, its parent's id), each joined here to its
-    element. The writer has the units at hand: joining them again here made PostgreSQL hash
-    the whole division tree for every import."""
+    element. The writer has looked its units up already: joining the tree again here cost
+    a lookup per change."""
     x = rows.subquery("x")
     unit, combo, *_, level, parent = x.c
     enriched = (

@@ -22,7 +22,7 @@ LEAF = Level.VILLAGE
 
 # No foreign keys: every row is derived from data_values, whose own foreign keys hold the
 # units, combos and elements, and checking them again cost PostgreSQL a trigger call per row
-# written (a third of writing the store).
+# written (more than half of writing the store).
 class Rollup(Base):
     __tablename__ = "rollups"
 

@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 # (table, column, referenced table): every row of the store is summed from data_values,
 # whose own foreign keys hold these. PostgreSQL checked each again, one trigger call per
-# row and key, a third of the time spent writing the store.
+# row and key, more than half the time spent writing the store.
 _KEYS = [
     ("rollups", "unit_id", "jurisdictions"),
     ("rollups", "combo_id", "option_combos"),
