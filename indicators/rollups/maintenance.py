@@ -120,27 +120,27 @@ def units_of(rows: Select[Any]) -> Select[Any]:
     return select(*x.c, J.level, J.parent_id).join(Jurisdiction, J.id == unit)
 
 
+def _follow(*columns: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """Columns that follow from the grouped ones (a target's level, a combo's span and
+    aggregation), carried by min(): grouping by them too made each sort wider."""
+    return [func.min(column).label(column.name) for column in columns]
+
+
 def _cell_moves() -> Executable:
     """Sum the changes per target, combo and period, apart by how far reporting moves."""
     moved = func.coalesce(K.moved, 0)
     change = func.coalesce(Q.new, 0.0) - func.coalesce(Q.old, 0.0)
-    group = [
-        Q.target,
-        Q.target_level,
-        Q.combo_id,
-        Q.element_span,
-        Q.aggregation,
-        Q.month_index,
-        moved,
-    ]
+    group = [Q.target, Q.combo_id, Q.month_index, moved]
     rows = (
-        select(*group, func.sum(change))
+        select(*group, *_follow(Q.target_level, Q.element_span, Q.aggregation), func.sum(change))
         .select_from(cells)
         .outerjoin(report_keys, _own_key())
         .group_by(*group)
     )
-    names = [c.name for c in cell_moves.columns]
-    return cell_moves.insert().from_select(names, rows)
+    names = ["target", "combo_id", "month_index", "moved"]
+    return cell_moves.insert().from_select(
+        [*names, "target_level", "element_span", "aggregation", "amount"], rows
+    )
 
 
 def _own_deltas() -> Executable:
@@ -349,29 +349,36 @@ def _fresh_windows(span: int) -> Executable:
 
 
 def _keys_of_changes() -> Executable:
-    # Per key, after grouping: a join with the counts made SQLite index the changes anew.
-    cells = select(func.count()).where(C.element_id == Q.element_id).scalar_subquery()
-    appearing = func.sum(case((Q.old.is_(None), 1), else_=0))
-    going = func.sum(case((Q.new.is_(None), 1), else_=0))
-    key = [Q.unit_id, Q.target, Q.target_level, Q.element_id, Q.element_span, Q.month_index]
-    rows = (
+    key = [Q.unit_id, Q.element_id, Q.month_index]
+    grouped = (
         select(
             *key,
-            case((appearing > 0, 1), else_=0),
-            case((going > 0, 1), else_=0),
-            case((or_(appearing == cells, going == cells), 1), else_=0),
-            literal(0),
+            *_follow(Q.target, Q.target_level, Q.element_span),
+            func.sum(case((Q.old.is_(None), 1), else_=0)).label("appearing"),
+            func.sum(case((Q.new.is_(None), 1), else_=0)).label("going"),
         )
         .where(or_(Q.old.is_(None), Q.new.is_(None)))
         .group_by(*key)
+        .subquery("grouped")
     )
+    # Joined after grouping, once per element: a subquery per key cost a fifth of this
+    # statement on SQLite, and a join before grouping made it index the changes anew.
+    combos = select(C.element_id, func.count().label("cells")).group_by(C.element_id).subquery("n")
+    g, n = grouped.c, combos.c
+    rows = select(
+        *(g.unit_id, g.element_id, g.month_index, g.target, g.target_level, g.element_span),
+        case((g.appearing > 0, 1), else_=0),
+        case((g.going > 0, 1), else_=0),
+        case((or_(g.appearing == n.cells, g.going == n.cells), 1), else_=0),
+        literal(0),
+    ).join(combos, n.element_id == g.element_id)
     names = [
         "unit_id",
+        "element_id",
+        "month_index",
         "target",
         "target_level",
-        "element_id",
         "element_span",
-        "month_index",
         "inserts",
         "deletes",
         "complete",
@@ -477,9 +484,13 @@ def _reporting(*, starts: bool, look: bool = True) -> Executable:
 def _report_moves() -> Executable:
     """The moving keys counted per target, element, period and how far they move."""
     sign = case((K.inserts == 1, 1), else_=-1)
-    group = [K.target, K.target_level, K.element_id, K.element_span, K.month_index, K.moved]
-    rows = select(*group, func.sum(sign)).where(K.moved > 0).group_by(*group)
-    names = ["target", "target_level", "element_id", "element_span", "month_index", "moved"]
+    group = [K.target, K.element_id, K.month_index, K.moved]
+    rows = (
+        select(*group, *_follow(K.target_level, K.element_span), func.sum(sign))
+        .where(K.moved > 0)
+        .group_by(*group)
+    )
+    names = ["target", "element_id", "month_index", "moved", "target_level", "element_span"]
     return report_moves.insert().from_select([*names, "amount"], rows)
 
 

@@ -26,9 +26,14 @@ _metadata = MetaData()
 SPANS = tuple(sorted({period_type.months for period_type in PeriodType}))
 
 
-def _temporary(name: str, *columns: Column[Any] | Index) -> Table:
+def _temporary(name: str, *columns: Column[Any] | Index, **options: Any) -> Table:
     return Table(
-        name, _metadata, *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS"
+        name,
+        _metadata,
+        *columns,
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DELETE ROWS",
+        **options,
     )
 
 
@@ -139,17 +144,19 @@ cell_windows = _temporary(
 # stops) reporting the element in, 0 for none. Spans nest, so it moves in every shorter one.
 report_keys = _temporary(
     "rollup_report_keys",
-    Column("unit_id", Integer, nullable=False),
+    Column("unit_id", Integer, primary_key=True),
+    Column("element_id", Integer, primary_key=True),
+    Column("month_index", Integer, primary_key=True),
     *_target_columns(),
-    Column("element_id", Integer, nullable=False),
     Column("element_span", Integer, nullable=False),
-    Column("month_index", Integer, nullable=False),
     Column("inserts", Integer, nullable=False),
     Column("deletes", Integer, nullable=False),
     # Every cell of the element appears (or goes) here: nothing was (or is left) there.
     Column("complete", Integer, nullable=False),
     Column("moved", Integer, nullable=False),
-    Index("ix_rollup_report_keys_cell", "unit_id", "element_id", "month_index"),
+    # Keyed by the cell's key (the changes look their key up by it), without a rowid on
+    # SQLite: one seek finds the row, where an index found its rowid first.
+    sqlite_with_rowid=False,
 )
 
 
