@@ -23,7 +23,6 @@ import itertools
 from typing import Any, cast
 
 from sqlalchemy import (
-    Column,
     Double,
     Executable,
     Integer,
@@ -42,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from indicators.models import DataElement, DataValue, OptionCombo, TimeAggregation
 from indicators.rollups.contributions import bucket_contribution, element_span, in_bucket
@@ -348,7 +347,10 @@ def _fresh_windows(span: int) -> Executable:
     return _insert_deltas(totals, "combo_id", rows)
 
 
-def _keys_of_changes() -> Executable:
+def _keys_of_changes(*, look: bool = True) -> Executable:
+    """The report keys, with how far each key whose values only appear moves the unit's
+    reporting (`_moved`, before the write): worked out as the keys are written, where an
+    UPDATE wrote every key a second time."""
     key = [Q.unit_id, Q.element_id, Q.month_index]
     grouped = (
         select(
@@ -365,26 +367,19 @@ def _keys_of_changes() -> Executable:
     # statement on SQLite, and a join before grouping made it index the changes anew.
     combos = select(C.element_id, func.count().label("cells")).group_by(C.element_id).subquery("n")
     g, n = grouped.c, combos.c
-    rows = select(
-        *(g.unit_id, g.element_id, g.month_index, g.target, g.target_level, g.element_span),
-        case((g.appearing > 0, 1), else_=0),
-        case((g.going > 0, 1), else_=0),
-        case((or_(g.appearing == n.cells, g.going == n.cells), 1), else_=0),
-        literal(0),
-    ).join(combos, n.element_id == g.element_id)
-    names = [
-        "unit_id",
-        "element_id",
-        "month_index",
-        "target",
-        "target_level",
-        "element_span",
-        "inserts",
-        "deletes",
-        "complete",
-        "moved",
-    ]
-    return report_keys.insert().from_select(names, rows)
+    keys = (
+        select(
+            *(g.unit_id, g.element_id, g.month_index, g.target, g.target_level, g.element_span),
+            case((g.appearing > 0, 1), else_=0).label("inserts"),
+            case((g.going > 0, 1), else_=0).label("deletes"),
+            case((or_(g.appearing == n.cells, g.going == n.cells), 1), else_=0).label("complete"),
+        )
+        .join(combos, n.element_id == g.element_id)
+        .subquery("keys")
+    )
+    moved = _moved(keys, starts=True) if look else literal(SPANS[-1])
+    rows = select(*keys.c, case((_moving(keys, starts=True), moved), else_=0))
+    return report_keys.insert().from_select([*(c.name for c in keys.c), "moved"], rows)
 
 
 def _window_contributions(*, after: bool) -> Executable:
@@ -405,16 +400,17 @@ def _window_contributions(*, after: bool) -> Executable:
     return _insert_deltas(totals, "combo_id", rows if after else rows.where(W.fresh == 0))
 
 
-def _moving(*, starts: bool) -> ColumnElement[bool]:
+def _moving(keys: FromClause, *, starts: bool) -> ColumnElement[bool]:
     """Keys whose values only appear (they may start the unit reporting: run before the
     write) or only go (they may stop it: after). Where values both appear and go, the unit
     reports before and after."""
+    k = keys.c
     if starts:
-        return and_(K.inserts == 1, K.deletes == 0)
-    return and_(K.deletes == 1, K.inserts == 0)
+        return and_(k.inserts == 1, k.deletes == 0)
+    return and_(k.deletes == 1, k.inserts == 0)
 
 
-def _held(span: int | Column[Any], *, before: bool) -> ColumnElement[bool]:
+def _held(keys: FromClause, span: int | ColumnElement[Any], *, before: bool) -> ColumnElement[bool]:
     """Whether the key's unit holds any value of the element in its bucket of this span.
 
     Before the write the store still describes what is stored: where the key's target
@@ -422,62 +418,68 @@ def _held(span: int | Column[Any], *, before: bool) -> ColumnElement[bool]:
     holds nothing there, and one lookup answers without seeking its values (every bucket
     of a new year, for its first month).
     """
-    start = _start(K.month_index, span)
+    k = keys.c
+    start = _start(k.month_index, span)
     # Combo by combo, each a seek on (unit, combo, month): both planners keep this shape,
     # where an IN list of combos left PostgreSQL scanning all of a unit's values.
     in_combo = (
         exists()
         .where(
-            V.jurisdiction_id == K.unit_id,
+            V.jurisdiction_id == k.unit_id,
             V.combo_id == C.id,
             V.month_index >= start,
             V.month_index < start + span,
         )
-        .correlate(report_keys, OptionCombo)
+        .correlate(keys, OptionCombo)
     )
-    held = exists().where(C.element_id == K.element_id, in_combo).correlate(report_keys)
+    held = exists().where(C.element_id == k.element_id, in_combo).correlate(keys)
     if not before:
         return held
     counted = (
         exists()
         .where(
-            R.unit_id == K.target,
+            R.unit_id == k.target,
             R.span == span,
             R.month_index == start,
-            R.element_id == K.element_id,
+            R.element_id == k.element_id,
             R.units > 0,
         )
-        .correlate(report_keys)
+        .correlate(keys)
     )
     return and_(counted, held)
 
 
-def _reporting(*, starts: bool, look: bool = True) -> Executable:
-    """Find how far each moving key moves the unit's reporting: run before the write for
-    starts (nothing of the element in the bucket before), after it for stops (nothing left).
+def _moved(keys: FromClause, *, starts: bool) -> ColumnElement[int]:
+    """How far a moving key moves the unit's reporting: for starts before the write
+    (nothing of the element in the bucket before), for stops after it (nothing left).
 
     The own period first: a key in which every cell appears (goes) needs no look. Then the
     shortest longer bucket, then longer ones, each looked at only if no shorter one held
     anything (CASE takes its branches in order): spans nest, so the first bucket that holds
     a value ends the walk one span short of it. A month reported beside an earlier one of
-    its quarter (eight months in twelve) takes one look. One UPDATE writes each key once.
-    `look=False` takes every bucket as empty before (a rebuild).
+    its quarter (eight months in twelve) takes one look.
     """
-    moving = _moving(starts=starts)
-    if not look:
-        step = update(report_keys).where(moving).values(moved=SPANS[-1])
-    else:
-        # A key of span s' < s reaching span s found nothing in the spans between: it
-        # moves through the span before s (s' itself, or a longer one).
-        moved = case(
-            *(
-                (and_(K.element_span < span, _held(span, before=starts)), shorter)
-                for shorter, span in itertools.pairwise(SPANS)
-            ),
-            else_=SPANS[-1],
-        )
-        own = or_(K.complete == 1, ~_held(K.element_span, before=starts))
-        step = update(report_keys).where(moving, own).values(moved=moved)
+    k = keys.c
+    own = or_(k.complete == 1, ~_held(keys, k.element_span, before=starts))
+    # A key of span s' < s reaching span s found nothing in the spans between: it moves
+    # through the span before s (s' itself, or a longer one).
+    return case(
+        (~own, 0),
+        *(
+            (and_(k.element_span < span, _held(keys, span, before=starts)), shorter)
+            for shorter, span in itertools.pairwise(SPANS)
+        ),
+        else_=SPANS[-1],
+    )
+
+
+def _stops() -> Executable:
+    """After the write: how far each key whose values only go stops the unit reporting."""
+    step = (
+        update(report_keys)
+        .where(_moving(report_keys, starts=False))
+        .values(moved=_moved(report_keys, starts=False))
+    )
     return unscoped(step, why="the writer holds these units (lock_units)")
 
 
@@ -545,7 +547,6 @@ _WINDOWS: list[Executable] = [
 BEFORE: list[Executable] = [
     _months_of_changes(),
     _keys_of_changes(),
-    _reporting(starts=True),
     *_WINDOWS,
     _window_contributions(after=False),
 ]
@@ -559,7 +560,7 @@ _DIFFERENCES: list[Executable] = [
 AFTER: list[Executable] = [
     _window_contributions(after=True),
     *(_window_look_deltas(span) for span in SPANS[1:]),
-    _reporting(starts=False),
+    _stops(),
     *_DIFFERENCES,
 ]
 
@@ -657,8 +658,8 @@ def rebuild_statements(dialect: str) -> list[Executable]:
             )
         ),
         _months_of_changes(),
-        _keys_of_changes(),
-        _reporting(starts=True, look=False),
+        # Every bucket was empty before.
+        _keys_of_changes(look=False),
         *_WINDOWS,
         *AFTER,
         *apply_statements(dialect),
