@@ -350,7 +350,8 @@ def _fresh_windows(span: int) -> Executable:
 def _keys_of_changes(*, look: bool = True) -> Executable:
     """The report keys, with how far each key whose values only appear moves the unit's
     reporting (`_moved`, before the write): worked out as the keys are written, where an
-    UPDATE wrote every key a second time."""
+    UPDATE wrote every key a second time. `look=False` takes every bucket as empty before
+    (a rebuild)."""
     key = [Q.unit_id, Q.element_id, Q.month_index]
     grouped = (
         select(
@@ -658,7 +659,6 @@ def rebuild_statements(dialect: str) -> list[Executable]:
             )
         ),
         _months_of_changes(),
-        # Every bucket was empty before.
         _keys_of_changes(look=False),
         *_WINDOWS,
         *AFTER,
