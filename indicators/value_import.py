@@ -30,8 +30,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     update,
 )
+from sqlalchemy.sql import FromClause
 
 from indicators.audit import open_change_set
 from indicators.catalogue_index import CatalogueIndex
@@ -291,13 +293,21 @@ def _merge(
         connection.execute(lock_units(select(U.id)))
     # Every value that changes, with what is stored now: worked out once, read by the
     # audit, the writes and the store alike.
+    found: FromClause = stored
+    joined = staged.outerjoin(stored, same_cell)
+    if dialect == "postgresql":
+        # A seek per cell: PostgreSQL merged the file with all of data_values' index
+        # instead (882,333 entries read to find a Ningxia month's 73,085 cells; 0.59 s
+        # against 0.28 s, and growing with the table). SQLite seeks, and has no LATERAL.
+        found = select(stored.c.id, stored.c.value).where(same_cell).limit(1).lateral("found")
+        joined = staged.outerjoin(found, true())
     changed = (
         select(
-            *(U.id, S.combo_id, S.month_index, stored.c.value, S.value, stored.c.id, S.line),
+            *(U.id, S.combo_id, S.month_index, found.c.value, S.value, found.c.id, S.line),
             *(U.level, U.parent_id),
         )
-        .select_from(staged.outerjoin(stored, same_cell))
-        .where(or_(stored.c.id.is_(None), stored.c.value != S.value))
+        .select_from(joined)
+        .where(or_(found.c.id.is_(None), found.c.value != S.value))
     )
     connection.execute(cells_from(changed))
     counts = connection.execute(select(func.count(D.stored_id), func.count())).one()
