@@ -74,6 +74,17 @@ def test_latest_values_follow_each_month(client: TestClient) -> None:
     assert _windows(client, "married_women") == (66, 66)
 
 
+def test_latest_values_across_months_not_reported(client: TestClient) -> None:
+    _submit(client, "married_women", "2024-01", 50)
+    _submit(client, "married_women", "2024-03", 70)  # February not reported
+    assert _windows(client, "married_women") == (70, 70)
+    _submit(client, "married_women", "2024-01", 55)  # behind a later month
+    _delete(client, "married_women", "2024-03")
+    assert _windows(client, "married_women") == (55, 55)
+    _submit(client, "married_women", "2024-06", 90)  # the year's latest was January's
+    assert _windows(client, "married_women") == (55, 90)
+
+
 def test_averages_follow_each_month(client: TestClient) -> None:
     _submit(client, "population", "2024-01", 100)
     _submit(client, "population", "2024-02", 200)  # appended: (100 + 200) / 2

@@ -57,6 +57,7 @@ from indicators.rollups.scratch import (
     report_keys,
     report_moves,
     report_totals,
+    reported_buckets,
     totals,
     windows,
 )
@@ -178,16 +179,38 @@ def _own_key() -> ColumnElement[bool]:
 
 
 def _months_of_changes() -> Executable:
-    rows = select(Q.element_span, Q.month_index).distinct()
-    return months.insert().from_select(["element_span", "month_index"], rows)
+    rows = select(Q.element_id, Q.element_span, Q.month_index).distinct()
+    return months.insert().from_select(["element_id", "element_span", "month_index"], rows)
+
+
+def _reported_buckets(span: int) -> Executable:
+    """The buckets of this span of the changes' months in which the store counts some unit
+    reporting the element before the write: asked of each province's row, a few lookups
+    per element and month, where asking each key's own target took one per key."""
+    m = months.c
+    start = _start(m.month_index, span)
+    counted = (
+        select(R.unit_id)
+        .join(Jurisdiction, J.id == R.unit_id)
+        .where(
+            J.level == Level.PROVINCE.value,
+            R.span == span,
+            R.month_index == start,
+            R.element_id == m.element_id,
+            R.units > 0,
+        )
+        .exists()
+    )
+    rows = select(m.element_id, literal(span), start).where(m.element_span <= span, counted)
+    return reported_buckets.insert().from_select(["element_id", "span", "start"], rows.distinct())
 
 
 def _one_month_per_bucket(span: int) -> ColumnElement[bool]:
-    """No two months of the changes of elements of one period type share a bucket of this
-    span: then no unit has two changes of an element (nor of a combo) in one bucket, and
-    counting units needs no DISTINCT nor windows a grouping. Most batches are one month."""
+    """No element has two months of the changes in one bucket of this span: then no unit
+    has two changes of an element (nor of a combo) in one bucket, and counting units needs
+    no DISTINCT nor windows a grouping. Most batches are one month."""
     m = months.c
-    buckets = select(m.element_span, _start(m.month_index, span)).distinct().subquery()
+    buckets = select(m.element_id, _start(m.month_index, span)).distinct().subquery()
     every = select(func.count()).select_from(months).scalar_subquery()
     return every == select(func.count()).select_from(buckets).scalar_subquery()
 
@@ -260,7 +283,9 @@ def _window_looks() -> Executable:
         Q.target,
         Q.target_level,
     ]
-    held: list[ColumnElement[Any]] = []
+    # The month before the change's, most often the latest value a monthly import meets.
+    previous = func.max(case((V.month_index == Q.month_index - 1, V.value))).label("previous")
+    held: list[ColumnElement[Any]] = [previous]
     for span in SPANS[1:]:
         start = _start(Q.month_index, span)
         inside = and_(V.month_index >= start, V.month_index < start + span)
@@ -287,17 +312,32 @@ def _window_looks() -> Executable:
     x = looked.c
     names = [c.name for c in cell_windows.columns]
     columns: list[ColumnElement[Any]] = [x[c.name] for c in key]
+    # A latest value after the change's month stays the latest (`_window_look_deltas` needs
+    # no value there); those up to it are one month, the latest of the longest such bucket
+    # (buckets nest, and the shorter ones hold nothing later). Its value is most often the
+    # change's own old one or the month before's, both at hand; otherwise one seek.
+    sought = case(
+        *(
+            (x[f"latest_{span}"] <= x.month_index, x[f"latest_{span}"])
+            for span in reversed(SPANS[1:])
+        )
+    )
+    stored = select(V.value).where(
+        V.jurisdiction_id == x.unit_id, V.combo_id == x.combo_id, V.month_index == sought
+    )
+    value = case(
+        (sought == x.month_index, x.old),
+        (sought == x.month_index - 1, x.previous),
+        else_=stored.scalar_subquery(),
+    )
     last = x.aggregation == TimeAggregation.LAST.value
     for span in SPANS[1:]:
         latest = x[f"latest_{span}"]
-        value = select(V.value).where(
-            V.jurisdiction_id == x.unit_id, V.combo_id == x.combo_id, V.month_index == latest
-        )
         columns += [
             x[f"count_{span}"],
             x[f"total_{span}"],
             latest,
-            case((and_(last, latest.is_not(None)), value.scalar_subquery())),
+            case((and_(last, latest == sought), value)),
         ]
     return cell_windows.insert().from_select(names, select(*columns))
 
@@ -414,10 +454,10 @@ def _moving(keys: FromClause, *, starts: bool) -> ColumnElement[bool]:
 def _held(keys: FromClause, span: int | ColumnElement[Any], *, before: bool) -> ColumnElement[bool]:
     """Whether the key's unit holds any value of the element in its bucket of this span.
 
-    Before the write the store still describes what is stored: where the key's target
-    (the unit, or its parent) counts no unit reporting the element in the bucket, the unit
-    holds nothing there, and one lookup answers without seeking its values (every bucket
-    of a new year, for its first month).
+    Before the write the store still describes what is stored: where no unit reported the
+    element in the bucket at all (`_reported_buckets`), the unit holds nothing there, and a
+    lookup in a table of a few rows answers without seeking its values (every bucket of a
+    new year, for its first month).
     """
     k = keys.c
     start = _start(k.month_index, span)
@@ -436,15 +476,10 @@ def _held(keys: FromClause, span: int | ColumnElement[Any], *, before: bool) -> 
     held = exists().where(C.element_id == k.element_id, in_combo).correlate(keys)
     if not before:
         return held
+    b = reported_buckets.c
     counted = (
         exists()
-        .where(
-            R.unit_id == k.target,
-            R.span == span,
-            R.month_index == start,
-            R.element_id == k.element_id,
-            R.units > 0,
-        )
+        .where(b.element_id == k.element_id, b.span == span, b.start == start)
         .correlate(keys)
     )
     return and_(counted, held)
@@ -547,6 +582,7 @@ _WINDOWS: list[Executable] = [
 # what, and which buckets need measuring.
 BEFORE: list[Executable] = [
     _months_of_changes(),
+    *(_reported_buckets(span) for span in SPANS),
     _keys_of_changes(),
     *_WINDOWS,
     _window_contributions(after=False),

@@ -78,12 +78,22 @@ cells = _temporary(
     Column("stored_id", Integer),
     Column("line", Integer),
 )
-# The months the changes fall in, by the span of their element's period (a handful):
-# whether two share a longer bucket, where a unit may have several changes of an element.
+# The months the changes fall in, by element (a handful): whether two share a longer
+# bucket, where a unit may have several changes of an element.
 months = _temporary(
     "rollup_months",
+    Column("element_id", Integer, nullable=False),
     Column("element_span", Integer, nullable=False),
     Column("month_index", Integer, nullable=False),
+)
+# The buckets of those months (of the element's span or longer) in which some unit reported
+# the element before the write: in no other can a unit hold any value of it.
+reported_buckets = _temporary(
+    "rollup_reported_buckets",
+    Column("element_id", Integer, primary_key=True),
+    Column("span", Integer, primary_key=True),
+    Column("start", Integer, primary_key=True),
+    sqlite_with_rowid=False,
 )
 # The changes summed per target, combo and period, apart by how far the unit's reporting
 # of the element moves there (its report key's `moved`; 0 without a key).
@@ -116,7 +126,8 @@ windows = _temporary(
 # Changes of averaged or latest-value elements where no two months of the changes share
 # a year: each with what its year's values and every shorter bucket's were before the
 # write (one look at the year serves them all): how many, their sum, the latest month,
-# and the value there.
+# and the value there where that month is not after the change's (a later one stays the
+# latest, whatever its value).
 def _bucket_columns() -> list[Column[Any]]:
     return [
         Column(f"{name}_{span}", kind)
@@ -190,6 +201,7 @@ TEMPORARY_TABLES = (
     changes,
     cells,
     months,
+    reported_buckets,
     cell_moves,
     windows,
     cell_windows,
