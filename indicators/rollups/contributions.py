@@ -30,18 +30,15 @@ def bucket_contribution(
     combo_id: ColumnElement[int],
     start: ColumnElement[int],
     span: ColumnElement[int],
-    aggregation: ColumnElement[str],
+    last: ColumnElement[bool],
 ) -> ColumnElement[Any]:
-    """One unit's contribution to one bucket of an averaged or latest-value element, as a
-    subquery correlated to the columns given: an index seek (the latest value) or a short
-    range (the average), for measuring a few buckets among many."""
+    """One unit's contribution to one bucket of an averaged or latest-value (`last`)
+    element, as a subquery correlated to the columns given: an index seek (the latest
+    value) or a short range (the average), for measuring a few buckets among many."""
     inside = in_bucket(unit_id, combo_id, start, span)
     latest = select(V.value).where(inside).order_by(V.month_index.desc()).limit(1)
     average = select(func.avg(V.value)).where(inside)
-    return case(
-        (aggregation == TimeAggregation.LAST.value, latest.scalar_subquery()),
-        else_=average.scalar_subquery(),
-    )
+    return case((last, latest.scalar_subquery()), else_=average.scalar_subquery())
 
 
 def in_bucket(

@@ -36,17 +36,19 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql import ColumnElement, FromClause, Select
+from sqlalchemy.sql import ColumnElement, CompoundSelect, FromClause, Select
 
 from indicators.models import DataElement, DataValue, OptionCombo, TimeAggregation
 from indicators.rollups.contributions import bucket_contribution, element_span, in_bucket
 from indicators.rollups.models import LEAF, Rollup, RollupReport
 from indicators.rollups.scratch import (
+    AGGREGATION_CODES,
     SPANS,
     TEMPORARY_TABLES,
     cell_moves,
@@ -72,16 +74,22 @@ E = cast(Table, DataElement.__table__).c
 J = cast(Table, Jurisdiction.__table__).c
 R = cast(Table, RollupReport.__table__).c
 _DELTA_COLUMNS = ["unit_id", "level", "span", "month_index", "amount"]
+SUM = AGGREGATION_CODES[TimeAggregation.SUM]
+LAST = AGGREGATION_CODES[TimeAggregation.LAST]
+
+
+def _depth(level: Any) -> ColumnElement[int]:
+    return case(*((level == each.value, each.depth) for each in Level))
 
 
 def _target(unit: Any, level: Any, parent: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """Whose store row a unit's own difference goes to, and its level: the unit's own, or
-    its parent's for a unit of the deepest level."""
+    its parent's for a unit of the deepest level (a level as its depth)."""
     leaf = level == LEAF.value
     assert LEAF.parent is not None
     return (
         case((leaf, parent), else_=unit).label("target"),
-        case((leaf, literal(LEAF.parent.value)), else_=level).label("target_level"),
+        case((leaf, LEAF.parent.depth), else_=_depth(level)).label("target_level"),
     )
 
 
@@ -89,7 +97,7 @@ def _start(month: Any, span: int | Any) -> ColumnElement[int]:
     return cast(ColumnElement[int], month - month % span)
 
 
-def _insert_deltas(deltas: Table, key: str, rows: Select[Any]) -> Executable:
+def _insert_deltas(deltas: Table, key: str, rows: Select[Any] | CompoundSelect[Any]) -> Executable:
     names = [*_DELTA_COLUMNS[:2], key, *_DELTA_COLUMNS[2:]]
     return deltas.insert().from_select(names, rows)
 
@@ -105,12 +113,18 @@ def cells_from(rows: Select[Any]) -> Executable:
         select(*list(x.c)[:-2])
         .join(OptionCombo, C.id == combo)
         .join(DataElement, E.id == C.element_id)
-        .add_columns(C.element_id, element_span(), E.time_aggregation)
+        .add_columns(C.element_id, element_span(), _aggregation_code())
         .add_columns(*_target(unit, level, parent))
     )
     names = ["unit_id", "combo_id", "month_index", "old", "new", "stored_id", "line"]
     rest = ["element_id", "element_span", "aggregation", "target", "target_level"]
     return cells.insert().from_select([*names, *rest], enriched)
+
+
+def _aggregation_code() -> ColumnElement[int]:
+    """The element's time aggregation as the scratch tables carry it."""
+    codes = AGGREGATION_CODES.items()
+    return case(*((E.time_aggregation == aggregation.value, code) for aggregation, code in codes))
 
 
 def units_of(rows: Select[Any]) -> Select[Any]:
@@ -222,7 +236,7 @@ def _fresh(span: int, moved: Any, element_span: Any, aggregation: Any) -> Column
         _one_month_per_bucket(span),
         func.coalesce(moved, 0) >= span,
         element_span < span,
-        aggregation != TimeAggregation.SUM.value,
+        aggregation != SUM,
     )
 
 
@@ -235,7 +249,7 @@ def _windows_of_changes(span: int) -> Executable:
     m = cell_moves.c
     unmeasured = and_(
         m.element_span < span,
-        m.aggregation != TimeAggregation.SUM.value,
+        m.aggregation != SUM,
         ~_fresh(span, m.moved, m.element_span, m.aggregation),
     )
     rows = (
@@ -246,7 +260,7 @@ def _windows_of_changes(span: int) -> Executable:
             ~_one_month_per_bucket(SPANS[-1]),
             exists().where(unmeasured),
             Q.element_span < span,
-            Q.aggregation != TimeAggregation.SUM.value,
+            Q.aggregation != SUM,
             ~_fresh(span, K.moved, Q.element_span, Q.aggregation),
         )
         .group_by(*window)
@@ -255,12 +269,14 @@ def _windows_of_changes(span: int) -> Executable:
     return windows.insert().from_select([*names, "fresh", "sole"], rows)
 
 
-def _window_looks() -> Executable:
+def _looked(*, going: bool) -> Select[Any]:
     """Where no two months of the changes share a year, one look at each changed cell's
     year (an index range of at most twelve values) gives what every longer bucket held
-    before the write: how many values, their sum, the latest month and its value. The
-    windows' contributions after the write follow from these and the change
-    (`_window_look_deltas`). Buckets that were empty are fresh and need no look."""
+    before the write: how many values, their sum, the latest month and its value (the
+    columns of `cell_windows`). What the windows hold after the write follows from these
+    and the change, except where a latest value `going` (deleted) was the latest: the
+    value left is measured after the write. Buckets that were empty are fresh and need no
+    look."""
     longest = SPANS[-1]
     moved = func.coalesce(K.moved, 0).label("moved")
     year = _start(Q.month_index, longest)
@@ -268,7 +284,7 @@ def _window_looks() -> Executable:
     # None at all, and no look at the changes, where every bucket was empty (a January).
     some = exists().where(
         m.element_span < longest,
-        m.aggregation != TimeAggregation.SUM.value,
+        m.aggregation != SUM,
         m.moved < longest,
     )
     key = [
@@ -294,6 +310,7 @@ def _window_looks() -> Executable:
             func.sum(case((inside, V.value))).label(f"total_{span}"),
             func.max(case((inside, V.month_index))).label(f"latest_{span}"),
         ]
+    going_latest = and_(Q.aggregation == LAST, Q.new.is_(None))
     looked = (
         select(*key, *held)
         .select_from(cells)
@@ -303,16 +320,17 @@ def _window_looks() -> Executable:
             _one_month_per_bucket(longest),
             some,
             Q.element_span < longest,
-            Q.aggregation != TimeAggregation.SUM.value,
+            Q.aggregation != SUM,
+            going_latest if going else ~going_latest,
             moved < longest,
         )
-        .group_by(*key)
+        # One group per change: the others follow from its id.
+        .group_by(Q.id, moved)
         .subquery()
     )
     x = looked.c
-    names = [c.name for c in cell_windows.columns]
     columns: list[ColumnElement[Any]] = [x[c.name] for c in key]
-    # A latest value after the change's month stays the latest (`_window_look_deltas` needs
+    # A latest value after the change's month stays the latest (`_look_difference` needs
     # no value there); those up to it are one month, the latest of the longest such bucket
     # (buckets nest, and the shorter ones hold nothing later). Its value is most often the
     # change's own old one or the month before's, both at hand; otherwise one seek.
@@ -330,33 +348,38 @@ def _window_looks() -> Executable:
         (sought == x.month_index - 1, x.previous),
         else_=stored.scalar_subquery(),
     )
-    last = x.aggregation == TimeAggregation.LAST.value
+    last = x.aggregation == LAST
     for span in SPANS[1:]:
         latest = x[f"latest_{span}"]
         columns += [
-            x[f"count_{span}"],
-            x[f"total_{span}"],
-            latest,
-            case((and_(last, latest == sought), value)),
+            x[f"count_{span}"].label(f"count_{span}"),
+            x[f"total_{span}"].label(f"total_{span}"),
+            latest.label(f"latest_{span}"),
+            case((and_(last, latest == sought), value)).label(f"value_{span}"),
         ]
-    return cell_windows.insert().from_select(names, select(*columns))
+    return select(*columns)
 
 
-def _window_look_deltas(span: int) -> Executable:
-    """Each looked-at window's contribution after the write minus before: an average from
+def _window_looks() -> Executable:
+    """The looks of latest values going, kept until the write is done."""
+    names = [c.name for c in cell_windows.columns]
+    return cell_windows.insert().from_select(names, _looked(going=True))
+
+
+def _look_difference(x: Any, span: int) -> ColumnElement[Any]:
+    """A looked-at window's contribution after the write minus before: an average from
     the sum and number of values before and the change; a latest value unchanged where a
     later month holds one, the new value where the change is the latest, and measured
-    again where the latest value went."""
-    x = cell_windows.c
+    again (after the write) where the latest value went."""
     count, total, latest, value = (
         x[f"{name}_{span}"] for name in ("count", "total", "latest", "value")
     )
     start = _start(x.month_index, span)
-    last = x.aggregation == TimeAggregation.LAST.value
+    last = x.aggregation == LAST
     before = case((last, value), (count > 0, total / count))
     kept = count + case((x.old.is_(None), 1), else_=0) - case((x.new.is_(None), 1), else_=0)
     changed = func.coalesce(total, 0.0) - func.coalesce(x.old, 0.0) + func.coalesce(x.new, 0.0)
-    measured = bucket_contribution(x.unit_id, x.combo_id, start, literal(span), x.aggregation)
+    measured = bucket_contribution(x.unit_id, x.combo_id, start, literal(span), last)
     after = case(
         (and_(last, latest > x.month_index), value),
         (and_(last, x.new.is_not(None)), x.new),
@@ -364,14 +387,53 @@ def _window_look_deltas(span: int) -> Executable:
         (kept == 0, null()),
         else_=changed / kept,
     )
-    difference = func.coalesce(after, 0.0) - func.coalesce(before, 0.0)
+    return func.coalesce(after, 0.0) - func.coalesce(before, 0.0)
+
+
+def _look_deltas(looked: Any, span: int) -> Select[Any]:
+    x = looked.c
+    start = _start(x.month_index, span)
     bucket = [x.target, x.target_level, x.combo_id, start]
-    rows = (
-        select(*bucket[:3], literal(span), start, func.sum(difference))
+    return (
+        select(*bucket[:3], literal(span), start, func.sum(_look_difference(x, span)))
         .where(x.element_span < span, x.moved < span)
         .group_by(*bucket)
     )
-    return _insert_deltas(totals, "combo_id", rows)
+
+
+def _window_look_deltas_now() -> Executable:
+    """The looked-at windows' differences where they follow from the change (all but
+    latest values going), worked out as the cells are looked at: summed per target and
+    bucket of every span at once (spans nest), a few rows per target. Keeping every look
+    in `cell_windows` to sum it span by span after the write cost a table written and read
+    twice."""
+    x = _looked(going=False).subquery("looked").c
+    starts = [_start(x.month_index, span).label(f"start_{span}") for span in SPANS[1:]]
+    differences = [
+        func.sum(
+            case((and_(x.element_span < span, x.moved < span), _look_difference(x, span)))
+        ).label(f"difference_{span}")
+        for span in SPANS[1:]
+    ]
+    bucket = [x.target, x.target_level, x.combo_id]
+    g = select(*bucket, *starts, *differences).group_by(*bucket, *starts).cte("looked_buckets").c
+    rows = (
+        select(
+            g.target,
+            g.target_level,
+            g.combo_id,
+            literal(span),
+            g[f"start_{span}"],
+            g[f"difference_{span}"],
+        ).where(g[f"difference_{span}"].is_not(None))
+        for span in SPANS[1:]
+    )
+    return _insert_deltas(totals, "combo_id", union_all(*rows))
+
+
+def _window_look_deltas(span: int) -> Executable:
+    """The differences of latest values going, measured after the write."""
+    return _insert_deltas(totals, "combo_id", _look_deltas(cell_windows, span))
 
 
 def _fresh_windows(span: int) -> Executable:
@@ -427,7 +489,7 @@ def _window_contributions(*, after: bool) -> Executable:
     """Each window's contribution (average or latest value over it): minus what it was
     before the write, plus what it is after. A bucket that was empty contributed nothing
     before; one that holds a single new value contributes that value."""
-    measured = bucket_contribution(W.unit_id, W.combo_id, W.start, W.span, W.aggregation)
+    measured = bucket_contribution(W.unit_id, W.combo_id, W.start, W.span, W.aggregation == LAST)
     contribution: ColumnElement[Any]
     if after:
         contribution = case((and_(W.fresh == 1, W.sole.is_not(None)), W.sole), else_=measured)
@@ -576,6 +638,7 @@ _WINDOWS: list[Executable] = [
     _cell_moves(),
     *(_windows_of_changes(span) for span in SPANS[1:]),
     _window_looks(),
+    _window_look_deltas_now(),
     *(_fresh_windows(span) for span in SPANS[1:]),
 ]
 # Run once the changes are in, before anything is written: which units start reporting
@@ -609,7 +672,7 @@ def _lift(deltas: Table, key: str, level: Level) -> Executable:
     rows = (
         select(
             J.parent_id,
-            literal(level.parent.value),
+            literal(level.parent.depth),
             d[key],
             d.span,
             d.month_index,
@@ -617,7 +680,7 @@ def _lift(deltas: Table, key: str, level: Level) -> Executable:
         )
         .select_from(deltas)
         .join(Jurisdiction, J.id == d.unit_id)
-        .where(d.level == level.value)
+        .where(d.level == level.depth)
         .group_by(J.parent_id, d[key], d.span, d.month_index)
         .having(func.sum(d.amount) != 0)
     )

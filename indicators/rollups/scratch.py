@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Double,
     Executable,
@@ -13,17 +14,21 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
-    String,
     Table,
     text,
 )
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from indicators.models import TimeAggregation
 from indicators.periods import PeriodType
 
 _metadata = MetaData()
 # Months in a bucket of each period type, shortest first.
 SPANS = tuple(sorted({period_type.months for period_type in PeriodType}))
+# The scratch tables carry a level as its depth and a time aggregation as its position
+# here: every grouping of the upkeep sorts and compares them, and integers did that in
+# 0.6 s less than text for a month of Hebei's villages.
+AGGREGATION_CODES = {aggregation: code for code, aggregation in enumerate(TimeAggregation)}
 
 
 def _temporary(name: str, *columns: Column[Any] | Index, **options: Any) -> Table:
@@ -56,7 +61,7 @@ changes = _temporary("rollup_changes", *_change_columns())
 def _target_columns() -> tuple[Column[Any], Column[Any]]:
     return (
         Column("target", Integer, nullable=False),
-        Column("target_level", String(10), nullable=False),
+        Column("target_level", Integer, nullable=False),
     )
 
 
@@ -64,6 +69,10 @@ def _target_columns() -> tuple[Column[Any], Column[Any]]:
 # and what the writer keeps of each for its own writes: the stored row, the input line.
 cells = _temporary(
     "rollup_cells",
+    # The changes in the order they were listed (SQLite's rowid): a grouping per change
+    # follows it without sorting. PostgreSQL numbers them by a sequence that lives as long
+    # as the connection.
+    Column("id", Integer().with_variant(BigInteger, "postgresql"), primary_key=True),
     Column("unit_id", Integer, nullable=False),
     Column("combo_id", Integer, nullable=False),
     Column("month_index", Integer, nullable=False),
@@ -73,7 +82,7 @@ cells = _temporary(
     Column("new", Numeric(20, 2, asdecimal=False)),
     Column("element_id", Integer, nullable=False),
     Column("element_span", Integer, nullable=False),
-    Column("aggregation", String(10), nullable=False),
+    Column("aggregation", Integer, nullable=False),
     *_target_columns(),
     Column("stored_id", Integer),
     Column("line", Integer),
@@ -102,7 +111,7 @@ cell_moves = _temporary(
     *_target_columns(),
     Column("combo_id", Integer, nullable=False),
     Column("element_span", Integer, nullable=False),
-    Column("aggregation", String(10), nullable=False),
+    Column("aggregation", Integer, nullable=False),
     Column("month_index", Integer, nullable=False),
     Column("moved", Integer, nullable=False),
     Column("amount", Double),
@@ -114,7 +123,7 @@ windows = _temporary(
     Column("combo_id", Integer, nullable=False),
     Column("span", Integer, nullable=False),
     Column("start", Integer, nullable=False),
-    Column("aggregation", String(10), nullable=False),
+    Column("aggregation", Integer, nullable=False),
     *_target_columns(),
     # Nothing of the element was in the bucket before: no measuring before the write.
     Column("fresh", Integer, nullable=False),
@@ -145,7 +154,7 @@ cell_windows = _temporary(
     "rollup_cell_windows",
     *_change_columns(),
     Column("element_span", Integer, nullable=False),
-    Column("aggregation", String(10), nullable=False),
+    Column("aggregation", Integer, nullable=False),
     Column("moved", Integer, nullable=False),
     *_target_columns(),
     *_bucket_columns(),
@@ -175,7 +184,7 @@ def _deltas(name: str, key: str, amount: Column[Any]) -> Table:
     return _temporary(
         name,
         Column("unit_id", Integer, nullable=False),
-        Column("level", String(10), nullable=False),
+        Column("level", Integer, nullable=False),
         Column(key, Integer, nullable=False),
         Column("span", Integer, nullable=False),
         Column("month_index", Integer, nullable=False),
