@@ -324,8 +324,7 @@ def _looked(*, going: bool) -> Select[Any]:
             going_latest if going else ~going_latest,
             moved < longest,
         )
-        # One group per change: the others follow from its id.
-        .group_by(Q.id, moved)
+        .group_by(*key)
         .subquery()
     )
     x = looked.c

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Double,
     Executable,
@@ -69,10 +68,6 @@ def _target_columns() -> tuple[Column[Any], Column[Any]]:
 # and what the writer keeps of each for its own writes: the stored row, the input line.
 cells = _temporary(
     "rollup_cells",
-    # The changes in the order they were listed (SQLite's rowid): a grouping per change
-    # follows it without sorting. PostgreSQL numbers them by a sequence that lives as long
-    # as the connection.
-    Column("id", Integer().with_variant(BigInteger, "postgresql"), primary_key=True),
     Column("unit_id", Integer, nullable=False),
     Column("combo_id", Integer, nullable=False),
     Column("month_index", Integer, nullable=False),
