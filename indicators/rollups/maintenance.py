@@ -389,24 +389,10 @@ def _look_difference(x: Any, span: int) -> ColumnElement[Any]:
     return func.coalesce(after, 0.0) - func.coalesce(before, 0.0)
 
 
-def _look_deltas(looked: Any, span: int) -> Select[Any]:
+def _look_deltas(looked: FromClause) -> Executable:
+    """The looked-at windows' differences, summed per target and bucket of every span at
+    once (spans nest): a few rows per target, from one read of the looks."""
     x = looked.c
-    start = _start(x.month_index, span)
-    bucket = [x.target, x.target_level, x.combo_id, start]
-    return (
-        select(*bucket[:3], literal(span), start, func.sum(_look_difference(x, span)))
-        .where(x.element_span < span, x.moved < span)
-        .group_by(*bucket)
-    )
-
-
-def _window_look_deltas_now() -> Executable:
-    """The looked-at windows' differences where they follow from the change (all but
-    latest values going), worked out as the cells are looked at: summed per target and
-    bucket of every span at once (spans nest), a few rows per target. Keeping every look
-    in `cell_windows` to sum it span by span after the write cost a table written and read
-    twice."""
-    x = _looked(going=False).subquery("looked").c
     starts = [_start(x.month_index, span).label(f"start_{span}") for span in SPANS[1:]]
     differences = [
         func.sum(
@@ -430,9 +416,11 @@ def _window_look_deltas_now() -> Executable:
     return _insert_deltas(totals, "combo_id", union_all(*rows))
 
 
-def _window_look_deltas(span: int) -> Executable:
-    """The differences of latest values going, measured after the write."""
-    return _insert_deltas(totals, "combo_id", _look_deltas(cell_windows, span))
+def _window_look_deltas_now() -> Executable:
+    """Where the differences follow from the change (all but latest values going), they
+    are worked out as the cells are looked at, before the write: keeping every look in
+    `cell_windows` to work them out after it cost a table written and read twice."""
+    return _look_deltas(_looked(going=False).subquery("looked"))
 
 
 def _fresh_windows(span: int) -> Executable:
@@ -658,7 +646,8 @@ _DIFFERENCES: list[Executable] = [
 ]
 AFTER: list[Executable] = [
     _window_contributions(after=True),
-    *(_window_look_deltas(span) for span in SPANS[1:]),
+    # The looks of latest values going: what is left is measured now.
+    _look_deltas(cell_windows),
     _stops(),
     *_DIFFERENCES,
 ]

@@ -127,11 +127,12 @@ windows = _temporary(
 )
 
 
-# Changes of averaged or latest-value elements where no two months of the changes share
-# a year: each with what its year's values and every shorter bucket's were before the
-# write (one look at the year serves them all): how many, their sum, the latest month,
-# and the value there where that month is not after the change's (a later one stays the
-# latest, whatever its value).
+# Latest values going (deleted) where no two months of the changes share a year: each
+# with what its year's values and every shorter bucket's were before the write (one look
+# at the year serves them all): how many, their sum, the latest month, and the value there
+# where that month is not after the change's (a later one stays the latest, whatever its
+# value). Kept until after the write, where the value left is measured; every other
+# change's look is summed at once (`maintenance._window_look_deltas_now`).
 def _bucket_columns() -> list[Column[Any]]:
     return [
         Column(f"{name}_{span}", kind)
