@@ -53,7 +53,11 @@ def imports(path: Path, *, ours: bool = True) -> list[tuple[str, bool]]:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module]
-        result += [(name, id(node) in nested) for name in names if name.split(".")[0] in PACKAGES]
+        result += [
+            (name, id(node) in nested)
+            for name in names
+            if not ours or name.split(".")[0] in PACKAGES
+        ]
     return result
 
 
