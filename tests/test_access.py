@@ -19,7 +19,7 @@ from quhua.db.engine import SQLITE_WRITE, sync_engine
 from schema.root import schema
 from tests.cli import quhua
 from tests.conftest import TOKENS, client_for, data_of, graphql
-from tests.databases import issue_token, load_tree, upgrade
+from tests.databases import issue_token, load_tree
 
 
 def seconds_until_refused(client: TestClient, *, limit: float = 5.0) -> float:
@@ -327,11 +327,37 @@ def test_tokens_are_issued_and_revoked_within_the_subtree(fresh_ningxia: str) ->
 
 
 def test_a_fresh_database_refuses_everything_until_the_cli_grants(migrated_url: str) -> None:
+    """No grant is there after migrating: a caller with a valid token is refused, until an
+    operator grants a role with the `quhua` command; then the same caller, through the same
+    running app, is answered."""
     load_tree(migrated_url)
-    with client_for(migrated_url) as client:
-        body = graphql(client, '{ jurisdiction(code: "64") { name } }')
-    assert code_of(body) == "UNAUTHENTICATED"
-    upgrade(migrated_url)
+    issued = quhua("token", "create", "--subject", "newcomer", "--expires", "1d", url=migrated_url)
+    token = issued.stdout.strip()
+    read = '{ province: jurisdiction(code: "64") { name } }'
+    with client_for(migrated_url) as anonymous:
+        assert code_of(graphql(anonymous, read)) == "UNAUTHENTICATED"
+    with client_for(migrated_url, token) as newcomer:
+        assert data_of(newcomer, MINE)["me"]["grants"] == []
+        assert code_of(graphql(newcomer, read)) == "FORBIDDEN"
+        grant = graphql(newcomer, GRANT, subject="newcomer", role="ADMIN", code="64")
+        assert code_of(grant) == "FORBIDDEN"
+        granted = quhua(
+            "grant",
+            "--subject",
+            "newcomer",
+            "--role",
+            "viewer",
+            "--jurisdiction",
+            "64",
+            url=migrated_url,
+        )
+        assert granted.exit_code == 0, granted.stderr
+        # The app hears of the grant within a poll period or two.
+        deadline = time.monotonic() + 5
+        while graphql(newcomer, read).get("errors"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert data_of(newcomer, read) == {"province": {"name": "宁夏回族自治区"}}
 
 
 def test_concurrent_administrators_neither_fail_nor_double_grant(fresh_ningxia: str) -> None:
