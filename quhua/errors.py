@@ -12,6 +12,8 @@ class ErrorCode(StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     CONFLICT = "CONFLICT"
     LOCKED = "LOCKED"
+    # The request's writes were undone because one of its operations failed.
+    ROLLED_BACK = "ROLLED_BACK"
 
 
 class QuhuaError(Exception):

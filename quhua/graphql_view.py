@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -76,28 +77,45 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         root_value: None,
         sub_response: Any,
     ) -> Any:
-        if isinstance(request_data, list):
+        session: RequestSession = request.scope[_SESSION]
+        batch = isinstance(request_data, list)
+        if batch:
             # One after the other: a batch is one transaction, and its operations may build
             # on each other's writes.
-            result: Any = [
-                await self.execute_single(
-                    request=request,
-                    request_adapter=request_adapter,
-                    sub_response=sub_response,
-                    context=context,
-                    root_value=root_value,
-                    request_data=data,
+            results: list[Any] = []
+            refused: list[bool] = []
+            for data in request_data:
+                session.refused = False
+                results.append(
+                    await self.execute_single(
+                        request=request,
+                        request_adapter=request_adapter,
+                        sub_response=sub_response,
+                        context=context,
+                        root_value=root_value,
+                        request_data=data,
+                    )
                 )
-                for data in request_data
-            ]
+                refused.append(session.refused)
+            result: Any = results
         else:
             result = await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
             )
-        results = result if isinstance(result, list) else [result]
-        session: RequestSession = request.scope[_SESSION]
-        # A request commits whole or not at all: one error anywhere undoes its writes.
-        if any(not isinstance(r, ExecutionResult) or r.errors for r in results):
+            results = [result]
+            refused = [session.refused]
+        # A request commits whole or not at all: an error or a refused write anywhere undoes
+        # its writes, and then no operation's answer may read as if its writes were kept.
+        failed = [
+            number
+            for number, r in enumerate(results)
+            if refused[number] or not isinstance(r, ExecutionResult) or r.errors
+        ]
+        if failed:
+            if session.wrote:
+                for number, r in enumerate(results):
+                    if isinstance(r, ExecutionResult):
+                        _mark_rolled_back(r, failed[0], batch=batch, refused=refused[number])
             await session.rollback()
         elif session.wrote:
             await session.commit()
@@ -119,6 +137,25 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         if result.extensions:
             response["extensions"] = result.extensions
         return response
+
+
+def _mark_rolled_back(result: ExecutionResult, failed: int, *, batch: bool, refused: bool) -> None:
+    """The answer of an operation whose writes were undone: an error saying so.
+
+    A refused write keeps its answer (it lists what was wrong); any other answer loses its
+    data, which would read as kept. A single operation that only refused a write and holds
+    nothing else says as much already and is left as it is.
+    """
+    if refused and not batch and len(result.data or {}) <= 1:
+        return
+    which = f"operation {failed + 1} of this batch" if batch else "this operation"
+    error = GraphQLError(
+        f"Not committed: {which} failed, so no write of this request was kept",
+        extensions={"code": ErrorCode.ROLLED_BACK.value},
+    )
+    if not refused:
+        result.data = None
+    result.errors = [*(result.errors or []), error]
 
 
 def _refuse(error: Unauthenticated) -> JSONResponse:

@@ -9,6 +9,7 @@ and batches of operations. The server's answers are checked against tests/isolat
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,14 +26,14 @@ from graphql import (
 )
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from authz.models import Grant, Subject, SubjectKind, Token
 from authz.roles import Role
 from authz.tokens import new_token, shown_prefix, token_hash
-from indicators.models import DataValue
+from indicators.models import DataValue, ValueChange
 from quhua.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from resolvers.pagination import id_cursor, path_cursor
@@ -48,7 +49,14 @@ CODES = sorted(TREE.parent)
 BY_LEVEL = {level: [c for c in CODES if TREE.level[c] == level] for level in LEVELS}
 ROLES = [role.value for role in Role]
 SUBJECT_POOL = ["pool-a", "pool-b", "pool-c"]
-SAFE_ERRORS = {"FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "UNAUTHENTICATED"}
+SAFE_ERRORS = {
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "BAD_USER_INPUT",
+    "CONFLICT",
+    "UNAUTHENTICATED",
+    "ROLLED_BACK",
+}
 EXAMPLES = 300
 # Fields the checks find by name: never aliased.
 UNALIASED = {"code", "values", "auditTrail"}
@@ -113,7 +121,7 @@ def make_caller(url: str, grants: list[tuple[str, str]]) -> str:
 
 
 Snapshot = tuple[
-    set[tuple[str, str, str]], set[tuple[int, str, bool]], set[tuple[str, int, int, float]]
+    set[tuple[str, str, str]], set[tuple[int, str, bool]], set[tuple[str, int, int, float]], int
 ]
 
 
@@ -144,8 +152,42 @@ def snapshot(url: str) -> Snapshot:
                 ).join(Jurisdiction, Jurisdiction.id == DataValue.jurisdiction_id)
             )
         }
+        audited = connection.execute(select(func.count()).select_from(ValueChange)).scalar_one()
     engine.dispose()
-    return grants, tokens, values
+    return grants, tokens, values, audited
+
+
+WRITES = {"submitValues", "deleteValues"}
+
+
+def read_back(
+    documents: list[str], bodies: list[dict[str, Any]], before: Snapshot, after: Snapshot
+) -> list[str]:
+    """What the answers say was written against what the database holds afterwards.
+
+    A request with any error or refused write keeps nothing; otherwise every change a write
+    reported is in the audit (so it was committed, and not undone by a later operation).
+    """
+    refused = any(
+        isinstance(answer, dict) and answer.get("ok") is False
+        for body in bodies
+        for answer in (body.get("data") or {}).values()
+    )
+    if refused or any(body.get("errors") for body in bodies):
+        return [] if before == after else ["a request that failed kept some of its writes"]
+    reported, complete = 0, True
+    for document, body in zip(documents, bodies, strict=True):
+        for alias, field_name in re.findall(r"\b(r\d+): (\w+)", document):
+            answer = (body.get("data") or {}).get(alias)
+            if field_name in WRITES and isinstance(answer, dict):
+                if "changed" in answer:
+                    reported += answer["changed"]
+                else:
+                    complete = False
+    grown = after[3] - before[3]
+    if grown < reported or (complete and grown != reported):
+        return [f"the answers report {reported} changes, the audit holds {grown} more"]
+    return []
 
 
 # ---- strategies: arguments by name and type, selections by the schema ----------------------
@@ -370,6 +412,7 @@ def test_no_answer_or_change_leaves_the_callers_scope(
                 problems.append(f"error {code}: {error['message']}")
         walk(body.get("data"), caller, problems)
     after = snapshot(url)
+    problems += read_back(documents, bodies, before, after)
     for name, role, code in before[0] ^ after[0]:
         if not caller.in_scope(code, "grants:manage"):
             problems.append(f"grant of {role} at {code} to {name} changed from outside")

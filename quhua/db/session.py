@@ -40,6 +40,10 @@ class RequestSession:
         # Whether this session sent any write: the request boundary then commits and lets
         # whatever caches what was written know.
         self.wrote = False
+        # Whether a write was refused (all or nothing: the request boundary rolls back).
+        self.refused = False
+        # Whether the transaction was opened for writing (SQLite: holds the write lock).
+        self._writing = False
 
     @property
     def dialect(self) -> str:
@@ -107,8 +111,12 @@ class RequestSession:
         the busy timeout instead of failing; elsewhere it changes nothing.
         """
 
-        if self.dialect != "sqlite":
+        if self.dialect != "sqlite" or self._writing:
+            # A batch's second mutation goes on in the transaction the first opened: rolling
+            # back to reopen it would silently drop the first one's writes.
             return
+        if self.wrote:
+            raise RuntimeError("begin_writing after a write: the write lock came too late")
 
         async def work() -> None:
             if self._session.in_transaction():
@@ -119,9 +127,12 @@ class RequestSession:
             await self._session.connection(execution_options={SQLITE_WRITE: True})
 
         await self._serial(work)
+        self._writing = True
 
     async def commit(self) -> None:
         await self._serial(self._session.commit)
+        self._writing = False
 
     async def rollback(self) -> None:
         await self._serial(self._session.rollback)
+        self._writing = False

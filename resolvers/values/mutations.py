@@ -13,7 +13,7 @@ async def submit(context: Context, rows: list[ValueRow], reason: str) -> Outcome
     """Store every row or none; the outcome lists each bad row by its index."""
     scope = context.scope(Action.WRITE_VALUES)
     assert context.principal is not None
-    return await write_values(
+    outcome = await write_values(
         context.session,
         scope=scope,
         index=await context.catalogue(),
@@ -22,6 +22,10 @@ async def submit(context: Context, rows: list[ValueRow], reason: str) -> Outcome
         reason=reason,
         source=API_SOURCE,
     )
+    if not outcome.ok:
+        # Nothing of this request may be kept: the boundary rolls back its other writes.
+        context.session.refused = True
+    return outcome
 
 
 async def delete(context: Context, rows: list[ValueRow], reason: str) -> Outcome:
