@@ -277,3 +277,32 @@ def test_a_retired_unit_is_expected_only_for_periods_begun_before(
         rows = data_of(client, grid, period=period)["rollup"]
         assert (RETIRED in rows["codes"]) is listed
         assert rows["totalCount"] == len(rows["codes"]) == whole - (not listed)
+
+
+def test_an_indicator_is_only_as_complete_as_its_least_complete_side(
+    admin: tuple[str, TestClient],
+) -> None:
+    _, client = admin
+    # The fixture's village reported births and population; three more report births only.
+    others = ["640104001005", "640104001007", "640104001008"]
+    rows = [
+        {
+            "jurisdiction": code,
+            "element": "births",
+            "period": "2024-03",
+            "disaggregation": "sex=male;parity=1",
+            "value": 2,
+        }
+        for code in others
+    ]
+    assert data_of(client, SUBMIT, rows=rows)["submitValues"]["ok"]
+    rate = data_of(
+        client,
+        """{ jurisdiction(code: "640104001") {
+          indicator(code: "birth_rate", period: "2024-03") {
+            reportingUnits expectedUnits numeratorReportingUnits denominatorReportingUnits } } }""",
+    )["jurisdiction"]["indicator"]
+    assert rate["numeratorReportingUnits"] == 4
+    assert rate["denominatorReportingUnits"] == 1
+    assert rate["reportingUnits"] == 1
+    assert rate["expectedUnits"] > 4

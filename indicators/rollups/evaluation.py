@@ -71,6 +71,9 @@ class IndicatorResult:
     reporting_units: int
     expected_units: int
     null_reason: str | None = None
+    # Each side's own least complete element; reporting_units is the lesser of the two.
+    numerator_reporting_units: int = 0
+    denominator_reporting_units: int = 0
 
 
 def _too_fine(element: ElementInfo, period: Period) -> str | None:
@@ -164,16 +167,25 @@ def _form(
     weakest: Aggregate | None = None
     for plan, coefficient in side:
         found = plan.aggregate(bucket, figures)
-        if weakest is None or (found.value is None, -found.reporting_units) > (
-            weakest.value is None,
-            -weakest.reporting_units,
-        ):
-            weakest = found
+        weakest = _weaker(weakest, found)
         if found.value is not None:
             total += coefficient * found.value
     if weakest is not None and weakest.value is None:
         return None, weakest
     return total, weakest
+
+
+def _weaker(one: Aggregate | None, other: Aggregate | None) -> Aggregate | None:
+    """The less complete of two aggregates: a missing value first, then the smaller share of
+    its expected units that reported, then fewer reporting units."""
+    if one is None or other is None:
+        return other if one is None else one
+
+    def rank(found: Aggregate) -> tuple[bool, float, int]:
+        share = found.reporting_units / found.expected_units if found.expected_units else 0.0
+        return (found.value is None, -share, -found.reporting_units)
+
+    return other if rank(other) > rank(one) else one
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +214,9 @@ class IndicatorPlan:
         info, period = self.info, self.period
         numerator, top = _form(self.numerator, bucket, figures)
         denominator, bottom = _form(self.denominator, bucket, figures)
-        completeness = top or bottom
+        # Both sides count: births of four villages over the population of one is not a
+        # figure four villages reported.
+        completeness = _weaker(top, bottom)
         reporting = completeness.reporting_units if completeness else 0
         expected = completeness.expected_units if completeness else 0
         reason = None
@@ -226,6 +240,8 @@ class IndicatorPlan:
             reporting_units=reporting,
             expected_units=expected,
             null_reason=reason,
+            numerator_reporting_units=top.reporting_units if top else 0,
+            denominator_reporting_units=bottom.reporting_units if bottom else 0,
         )
 
 

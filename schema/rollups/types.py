@@ -50,9 +50,18 @@ class IndicatorValue:
     numerator: float | None
     denominator: float | None
     reporting_units: int = strawberry.field(
+        description="Units that reported the least complete element of either side (the "
+        "smallest share of its expected units): the figure is no more complete than that."
+    )
+    expected_units: int = strawberry.field(
+        description="Units expected to report that least complete element."
+    )
+    numerator_reporting_units: int = strawberry.field(
         description="Units that reported the numerator's least complete element."
     )
-    expected_units: int
+    denominator_reporting_units: int = strawberry.field(
+        description="Units that reported the denominator's least complete element."
+    )
     null_reason: str | None
 
     @classmethod
@@ -66,6 +75,8 @@ class IndicatorValue:
             denominator=found.denominator,
             reporting_units=found.reporting_units,
             expected_units=found.expected_units,
+            numerator_reporting_units=found.numerator_reporting_units,
+            denominator_reporting_units=found.denominator_reporting_units,
             null_reason=found.null_reason,
         )
 
