@@ -725,26 +725,32 @@ def lock_units(unit_ids: Select[Any] | list[int]) -> Select[Any]:
     return select(J.id).where(J.id.in_(unit_ids)).order_by(J.id).with_for_update(key_share=True)
 
 
-def rebuild_statements(dialect: str) -> list[Executable]:
-    """Empty the store and measure every stored value afresh (a migration, a repair): as if
-    every value had just appeared."""
+def rebuild_statements(dialect: str, elements: list[int] | None = None) -> list[Executable]:
+    """Empty the store (of these elements only, when given) and measure every stored value
+    afresh (a migration, a repair, a catalogue change): as if every value had just appeared.
+
+    Every element's rows derive from its own values alone, so one element's rows can be
+    rebuilt while the others' stay as they are."""
+    values = select(
+        V.jurisdiction_id,
+        V.combo_id,
+        V.month_index,
+        sql_cast(null(), Double),
+        V.value,
+        V.id,
+        sql_cast(null(), Integer),
+    )
+    clear_rollups, clear_reports = delete(Rollup), delete(RollupReport)
+    if elements is not None:
+        combos = select(C.id).where(C.element_id.in_(elements))
+        values = values.where(V.combo_id.in_(combos))
+        clear_rollups = clear_rollups.where(Rollup.combo_id.in_(combos))
+        clear_reports = clear_reports.where(RollupReport.element_id.in_(elements))
     return [
-        delete(Rollup),
-        delete(RollupReport),
+        clear_rollups,
+        clear_reports,
         *create_statements(dialect),
-        cells_from(
-            units_of(
-                select(
-                    V.jurisdiction_id,
-                    V.combo_id,
-                    V.month_index,
-                    sql_cast(null(), Double),
-                    V.value,
-                    V.id,
-                    sql_cast(null(), Integer),
-                )
-            )
-        ),
+        cells_from(units_of(values)),
         _months_of_changes(),
         _keys_of_changes(look=False),
         *_WINDOWS,

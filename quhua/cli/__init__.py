@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from quhua.cli import access, catalogue, db, divisions, schema_export, serve, values
+from quhua.cli import access, catalogue, db, divisions, rollups, schema_export, serve, values
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -16,6 +16,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(divisions.app, name="divisions")
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(values.app, name="values")
+app.add_typer(rollups.app, name="rollups")
 app.add_typer(schema_export.app, name="schema")
 app.add_typer(access.token_app, name="token")
 app.command("grant")(access.grant)

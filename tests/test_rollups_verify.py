@@ -1,0 +1,133 @@
+"""`quhua rollups verify` finds every way the store can differ from its values; `rebuild`
+restores it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from quhua.db.engine import sync_engine
+from quhua.demo import DEFAULT_CATALOGUE, shipped_data
+from tests.cli import quhua
+from tests.databases import load_tree
+
+HEADER = "jurisdiction,element,period,value,disaggregation\n"
+VILLAGES = ["640104001002", "640104001005", "640104001007", "640104002001", "640105001002", "640202001001"]
+
+
+def import_file(url: str, tmp_path: Path, name: str, lines: list[str]) -> None:
+    path = tmp_path / name
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    result = quhua("values", "import", str(path), "--reason", "test", url=url)
+    assert result.exit_code == 0, result.output
+
+
+def month_lines(month: int, rng: random.Random) -> list[str]:
+    lines = []
+    for village in VILLAGES:
+        for sex in ("male", "female"):
+            lines.append(
+                f"{village},population,2024-{month:02d},{rng.randint(300, 900)},sex={sex}\n"
+            )
+            lines.append(
+                f"{village},births,2024-{month:02d},{rng.randint(0, 4)},sex={sex};parity=1\n"
+            )
+        lines.append(f"{village},married_women,2024-{month:02d},{rng.randint(50, 200)},\n")
+        lines.append(f"{village},reward_paid,2024-{month:02d},{rng.randint(0, 9999) / 100},\n")
+    return lines
+
+
+@pytest.fixture
+def reported(migrated_url: str, tmp_path: Path) -> Iterator[str]:
+    """Ningxia with five villages' values over six months, each month corrected once."""
+    load_tree(migrated_url)
+    loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url)
+    assert loaded.exit_code == 0
+    rng = random.Random(7)
+    for month in range(1, 7):
+        import_file(migrated_url, tmp_path, f"m{month}.csv", month_lines(month, rng))
+        import_file(migrated_url, tmp_path, f"fix{month}.csv", month_lines(month, rng)[::3])
+    yield migrated_url
+
+
+def sql(url: str, statement: str) -> None:
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_the_store_of_a_correct_database_verifies(reported: str) -> None:
+    result = quhua("rollups", "verify", url=reported)
+    assert result.exit_code == 0, result.output
+    assert "the store equals its values" in result.output
+
+
+def test_every_kind_of_difference_is_found_and_rebuild_restores(reported: str) -> None:
+    # A total off by one, a report count lost, a row nothing derives, a unit's size wrong.
+    sql(
+        reported,
+        "UPDATE rollups SET total = total + 1 WHERE unit_id = (SELECT id FROM"
+        " jurisdictions WHERE code = '640104') AND span = 1 AND month_index = 2024 * 12 + 2"
+        " AND combo_id = (SELECT c.id FROM option_combos c JOIN data_elements e"
+        " ON e.id = c.element_id WHERE e.code = 'births' AND c.key = 'parity=1;sex=male')",
+    )
+    sql(
+        reported,
+        "DELETE FROM rollup_reports WHERE unit_id = (SELECT id FROM jurisdictions"
+        " WHERE code = '640105') AND span = 12",
+    )
+    sql(
+        reported,
+        "INSERT INTO rollups (unit_id, span, month_index, combo_id, total) SELECT"
+        " j.id, 1, 2023 * 12, c.id, 5 FROM jurisdictions j, option_combos c JOIN data_elements"
+        " e ON e.id = c.element_id WHERE j.code = '6402' AND e.code = 'deaths'",
+    )
+    sql(
+        reported,
+        "UPDATE subtree_sizes SET units = units + 1 WHERE unit_id = (SELECT id FROM"
+        " jurisdictions WHERE code = '640104001')",
+    )
+    found = quhua("rollups", "verify", url=reported)
+    assert found.exit_code == 1
+    lines = found.stdout.splitlines()
+    assert any(
+        line.startswith("rollups 640104 births[parity=1;sex=male] 1 month(s) from 2024-03")
+        for line in lines
+    ), lines
+    assert any(line.startswith("rollup_reports 640105 ") for line in lines), lines
+    assert "rollups 6402 deaths[] 1 month(s) from 2023-01: stored 5.0, fresh None" in lines
+    assert any(line.startswith("subtree_sizes 640104001 ") for line in lines), lines
+    # Looking elsewhere, or at other elements, finds nothing of it.
+    elsewhere = quhua("rollups", "verify", "--under", "6403", url=reported)
+    assert elsewhere.exit_code == 0, elsewhere.output
+    one_element = quhua(
+        "rollups", "verify", "--element", "married_women", "--under", "640104", url=reported
+    )
+    assert one_element.exit_code == 0, one_element.output
+    births = quhua("rollups", "verify", "--element", "births", url=reported)
+    assert births.exit_code == 1
+    # Verifying changed nothing; rebuilding one element mends that element only.
+    assert quhua("rollups", "verify", url=reported).exit_code == 1
+    assert quhua("rollups", "rebuild", "--element", "births", url=reported).exit_code == 0
+    assert quhua("rollups", "verify", "--element", "births", url=reported).exit_code == 0
+    assert quhua("rollups", "verify", url=reported).exit_code == 1
+    rebuilt = quhua("rollups", "rebuild", url=reported)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "rebuilt the store from" in rebuilt.output
+    assert quhua("rollups", "verify", url=reported).exit_code == 0
+
+
+def test_unknown_names_are_refused(reported: str) -> None:
+    unit = quhua("rollups", "verify", "--under", "99", url=reported)
+    assert unit.exit_code == 1
+    assert "no jurisdiction has code '99'" in unit.output
+    element = quhua("rollups", "rebuild", "--element", "boys", url=reported)
+    assert element.exit_code == 1
+    assert "no data element has code 'boys'" in element.output
