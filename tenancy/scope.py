@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Delete, Select, Update, false, or_
+from sqlalchemy import ColumnElement, Delete, Insert, Select, Update, false, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tenancy.paths import path_codes, within
@@ -22,10 +22,12 @@ SCOPED = "quhua_scoped"
 SCOPE_EXEMPT = "quhua_scope_exempt"
 
 Statement = TypeVar("Statement", Select, Update, Delete)  # type: ignore[type-arg]
+# An INSERT … SELECT reads scoped tables too: it may be marked as a whole.
+Exempted = TypeVar("Exempted", Select, Update, Delete, Insert)  # type: ignore[type-arg]
 PathColumn = InstrumentedAttribute[str] | ColumnElement[str]
 
 
-def unscoped(statement: Statement, *, why: str) -> Statement:
+def unscoped(statement: Exempted, *, why: str) -> Exempted:
     """Mark a statement that reads scoped tables on purpose, without a caller's scope."""
     return statement.execution_options(**{SCOPE_EXEMPT: why})
 

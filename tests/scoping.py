@@ -28,6 +28,22 @@ def tables_of(statement: Any) -> set[str]:
     return {element.name for element in visitors.iterate(statement) if isinstance(element, Table)}
 
 
+def tables_read(statement: Any) -> set[str]:
+    """The tables whose existing rows the statement reads or changes.
+
+    An INSERT's target gets new rows, which the services check themselves; what counts is
+    what it reads: its SELECT, or subqueries among its values (plain VALUES read nothing).
+    """
+    if isinstance(statement, Insert):
+        return {
+            name
+            for child in statement.get_children()
+            if child is not statement.table
+            for name in tables_of(child)
+        }
+    return tables_of(statement)
+
+
 class ScopeGuard:
     """Listens to before_execute on every engine; keeps statements that skipped the door."""
 
@@ -36,9 +52,11 @@ class ScopeGuard:
 
     def __call__(self, _conn: Any, statement: Any, _multi: Any, _params: Any, options: Any) -> None:
         merged = {**getattr(statement, "get_execution_options", dict)(), **(options or {})}
-        # New rows are the services' to check; reading or changing existing ones needs a scope.
-        if not merged.get("quhua_request") or isinstance(statement, Insert):
+        if isinstance(statement, Insert) and statement.select is not None:
+            # An INSERT … SELECT may carry its mark on the SELECT (a scoped select inserted).
+            merged = {**statement.select.get_execution_options(), **merged}
+        if not merged.get("quhua_request"):
             return
-        touched = tables_of(statement) & SCOPED_TABLES
+        touched = tables_read(statement) & SCOPED_TABLES
         if touched and not (merged.get(SCOPED) or merged.get(SCOPE_EXEMPT)):
             self.violations.append(f"{sorted(touched)}: {statement}")

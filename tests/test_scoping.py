@@ -7,9 +7,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Column, MetaData, String, Table, insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.schema import CreateTable
 
+from authz.roles import Action
+from authz.scope import operator_scope
 from quhua.db.engine import async_engine
 from quhua.db.session import RequestSession
 from tenancy.models import Jurisdiction
@@ -17,6 +20,8 @@ from tenancy.scope import Scope, ScopeRoot, unscoped
 from tests.scoping import ScopeGuard
 
 ROOT = Path(__file__).parent.parent
+# Where the INSERTs of the guard's test put their rows: a table of no jurisdiction's.
+PICKED = Table("picked", MetaData(), Column("code", String(12)), prefixes=["TEMPORARY"])
 
 
 def test_a_scope_cannot_be_made_outside_the_door() -> None:
@@ -49,4 +54,36 @@ def test_the_guard_catches_a_request_that_reads_a_scoped_table_without_a_scope(
     assert every_request_is_scoped.violations == []
     asyncio.run(read(select(Jurisdiction.code).where(Jurisdiction.code == "64")))
     assert len(every_request_is_scoped.violations) == 1
+    every_request_is_scoped.violations.clear()
+
+
+def test_the_guard_catches_an_insert_that_selects_from_a_scoped_table_without_a_scope(
+    ningxia_url: str, every_request_is_scoped: ScopeGuard
+) -> None:
+    """New rows are the services' to check, but what an INSERT reads needs the door."""
+    province = select(Jurisdiction.code).where(Jurisdiction.code == "64")
+    caught: list[int] = []
+
+    async def run() -> None:
+        engine = async_engine(ningxia_url)
+        async with async_sessionmaker(engine)() as session:
+            db = RequestSession(session)
+            await db.execute(CreateTable(PICKED))
+            everywhere = await operator_scope(db, Action.READ_TREE)
+            scoped = everywhere.within_scope(province, Jurisdiction.path)
+            for statement in (
+                insert(PICKED).values(code="64"),
+                unscoped(insert(PICKED).from_select(["code"], province), why="a test"),
+                insert(PICKED).from_select(["code"], scoped),
+                insert(PICKED).from_select(["code"], province),
+                insert(PICKED).values(code=province.scalar_subquery()),
+            ):
+                await db.execute(statement)
+                caught.append(len(every_request_is_scoped.violations))
+        await engine.dispose()
+
+    asyncio.run(run())
+    # Plain VALUES, an exempt and a scoped SELECT pass; a bare SELECT and a subquery do not.
+    assert caught == [0, 0, 0, 1, 2]
+    assert all("jurisdictions" in found for found in every_request_is_scoped.violations)
     every_request_is_scoped.violations.clear()

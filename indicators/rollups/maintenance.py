@@ -25,6 +25,7 @@ from typing import Any, cast
 from sqlalchemy import (
     Double,
     Executable,
+    Insert,
     Integer,
     Table,
     and_,
@@ -76,6 +77,12 @@ R = cast(Table, RollupReport.__table__).c
 _DELTA_COLUMNS = ["unit_id", "level", "span", "month_index", "amount"]
 SUM = AGGREGATION_CODES[TimeAggregation.SUM]
 LAST = AGGREGATION_CODES[TimeAggregation.LAST]
+# Why the upkeep reads scoped tables without the caller's scope (tests/scoping.py): it
+# follows the writer's own changes, of units the writer checked against its scope and holds.
+_CHANGED_UNITS = "the writer's changes, of units it checked and holds (lock_units)"
+# A reporter's write changes the figures of every ancestor, inside its scope or not: the
+# upkeep reads the tree and the store above the changes, and none of it reaches the caller.
+_ABOVE = "the changes' ancestors, whose store rows the write keeps (never shown to the caller)"
 
 
 def _depth(level: Any) -> ColumnElement[int]:
@@ -97,7 +104,7 @@ def _start(month: Any, span: int | Any) -> ColumnElement[int]:
     return cast(ColumnElement[int], month - month % span)
 
 
-def _insert_deltas(deltas: Table, key: str, rows: Select[Any] | CompoundSelect[Any]) -> Executable:
+def _insert_deltas(deltas: Table, key: str, rows: Select[Any] | CompoundSelect[Any]) -> Insert:
     names = [*_DELTA_COLUMNS[:2], key, *_DELTA_COLUMNS[2:]]
     return deltas.insert().from_select(names, rows)
 
@@ -118,7 +125,7 @@ def cells_from(rows: Select[Any]) -> Executable:
     )
     names = ["unit_id", "combo_id", "month_index", "old", "new", "stored_id", "line"]
     rest = ["element_id", "element_span", "aggregation", "target", "target_level"]
-    return cells.insert().from_select([*names, *rest], enriched)
+    return unscoped(cells.insert().from_select([*names, *rest], enriched), why=_CHANGED_UNITS)
 
 
 def _aggregation_code() -> ColumnElement[int]:
@@ -216,7 +223,10 @@ def _reported_buckets(span: int) -> Executable:
         .exists()
     )
     rows = select(m.element_id, literal(span), start).where(m.element_span <= span, counted)
-    return reported_buckets.insert().from_select(["element_id", "span", "start"], rows.distinct())
+    statement = reported_buckets.insert().from_select(
+        ["element_id", "span", "start"], rows.distinct()
+    )
+    return unscoped(statement, why=_ABOVE)
 
 
 def _one_month_per_bucket(span: int) -> ColumnElement[bool]:
@@ -362,7 +372,9 @@ def _looked(*, going: bool) -> Select[Any]:
 def _window_looks() -> Executable:
     """The looks of latest values going, kept until the write is done."""
     names = [c.name for c in cell_windows.columns]
-    return cell_windows.insert().from_select(names, _looked(going=True))
+    return unscoped(
+        cell_windows.insert().from_select(names, _looked(going=True)), why=_CHANGED_UNITS
+    )
 
 
 def _look_difference(x: Any, span: int) -> ColumnElement[Any]:
@@ -413,7 +425,7 @@ def _look_deltas(looked: FromClause) -> Executable:
         ).where(g[f"difference_{span}"].is_not(None))
         for span in SPANS[1:]
     )
-    return _insert_deltas(totals, "combo_id", union_all(*rows))
+    return unscoped(_insert_deltas(totals, "combo_id", union_all(*rows)), why=_CHANGED_UNITS)
 
 
 def _window_look_deltas_now() -> Executable:
@@ -469,7 +481,8 @@ def _keys_of_changes(*, look: bool = True) -> Executable:
     )
     moved = _moved(keys, starts=True) if look else literal(SPANS[-1])
     rows = select(*keys.c, case((_moving(keys, starts=True), moved), else_=0))
-    return report_keys.insert().from_select([*(c.name for c in keys.c), "moved"], rows)
+    statement = report_keys.insert().from_select([*(c.name for c in keys.c), "moved"], rows)
+    return unscoped(statement, why=_CHANGED_UNITS)
 
 
 def _window_contributions(*, after: bool) -> Executable:
@@ -487,7 +500,8 @@ def _window_contributions(*, after: bool) -> Executable:
         .select_from(windows)
         .group_by(W.target, W.target_level, W.combo_id, W.span, W.start)
     )
-    return _insert_deltas(totals, "combo_id", rows if after else rows.where(W.fresh == 0))
+    statement = _insert_deltas(totals, "combo_id", rows if after else rows.where(W.fresh == 0))
+    return unscoped(statement, why=_CHANGED_UNITS)
 
 
 def _moving(keys: FromClause, *, starts: bool) -> ColumnElement[bool]:
@@ -672,7 +686,7 @@ def _lift(deltas: Table, key: str, level: Level) -> Executable:
         .group_by(J.parent_id, d[key], d.span, d.month_index)
         .having(func.sum(d.amount) != 0)
     )
-    return _insert_deltas(deltas, key, rows)
+    return unscoped(_insert_deltas(deltas, key, rows), why=_ABOVE)
 
 
 def _store(deltas: Table, key: str, dialect: str) -> Executable:
