@@ -8,7 +8,7 @@ from typing import Any
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
@@ -19,6 +19,7 @@ from strawberry.types import ExecutionResult
 from authz.authentication import Authenticator
 from quhua.db.session import RequestSession
 from quhua.errors import ErrorCode, Unauthenticated
+from quhua.graphiql import graphiql_page
 from resolvers.context import Context
 from schema.errors import format_error
 
@@ -67,6 +68,10 @@ class QuhuaGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(session=request.scope[_SESSION], principal=request.scope[_PRINCIPAL])
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # Strawberry's page loads GraphiQL from a CDN; ours, from this app.
+        return graphiql_page(request)
 
     async def execute_operation(  # noqa: PLR0917 - strawberry's signature
         self,
