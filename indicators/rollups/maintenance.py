@@ -15,6 +15,12 @@ tree, never the size of a subtree.
 
 Units of the deepest level have no subtree: the store leaves them out (their own values
 are their figures) and their differences go straight to their parents.
+
+The writer's order: `create_statements`, `lock_units`, read what is stored, fill `cells`,
+`BEFORE`, write data_values, `AFTER`, `apply_statements`. The statements of each list run
+in the order listed: each reads what earlier ones wrote, and what `BEFORE` measures is
+gone after the write. docs/rollups.md states what the store holds after every write, and
+follows one write through every statement with real numbers.
 """
 
 from __future__ import annotations
@@ -148,7 +154,12 @@ def _follow(*columns: ColumnElement[Any]) -> list[ColumnElement[Any]]:
 
 
 def _cell_moves() -> Executable:
-    """Sum the changes per target, combo and period, apart by how far reporting moves."""
+    """Sum the changes per target, combo and period, apart by how far reporting moves.
+
+    After the keys (each change's `moved` comes from its key), before the write: a stopping
+    key still has `moved` 0 here, so no deletion is taken for a fresh window. The windows,
+    the looks and the fresh windows ask these rows; `_own_deltas` sums them after the
+    write."""
     moved = func.coalesce(K.moved, 0)
     change = func.coalesce(Q.new, 0.0) - func.coalesce(Q.old, 0.0)
     group = [Q.target, Q.combo_id, Q.month_index, moved]
@@ -174,7 +185,8 @@ def _own_deltas() -> Executable:
 
 def _summed_deltas(span: int) -> Executable:
     """A summed element's difference over a longer bucket: the sum of its periods' own
-    differences, already gathered per unit (far fewer rows than the changes)."""
+    differences, already gathered per unit (far fewer rows than the changes). Reads the
+    rows `_own_deltas` wrote, so it runs after it, and before the lifts."""
     d = totals.c
     start = _start(d.month_index, span)
     rows = (
@@ -200,6 +212,9 @@ def _own_key() -> ColumnElement[bool]:
 
 
 def _months_of_changes() -> Executable:
+    """The changes' months per element. First of all: `_one_month_per_bucket` counts these
+    rows (an empty table would take any batch for one month per bucket), and
+    `_reported_buckets` starts from them."""
     rows = select(Q.element_id, Q.element_span, Q.month_index).distinct()
     return months.insert().from_select(["element_id", "element_span", "month_index"], rows)
 
@@ -230,9 +245,10 @@ def _reported_buckets(span: int) -> Executable:
 
 
 def _one_month_per_bucket(span: int) -> ColumnElement[bool]:
-    """No element has two months of the changes in one bucket of this span: then no unit
-    has two changes of an element (nor of a combo) in one bucket, and counting units needs
-    no DISTINCT nor windows a grouping. Most batches are one month."""
+    """No element has two months of the changes in one bucket of this span: then a unit has
+    at most one change of a combo and one report key of an element in each bucket, and
+    counting units needs no DISTINCT nor windows a grouping. Most batches are one month.
+    Read from `months`: true of every span until `_months_of_changes` has run."""
     m = months.c
     buckets = select(m.element_id, _start(m.month_index, span)).distinct().subquery()
     every = select(func.count()).select_from(months).scalar_subquery()
@@ -241,7 +257,8 @@ def _one_month_per_bucket(span: int) -> ColumnElement[bool]:
 
 def _fresh(span: int, moved: Any, element_span: Any, aggregation: Any) -> ColumnElement[bool]:
     """Changes of averaged or latest-value elements whose window of this span was empty
-    and gets one value, its contribution."""
+    and gets one value, its contribution: the unit starts reporting the element there
+    (`moved` reaches the span) and no other month of the element shares the bucket."""
     return and_(
         _one_month_per_bucket(span),
         func.coalesce(moved, 0) >= span,
@@ -251,8 +268,11 @@ def _fresh(span: int, moved: Any, element_span: Any, aggregation: Any) -> Column
 
 
 def _windows_of_changes(span: int) -> Executable:
-    """The windows of this span that need measuring (not _fresh). None at all, and no
-    look at the changes, where every change is fresh (a first month of a year)."""
+    """The windows of this span that need measuring (not _fresh), where some element has
+    two months of the changes in one year (otherwise the look serves). None at all, and no
+    look at the changes, where every change is fresh (a first month of a year). `fresh`
+    marks a window every change of which starts the unit reporting at this span: it held
+    nothing before, so it is measured only after the write (or not at all: `sole`)."""
     start = _start(Q.month_index, span)
     window = [Q.unit_id, Q.combo_id, start, Q.aggregation, Q.target, Q.target_level]
     fresh = func.min(case((K.moved >= span, 1), else_=0))
@@ -370,7 +390,9 @@ def _looked(*, going: bool) -> Select[Any]:
 
 
 def _window_looks() -> Executable:
-    """The looks of latest values going, kept until the write is done."""
+    """The looks of latest values going, kept until the write is done: the look must see
+    the value that goes, the difference must see what is left (`_look_deltas` in
+    `AFTER`)."""
     names = [c.name for c in cell_windows.columns]
     return unscoped(
         cell_windows.insert().from_select(names, _looked(going=True)), why=_CHANGED_UNITS
@@ -436,7 +458,8 @@ def _window_look_deltas_now() -> Executable:
 
 
 def _fresh_windows(span: int) -> Executable:
-    """Fresh windows contribute their single new value: summed per target."""
+    """Fresh windows contribute their single new value: summed per target, from the
+    changes already summed per target and period (`_cell_moves`)."""
     m = cell_moves.c
     start = _start(m.month_index, span)
     bucket = [m.target, m.target_level, m.combo_id, start]
@@ -452,7 +475,10 @@ def _keys_of_changes(*, look: bool = True) -> Executable:
     """The report keys, with how far each key whose values only appear moves the unit's
     reporting (`_moved`, before the write): worked out as the keys are written, where an
     UPDATE wrote every key a second time. `look=False` takes every bucket as empty before
-    (a rebuild)."""
+    (a rebuild). A stopping key's `moved` is 0 until `_stops`, after the write.
+
+    Before the write, after `_reported_buckets` (`_held` trusts "nobody reported" only from
+    its rows), and before everything that asks a change's `moved`."""
     key = [Q.unit_id, Q.element_id, Q.month_index]
     grouped = (
         select(
@@ -465,8 +491,8 @@ def _keys_of_changes(*, look: bool = True) -> Executable:
         .group_by(*key)
         .subquery("grouped")
     )
-    # Joined after grouping, once per element: a subquery per key cost a fifth of this
-    # statement on SQLite, and a join before grouping made it index the changes anew.
+    # Joined after grouping, once per element: a subquery per key ran once for every key,
+    # and a join before grouping made SQLite index the changes anew.
     combos = select(C.element_id, func.count().label("cells")).group_by(C.element_id).subquery("n")
     g, n = grouped.c, combos.c
     keys = (
@@ -487,8 +513,9 @@ def _keys_of_changes(*, look: bool = True) -> Executable:
 
 def _window_contributions(*, after: bool) -> Executable:
     """Each window's contribution (average or latest value over it): minus what it was
-    before the write, plus what it is after. A bucket that was empty contributed nothing
-    before; one that holds a single new value contributes that value."""
+    before the write (`after=False`, in `BEFORE`), plus what it is after (`after=True`, in
+    `AFTER`). A bucket that was empty contributed nothing before; one that holds a single
+    new value contributes that value."""
     measured = bucket_contribution(W.unit_id, W.combo_id, W.start, W.span, W.aggregation == LAST)
     contribution: ColumnElement[Any]
     if after:
@@ -573,7 +600,8 @@ def _moved(keys: FromClause, *, starts: bool) -> ColumnElement[int]:
 
 
 def _stops() -> Executable:
-    """After the write: how far each key whose values only go stops the unit reporting."""
+    """After the write: how far each key whose values only go stops the unit reporting.
+    Only then is it known what is left; `_report_moves` counts the keys after it."""
     step = (
         update(report_keys)
         .where(_moving(report_keys, starts=False))
@@ -583,7 +611,8 @@ def _stops() -> Executable:
 
 
 def _report_moves() -> Executable:
-    """The moving keys counted per target, element, period and how far they move."""
+    """The moving keys counted per target, element, period and how far they move: after
+    `_stops`, which gives the stopping keys theirs."""
     sign = case((K.inserts == 1, 1), else_=-1)
     group = [K.target, K.element_id, K.month_index, K.moved]
     rows = (
@@ -634,7 +663,9 @@ def _report_deltas_by_unit(span: int) -> Executable:
     return _insert_deltas(report_totals, "element_id", rows)
 
 
-# Once the report keys know which buckets were empty.
+# Once the report keys know which buckets were empty. In this order: the changes per
+# target first (the windows' and the looks' guards ask them, the fresh windows sum them);
+# the looks before the write, those of latest values going kept for after it.
 _WINDOWS: list[Executable] = [
     _cell_moves(),
     *(_windows_of_changes(span) for span in SPANS[1:]),
@@ -643,7 +674,9 @@ _WINDOWS: list[Executable] = [
     *(_fresh_windows(span) for span in SPANS[1:]),
 ]
 # Run once the changes are in, before anything is written: which units start reporting
-# what, and which buckets need measuring.
+# what, and which buckets need measuring. In this order: the months (every "one month per
+# bucket" asks them), the buckets anyone reported (the keys trust them), the keys (the
+# windows ask how far each moves), the windows, and their contributions before the write.
 BEFORE: list[Executable] = [
     _months_of_changes(),
     *(_reported_buckets(span) for span in SPANS),
@@ -651,6 +684,8 @@ BEFORE: list[Executable] = [
     *_WINDOWS,
     _window_contributions(after=False),
 ]
+# The differences per target that follow from the keys and the changes: the moves before
+# the counts that sum them, each period's own difference before the sums over longer ones.
 _DIFFERENCES: list[Executable] = [
     _report_moves(),
     *(_report_deltas(span) for span in SPANS),
@@ -658,6 +693,8 @@ _DIFFERENCES: list[Executable] = [
     _own_deltas(),
     *(_summed_deltas(span) for span in SPANS[1:]),
 ]
+# Run once the write is done: what the windows and the keys that stop are left with.
+# `_stops` comes before `_DIFFERENCES`, whose moves count by each key's `moved`.
 AFTER: list[Executable] = [
     _window_contributions(after=True),
     # The looks of latest values going: what is left is measured now.
@@ -668,7 +705,11 @@ AFTER: list[Executable] = [
 
 
 def _lift(deltas: Table, key: str, level: Level) -> Executable:
-    """Add to the deltas each parent's share: the sum of its children's at `level`."""
+    """Add to the deltas each parent's share: the sum of its children's at `level`.
+
+    Lifts run from the deepest stored level up: the rows at `level` are the targets' own
+    and those the lift below added, so a lift run before its children's would leave their
+    share out."""
     d = deltas.c
     assert level.parent is not None
     rows = (
@@ -690,7 +731,8 @@ def _lift(deltas: Table, key: str, level: Level) -> Executable:
 
 
 def _store(deltas: Table, key: str, dialect: str) -> Executable:
-    """Add each unit's summed deltas to the store, in key order."""
+    """Add each unit's summed deltas to the store, in key order: after every lift. Rows are
+    never deleted here, only added to, so one whose total comes back to 0 stays."""
     d = deltas.c
     keys = [d.unit_id, d.span, d.month_index, d[key]]
     rows = (
@@ -712,7 +754,11 @@ def _store(deltas: Table, key: str, dialect: str) -> Executable:
 
 
 def apply_statements(dialect: str) -> list[Executable]:
-    """Lift the measured differences up the tree, add them to the store, clear the scratch."""
+    """Lift the measured differences up the tree, add them to the store, clear the scratch.
+
+    In this order: the lifts level by level from the townships up (totals, then counts),
+    then the two upserts, then the clear (SQLite keeps the rows for the connection: left
+    there, the next write would add them again)."""
     # Nothing is measured at the deepest level: its differences start one level up.
     lifted = [level for level in reversed(Level) if level.parent is not None and level != LEAF]
     return [

@@ -5,6 +5,12 @@ month, a quarter or a year, `span` months long from `month_index`), the sum over
 subtree (itself included) of each unit's contribution: its value combined over the bucket
 by the element's time aggregation. Reading any aggregate is then a primary-key lookup,
 whatever lies below.
+
+What holds after every committed write (docs/rollups.md): each row equals that sum over
+what data_values holds (up to rounding), and a missing row means 0. The upkeep only adds
+differences to rows (a rebuild empties them first), so a row may stay behind holding 0.
+Buckets are of the element's own period and longer (`indicators.rollups.scratch.SPANS`
+months), keyed by their first month (`Period.month_index`).
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ LEAF = Level.VILLAGE
 
 # No foreign keys: every row is derived from data_values, whose own foreign keys hold the
 # units, combos and elements, and checking them again cost PostgreSQL a trigger call per row
-# written (more than half of writing the store).
+# written (docs/benchmarks.md).
 class Rollup(Base):
+    """The subtree's total of one option combo over one bucket: each unit's contribution
+    (its values there, summed, averaged or the latest) summed over the subtree."""
+
     __tablename__ = "rollups"
 
     unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -34,7 +43,10 @@ class Rollup(Base):
 
 
 class RollupReport(Base):
-    """How many units of the subtree reported the element at all in the bucket."""
+    """How many units of the subtree reported the element at all in the bucket: hold at
+    least one value of any of its combos there. Kept beside the totals by the same upkeep,
+    so that completeness never counts values at read time; the units expected come from
+    `tenancy.models.SubtreeSize`."""
 
     __tablename__ = "rollup_reports"
 

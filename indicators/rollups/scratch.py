@@ -1,5 +1,12 @@
 """The roll-up upkeep's temporary tables: what a writer changes, and what the upkeep works
-out from it before adding differences to the store. They live for one transaction."""
+out from it before adding differences to the store.
+
+They hold one write's rows and are empty between writes: PostgreSQL deletes their rows at
+commit, and SQLite, which keeps a connection's temporary tables and their rows, has them
+emptied by the upkeep's last statements (`maintenance.clear_statements`). Levels travel as
+depths (1 province ... 5 village), time aggregations as `AGGREGATION_CODES`. docs/rollups.md
+shows what each holds for a worked example.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +32,8 @@ _metadata = MetaData()
 # Months in a bucket of each period type, shortest first.
 SPANS = tuple(sorted({period_type.months for period_type in PeriodType}))
 # The scratch tables carry a level as its depth and a time aggregation as its position
-# here: every grouping of the upkeep sorts and compares them, and integers did that in
-# 0.6 s less than text for a month of Hebei's villages.
+# here: every grouping of the upkeep sorts and compares them, and integers sort and compare
+# cheaper than text (docs/benchmarks.md, "Fewer sorts and one table less").
 AGGREGATION_CODES = {aggregation: code for code, aggregation in enumerate(TimeAggregation)}
 
 
@@ -83,7 +90,8 @@ cells = _temporary(
     Column("line", Integer),
 )
 # The months the changes fall in, by element (a handful): whether two share a longer
-# bucket, where a unit may have several changes of an element.
+# bucket, where a unit may have several changes of an element. `_one_month_per_bucket`
+# counts these rows, so they are written before anything asks it.
 months = _temporary(
     "rollup_months",
     Column("element_id", Integer, nullable=False),
@@ -111,7 +119,11 @@ cell_moves = _temporary(
     Column("moved", Integer, nullable=False),
     Column("amount", Double),
 )
-# Buckets longer than the element's period, of averaged or latest-value elements.
+# Buckets longer than the element's period, of averaged or latest-value elements, where
+# some element has two months of the changes in one year: each measured before the write
+# (unless fresh) and after it (`maintenance._window_contributions`). With one month per
+# year the look at the year serves instead (`rollup_cell_windows`), and this table stays
+# empty.
 windows = _temporary(
     "rollup_windows",
     Column("unit_id", Integer, nullable=False),
@@ -176,6 +188,8 @@ report_keys = _temporary(
 )
 
 
+# Differences to add to the store, per unit and level: first each target's own, then each
+# lift adds the parents' sums one level up; the lifts read one level's rows at a time.
 def _deltas(name: str, key: str, amount: Column[Any]) -> Table:
     return _temporary(
         name,
@@ -202,6 +216,7 @@ report_moves = _temporary(
     Column("moved", Integer, nullable=False),
     Column("amount", Integer, nullable=False),
 )
+# Every scratch table: created by `create_statements`, emptied by `clear_statements`.
 TEMPORARY_TABLES = (
     changes,
     cells,
@@ -220,12 +235,13 @@ TEMPORARY_TABLES = (
 def create_statements(dialect: str) -> list[Executable]:
     """Prepare a writer's transaction: the scratch tables, and PostgreSQL's planner.
 
-    The upkeep's statements probe an index per row; PostgreSQL's JIT compiled each one
-    for 0.3 to 0.8 s (its costs looked high), several times what they took to run. With
-    the default cost of a random page (4, for disks that seek), its planner hashed all
-    665,276 units and every stored value to join a month's file of 3,060 units (0.9 s for
-    Ningxia, growing with the tables, not the file); what writers touch is cached, where a
-    probe costs about what a page read in order does.
+    The upkeep's statements probe an index per row; PostgreSQL's JIT took their estimated
+    costs for high and spent several times their running time compiling them. With the
+    default cost of a random page (4, for disks that seek), its planner hashed every unit
+    and every stored value to join a month's file of a few thousand units, a cost growing
+    with the tables rather than the file; what writers touch is cached, where a probe
+    costs about what a page read in order does. The figures are in docs/benchmarks.md.
+    Both settings are LOCAL: they end with the writer's transaction.
     """
     session = (
         [text("SET LOCAL jit = off"), text("SET LOCAL random_page_cost = 1.1")]
