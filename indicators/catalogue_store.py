@@ -8,7 +8,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
-from indicators.catalogue_file import CatalogueSpec, ElementSpec
+from indicators.catalogue_changes import plan_changes
+from indicators.catalogue_file import CatalogueError, CatalogueSpec, ElementSpec
 from indicators.models import (
     Category,
     CategoryOption,
@@ -17,6 +18,7 @@ from indicators.models import (
     Indicator,
     OptionCombo,
 )
+from indicators.rollups.verification import rebuild
 
 
 def _table(model: type[Any]) -> Table:
@@ -28,13 +30,20 @@ class CatalogueReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
+    # element code → why its store of aggregates was measured afresh
+    rebuilt: dict[str, str] = field(default_factory=dict)
 
     def count(self, kind: str, outcome: str) -> None:
         counts = getattr(self, outcome)
         counts[kind] = counts.get(kind, 0) + 1
 
-    def as_dict(self) -> dict[str, dict[str, int]]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rebuilt": self.rebuilt,
+        }
 
 
 def combo_keys(element: ElementSpec, spec: CatalogueSpec) -> list[str]:
@@ -78,8 +87,14 @@ def _upsert(
 def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueReport:
     """Create or update every entry of the catalogue, inside the caller's transaction.
 
-    Entries the file no longer names are kept: values may refer to them.
+    Entries the file no longer names are kept: values may refer to them. A change that would
+    re-interpret stored values raises CatalogueError before anything is written; elements
+    whose values are now read another way have their store rebuilt here, so that no
+    aggregate is left measured the old way.
     """
+    plan = plan_changes(connection, spec)
+    if plan.problems:
+        raise CatalogueError(plan.problems)
     report = CatalogueReport()
     category_ids: dict[str, int] = {}
     for category in spec.categories.values():
@@ -150,4 +165,10 @@ def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueRep
                 "annualize": indicator.annualize,
             },
         )
+    if plan.rebuild:
+        ids = connection.execute(
+            select(DataElement.id).where(DataElement.code.in_(sorted(plan.rebuild)))
+        ).scalars()
+        rebuild(connection, elements=list(ids))
+        report.rebuilt = plan.rebuild
     return report

@@ -11,6 +11,7 @@ import typer
 from indicators.catalogue_file import CatalogueError, read_catalogue
 from indicators.catalogue_store import store_catalogue
 from quhua.cli.common import DatabaseOption, engine_for, fail, require_current_schema, settings_for
+from quhua.db.engine import SQLITE_WRITE
 
 app = typer.Typer(no_args_is_help=True, help="Load and update the indicator catalogue.")
 
@@ -33,13 +34,30 @@ def load(
             raise typer.Exit(1) from None
         fail(f"{file}: {len(error.problems)} problems, nothing was written\n" + str(error))
     settings = settings_for(database_url)
-    with engine_for(settings) as engine, engine.connect() as connection, connection.begin() as tx:
+    with (
+        engine_for(settings) as engine,
+        # A writer from the start: a rebuild of the store must not race writers of values.
+        engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
+        connection.begin() as tx,
+    ):
         require_current_schema(connection)
-        report = store_catalogue(connection, spec)
+        try:
+            report = store_catalogue(connection, spec)
+        except CatalogueError as error:
+            tx.rollback()
+            if as_json:
+                problems = {"ok": False, "problems": error.problems}
+                typer.echo(json.dumps(problems, ensure_ascii=False))
+                raise typer.Exit(1) from None
+            fail(
+                f"{file}: {len(error.problems)} changes would re-interpret stored values, "
+                f"nothing was written\n{error}"
+            )
         if dry_run:
             tx.rollback()
     if as_json:
-        typer.echo(json.dumps({"ok": True, "written": not dry_run, **report.as_dict()}))
+        report_json = {"ok": True, "written": not dry_run, **report.as_dict()}
+        typer.echo(json.dumps(report_json, ensure_ascii=False))
         return
     verb = "would load" if dry_run else "loaded"
     typer.echo(
@@ -47,3 +65,5 @@ def load(
         f"elements, {len(spec.indicators)} indicators; created {report.created or 'nothing'}, "
         f"updated {report.updated or 'nothing'}"
     )
+    for code, why in report.rebuilt.items():
+        typer.echo(f"{'would rebuild' if dry_run else 'rebuilt'} the aggregates of {code}: {why}")
