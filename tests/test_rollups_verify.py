@@ -4,7 +4,8 @@ restores it."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,18 @@ from sqlalchemy import text
 from quhua.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
-from tests.databases import load_tree
+from tests.conftest import client_for
+from tests.databases import issue_token, load_tree
 
 HEADER = "jurisdiction,element,period,value,disaggregation\n"
-VILLAGES = ["640104001002", "640104001005", "640104001007", "640104002001", "640105001002", "640202001001"]
+VILLAGES = [
+    "640104001002",
+    "640104001005",
+    "640104001007",
+    "640104002001",
+    "640105001002",
+    "640202001001",
+]
 
 
 def import_file(url: str, tmp_path: Path, name: str, lines: list[str]) -> None:
@@ -42,7 +51,7 @@ def month_lines(month: int, rng: random.Random) -> list[str]:
 
 
 @pytest.fixture
-def reported(migrated_url: str, tmp_path: Path) -> Iterator[str]:
+def reported(migrated_url: str, tmp_path: Path) -> str:
     """Ningxia with five villages' values over six months, each month corrected once."""
     load_tree(migrated_url)
     loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url)
@@ -51,7 +60,7 @@ def reported(migrated_url: str, tmp_path: Path) -> Iterator[str]:
     for month in range(1, 7):
         import_file(migrated_url, tmp_path, f"m{month}.csv", month_lines(month, rng))
         import_file(migrated_url, tmp_path, f"fix{month}.csv", month_lines(month, rng)[::3])
-    yield migrated_url
+    return migrated_url
 
 
 def sql(url: str, statement: str) -> None:
@@ -131,3 +140,40 @@ def test_unknown_names_are_refused(reported: str) -> None:
     element = quhua("rollups", "rebuild", "--element", "boys", url=reported)
     assert element.exit_code == 1
     assert "no data element has code 'boys'" in element.output
+
+
+def test_a_rebuild_racing_writers_leaves_the_store_equal_to_its_values(reported: str) -> None:
+    submit = """mutation($rows: [ValueInput!]!) {
+      submitValues(input: $rows, reason: "race") { ok } }"""
+    token = issue_token(reported, "racer", "reporter", "6401")
+    stop = threading.Event()
+
+    def write() -> int:
+        written = 0
+        rng = random.Random(11)
+        with client_for(reported, token) as client:
+            while not stop.is_set() and written < 200:
+                village = rng.choice(VILLAGES[:4])
+                row = {
+                    "jurisdiction": village,
+                    "element": rng.choice(["population", "married_women"]),
+                    "period": f"2024-{rng.randint(1, 9):02d}",
+                    "value": rng.randint(1, 999),
+                    "disaggregation": "",
+                }
+                if row["element"] == "population":
+                    row["disaggregation"] = "sex=male"
+                body = client.post("/graphql", json={"query": submit, "variables": {"rows": [row]}})
+                assert body.status_code == 200, body.text
+                assert "errors" not in body.json(), body.json()
+                written += 1
+        return written
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        writer = pool.submit(write)
+        for _ in range(3):
+            assert quhua("rollups", "rebuild", url=reported).exit_code == 0
+        stop.set()
+        assert writer.result() > 0
+    result = quhua("rollups", "verify", url=reported)
+    assert result.exit_code == 0, result.output

@@ -119,8 +119,11 @@ def rebuild(
     if elements is not None:
         count = count.where(Filter(elements=elements).combos(_VALUES.c.combo_id))
     if connection.dialect.name == "postgresql":
-        # Writers keep the store by differences measured against data_values: none may
-        # change it while it is measured whole. Waits for writers under way to commit.
+        # Writers keep the store by differences measured against data_values, holding their
+        # units (lock_units) from before they measure until they commit. EXCLUSIVE waits for
+        # every writer under way and holds new ones at their first step (plain reads go on);
+        # SHARE on data_values keeps out anything that writes values without holding units.
+        connection.execute(text("LOCK TABLE jurisdictions IN EXCLUSIVE MODE"))
         connection.execute(text("LOCK TABLE data_values IN SHARE MODE"))
     measured = int(connection.execute(count).scalar_one())
     statements = rebuild_statements(connection.dialect.name, list(elements) if elements else None)
