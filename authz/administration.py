@@ -49,13 +49,16 @@ def _reason(actor: Actor, reason: str) -> str:
     return reason
 
 
-async def _unit(session: RequestSession, code: str, scope: Scope) -> Jurisdiction:
+async def _unit(
+    session: RequestSession, code: str, scope: Scope, *, retired: bool = False
+) -> Jurisdiction:
+    """The unit by code, inside the caller's scope; current unless `retired` is allowed."""
     unit = await repository.unit_by_code(session, code.strip())
     if unit is None:
         raise NotFound(f"jurisdiction: no jurisdiction has code {code!r}")
     if not scope.contains(unit.path):
         raise Forbidden(f"jurisdiction {unit.code} is outside what you administer")
-    if unit.valid_to is not None:
+    if unit.valid_to is not None and not retired:
         raise BadUserInput(f"jurisdiction {unit.code} was retired on {unit.valid_to}")
     return unit
 
@@ -153,9 +156,12 @@ async def revoke_role(
     code: str,
     reason: str,
 ) -> tuple[Grant, Subject, Jurisdiction]:
-    """Take a role back; refused if it would leave a unit and all above it without an admin."""
+    """Take a role back; refused if it would leave a unit and all above it without an admin.
+
+    A grant at a retired unit can be taken back too: nobody should keep a role there.
+    """
     reason = _reason(actor, reason)
-    unit = await _unit(session, code, scope)
+    unit = await _unit(session, code, scope, retired=True)
     subject = await repository.subject_by_name(session, subject_name.strip())
     grant = await repository.find_grant(session, subject.id, role, unit.id) if subject else None
     if subject is None or grant is None:
@@ -201,6 +207,21 @@ async def _subject_within(
             assert unit is not None
             _check_privilege(actor, grant.role, unit, verb="issue tokens for")
     return await repository.unit_by_code(session, grants[0].code) if grants else None
+
+
+async def _placed_within(
+    session: RequestSession, actor: Actor, scope: Scope, subject: Subject
+) -> Jurisdiction | None:
+    """A unit inside the caller's scope where the subject holds, or once held or was issued
+    a token at, a role: taking a token away only narrows access, so any administrator
+    the subject answers (or answered) to may do it, whatever it holds elsewhere."""
+    if actor.principal is None:
+        grants = await repository.held_grants(session, subject.id)
+        return await repository.unit_by_code(session, grants[0].code) if grants else None
+    unit = await repository.placed_unit(session, scope, subject.id)
+    if unit is None:
+        raise Forbidden(f"{subject.name} holds no role in what you administer")
+    return unit
 
 
 async def create_token(
@@ -260,7 +281,7 @@ async def revoke_token(
     if found is None:
         raise NotFound(f"token {token_id} does not exist")
     token, subject = found
-    unit = await _subject_within(session, actor, scope, subject)
+    unit = await _placed_within(session, actor, scope, subject)
     if token.revoked_at is not None:
         raise Conflict(f"token {token_id} was already revoked")
     token.revoked_at = utc_now()

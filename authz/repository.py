@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, select, union, update
 
 from authz.models import CasbinRule, Grant, PolicyAudit, PolicyState, Subject, Token
 from authz.principal import HeldGrant
@@ -95,6 +95,25 @@ async def unit_by_code(session: RequestSession, code: str) -> Jurisdiction | Non
     """A jurisdiction by code: codes and names are public, what lies under them is not."""
     query = unscoped(
         select(Jurisdiction).where(Jurisdiction.code == code), why="the tree's codes are public"
+    )
+    return await session.scalar(query)
+
+
+async def placed_unit(
+    session: RequestSession, scope: Scope, subject_id: int
+) -> Jurisdiction | None:
+    """A unit in the scope where the subject holds a role, or the policy audit shows it held
+    one or was issued a token (a subject whose grants are all gone keeps its history)."""
+    held = select(Grant.jurisdiction_id).where(Grant.subject_id == subject_id)
+    audited = select(PolicyAudit.jurisdiction_id).where(
+        PolicyAudit.subject_id == subject_id, PolicyAudit.jurisdiction_id.is_not(None)
+    )
+    query = scope.within_scope(
+        select(Jurisdiction)
+        .where(Jurisdiction.id.in_(union(held, audited)))
+        .order_by(Jurisdiction.path)
+        .limit(1),
+        Jurisdiction.path,
     )
     return await session.scalar(query)
 

@@ -90,3 +90,9 @@ class Period:
         """The next period of the same type."""
         index = self.month_index + self.type.months
         return Period(index // 12, index % 12 + 1, self.type)
+
+
+def first_month_from(day: dt.date) -> int:
+    """The month index of the first month that begins on or after the day."""
+    index = day.year * 12 + day.month - 1
+    return index if day.day == 1 else index + 1

@@ -153,10 +153,14 @@ async def _cells(
         if found is None:
             continue
         _, element, combo_id, period = found
-        if unit.valid_to is not None:
+        if unit.valid_to is not None and period.start >= unit.valid_to:
+            # Its history stays correctable: only periods begun after it was retired are
+            # closed to it.
             outcome.problems.append(
                 RowProblem(
-                    number, ErrorCode.BAD_USER_INPUT, f"{code} was retired on {unit.valid_to}"
+                    number,
+                    ErrorCode.BAD_USER_INPUT,
+                    f"{code} was retired on {unit.valid_to}, before {period} began",
                 )
             )
             continue

@@ -39,7 +39,7 @@ from sqlalchemy.sql import FromClause
 from indicators.audit import open_change_set
 from indicators.catalogue_index import CatalogueIndex
 from indicators.models import DataValue, ValueChange
-from indicators.periods import PeriodError
+from indicators.periods import PeriodError, first_month_from
 from indicators.rollups.maintenance import (
     AFTER,
     BEFORE,
@@ -229,17 +229,17 @@ def _index_cells(connection: Connection) -> bool:
 
 
 def _check(connection: Connection, report: ImportReport, max_errors: int, *, twice: bool) -> None:
-    """Lines naming a unit that does not exist, is retired or does not report the element,
-    and (where some cell is named `twice`) lines repeating an earlier line's cell. Each
-    unit is looked up once per set of levels its lines claim, not once per line."""
+    """Lines naming a unit that does not exist, does not report the element or was retired
+    before the line's period began, and (where some cell is named `twice`) lines repeating
+    an earlier line's cell. Each unit is looked up once per set of levels its lines claim,
+    not once per line."""
     claims = select(S.code, S.levels).where(S.ok).group_by(S.code, S.levels).subquery()
     wrong = (
-        select(claims.c.code, claims.c.levels, U.id, U.level, U.valid_to)
+        select(claims.c.code, claims.c.levels, U.id, U.level)
         .select_from(claims.outerjoin(file_units, U.code == claims.c.code))
         .where(
             or_(
                 U.id.is_(None),
-                U.valid_to.is_not(None),
                 ~(literal(",") + claims.c.levels).contains(literal(",") + U.level + literal(",")),
             )
         )
@@ -249,18 +249,31 @@ def _check(connection: Connection, report: ImportReport, max_errors: int, *, twi
         .subquery()
     )
     problems = (
-        select(S.line, S.code, wrong.c.id, wrong.c.level, wrong.c.valid_to)
+        select(S.line, S.code, wrong.c.id, wrong.c.level)
         .join(wrong, and_(S.code == wrong.c.code, S.levels == wrong.c.levels))
         .where(S.ok)
     )
-    for line, code, unit_id, level, retired in connection.execute(problems):
+    for line, code, unit_id, level in connection.execute(problems):
         if unit_id is None:
             reason = f"unknown jurisdiction {code!r}"
-        elif retired is not None:
-            reason = f"jurisdiction {code} was retired on {retired}"
         else:
             reason = f"jurisdiction {code} is a {level}, which does not report this element"
         report.add_error(line, reason, limit=max_errors)
+    # A retired unit's history stays correctable: only periods begun after it was retired
+    # are closed to it. Retired units are few; each is asked for its lines once.
+    for code, retired in connection.execute(
+        select(U.code, U.valid_to).where(U.valid_to.is_not(None))
+    ):
+        closed = select(S.line, S.month_index).where(
+            S.ok, S.code == code, S.month_index >= first_month_from(retired)
+        )
+        for line, month_index in connection.execute(closed):
+            began = f"{month_index // 12}-{month_index % 12 + 1:02d}"
+            report.add_error(
+                line,
+                f"jurisdiction {code} was retired on {retired}, before the period from {began}",
+                limit=max_errors,
+            )
     if not twice:
         return
     cell = [S.code, S.levels, S.combo_id, S.month_index]
