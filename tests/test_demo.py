@@ -13,10 +13,12 @@ import httpx2 as httpx
 import pytest
 
 from quhua.demo import DEMO_USERS
+from tests.cli import quhua
 from tests.processes import quhua_server
 
 pytestmark = pytest.mark.scale
 TOKEN = re.compile(r"qh_[A-Za-z0-9_-]{43}")
+DEMO_DATABASE = "var/quhua.sqlite3"
 
 
 @contextmanager
@@ -73,6 +75,9 @@ def test_the_demo_serves_the_tree_of_china_with_tokens_for_every_role() -> None:
         )
         assert system == {"data": {"jurisdiction": {"descendantCount": 22}}}
         assert_demo_values_arrive(base, tokens["ningxia-stats-system"])
+        # The demo's store, kept by its imports while the server ran, equals its values.
+        verified = quhua("rollups", "verify", url=f"sqlite:///{Path(folder) / DEMO_DATABASE}")
+        assert verified.exit_code == 0, verified.output
 
 
 RATES = """{ jurisdiction(code: "64") { indicators(period: "2025-Q4") {

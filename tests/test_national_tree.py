@@ -51,6 +51,9 @@ def test_the_national_tree_loads_and_reloads_unchanged(national_url: str) -> Non
     second = load(national_url)
     assert second["unchanged"] == sum(LEVELS.values())
     assert second["inserted"] == second["renamed"] == second["missing"] == 0
+    # The units counted below every unit equal a fresh count of the whole tree.
+    verified = quhua("rollups", "verify", url=national_url)
+    assert verified.exit_code == 0, verified.output
 
 
 def national_viewer(url: str) -> str:

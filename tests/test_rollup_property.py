@@ -407,3 +407,6 @@ def _check_writes(
             periods = data.draw(st.lists(st.sampled_from(ASKED), min_size=1, max_size=3))
             _check_units(client, brute, province, periods)
             _check_grid_and_series(client, brute, province, periods[0])
+    # The store as a whole, not only what GraphQL was asked, equals its values.
+    verified = quhua("rollups", "verify", "--under", province, url=url)
+    assert verified.exit_code == 0, verified.output
