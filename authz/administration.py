@@ -209,19 +209,26 @@ async def _subject_within(
     return await repository.unit_by_code(session, grants[0].code) if grants else None
 
 
-async def _placed_within(
-    session: RequestSession, actor: Actor, scope: Scope, subject: Subject
+async def _token_within(
+    session: RequestSession, actor: Actor, scope: Scope, token: Token, subject: Subject
 ) -> Jurisdiction | None:
-    """A unit inside the caller's scope where the subject holds, or once held or was issued
-    a token at, a role: taking a token away only narrows access, so any administrator
-    the subject answers (or answered) to may do it, whatever it holds elsewhere."""
+    """The unit, inside the caller's scope, that the token belongs to: where it was issued,
+    or, for a subject all of whose grants lie in the scope, its first grant's unit.
+
+    Taking a token away only narrows access, so the administrators of the unit it was
+    issued at may do it whatever its subject holds now (nothing, or roles elsewhere);
+    having once granted the subject something is not enough. Any other token answers as
+    one that does not exist, naming nobody.
+    """
+    grants = await repository.held_grants(session, subject.id)
     if actor.principal is None:
-        grants = await repository.held_grants(session, subject.id)
         return await repository.unit_by_code(session, grants[0].code) if grants else None
-    unit = await repository.placed_unit(session, scope, subject.id)
-    if unit is None:
-        raise Forbidden(f"{subject.name} holds no role in what you administer")
-    return unit
+    issued = await repository.token_issued_in(session, scope, token.id)
+    if issued is not None:
+        return issued
+    if grants and all(scope.contains(grant.path) for grant in grants):
+        return await repository.unit_by_code(session, grants[0].code)
+    raise NotFound(f"token {token.id} does not exist")
 
 
 async def create_token(
@@ -281,7 +288,7 @@ async def revoke_token(
     if found is None:
         raise NotFound(f"token {token_id} does not exist")
     token, subject = found
-    unit = await _placed_within(session, actor, scope, subject)
+    unit = await _token_within(session, actor, scope, token, subject)
     if token.revoked_at is not None:
         raise Conflict(f"token {token_id} was already revoked")
     token.revoked_at = utc_now()

@@ -5,9 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Select, delete, func, select, union, update
+from sqlalchemy import Select, delete, func, select, update
 
-from authz.models import CasbinRule, Grant, PolicyAudit, PolicyState, Subject, Token
+from authz.models import (
+    CasbinRule,
+    Grant,
+    PolicyAudit,
+    PolicyAuditAction,
+    PolicyState,
+    Subject,
+    Token,
+)
 from authz.principal import HeldGrant
 from authz.roles import Role
 from quhua.db.session import RequestSession
@@ -99,21 +107,16 @@ async def unit_by_code(session: RequestSession, code: str) -> Jurisdiction | Non
     return await session.scalar(query)
 
 
-async def placed_unit(
-    session: RequestSession, scope: Scope, subject_id: int
+async def token_issued_in(
+    session: RequestSession, scope: Scope, token_id: int
 ) -> Jurisdiction | None:
-    """A unit in the scope where the subject holds a role, or the policy audit shows it held
-    one or was issued a token (a subject whose grants are all gone keeps its history)."""
-    held = select(Grant.jurisdiction_id).where(Grant.subject_id == subject_id)
-    audited = select(PolicyAudit.jurisdiction_id).where(
-        PolicyAudit.subject_id == subject_id, PolicyAudit.jurisdiction_id.is_not(None)
+    """The unit, inside the scope, that the policy audit says the token was issued at."""
+    issued = select(PolicyAudit.jurisdiction_id).where(
+        PolicyAudit.token_id == token_id,
+        PolicyAudit.action == PolicyAuditAction.TOKEN_CREATE,
     )
     query = scope.within_scope(
-        select(Jurisdiction)
-        .where(Jurisdiction.id.in_(union(held, audited)))
-        .order_by(Jurisdiction.path)
-        .limit(1),
-        Jurisdiction.path,
+        select(Jurisdiction).where(Jurisdiction.id.in_(issued)).limit(1), Jurisdiction.path
     )
     return await session.scalar(query)
 

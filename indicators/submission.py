@@ -153,9 +153,10 @@ async def _cells(
         if found is None:
             continue
         _, element, combo_id, period = found
-        if unit.valid_to is not None and period.start >= unit.valid_to:
+        if unit.valid_to is not None and period.start >= unit.valid_to and row.value is not None:
             # Its history stays correctable: only periods begun after it was retired are
-            # closed to it.
+            # closed to new figures. A value stored there before a backdated retirement can
+            # still be deleted.
             outcome.problems.append(
                 RowProblem(
                     number,

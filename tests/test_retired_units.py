@@ -35,7 +35,9 @@ def retired(migrated_url: str, tmp_path: Path) -> Iterator[tuple[str, TestClient
     assert quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url).exit_code == 0
     issue_token(url, "village-viewer", "viewer", RETIRED)
     with client_for(url, issue_token(url, "li", "reporter", "640104001")) as reporter:
-        assert data_of(reporter, SUBMIT, rows=[deaths("2024-03", 1)])["submitValues"]["ok"]
+        # August was reported before the retirement was loaded, backdated to 1 July.
+        stored = data_of(reporter, SUBMIT, rows=[deaths("2024-03", 1), deaths("2024-08", 1)])
+        assert stored["submitValues"]["ok"]
         tree = shipped_data(NINGXIA).read_text(encoding="utf-8").splitlines(keepends=True)
         smaller = tmp_path / "without-one-village.csv"
         smaller.write_text("".join(line for line in tree if not line.startswith(RETIRED + ",")))
@@ -70,6 +72,18 @@ def test_values_of_periods_it_existed_in_can_be_corrected(
     assert late["errors"][0]["message"] == (
         f"{RETIRED} was retired on 2024-07-01, before 2024-07 began"
     )
+    assert quhua("rollups", "verify", url=url).exit_code == 0
+
+
+def test_a_value_stranded_by_a_backdated_retirement_can_be_deleted(
+    retired: tuple[str, TestClient],
+) -> None:
+    url, reporter = retired
+    delete = """mutation($keys: [ValueKeyInput!]!) {
+      deleteValues(input: $keys, reason: "the village was merged in July") { ok changed } }"""
+    key = {"jurisdiction": RETIRED, "element": "deaths", "period": "2024-08"}
+    deleted = data_of(reporter, delete, keys=[key])["deleteValues"]
+    assert deleted == {"ok": True, "changed": 1}
     assert quhua("rollups", "verify", url=url).exit_code == 0
 
 
@@ -117,7 +131,27 @@ def test_a_token_of_a_subject_left_without_grants_can_be_revoked(
         data_of(admin, GRANT, subject="zhou", role="REPORTER", code="640104001002")
         token = data_of(admin, TOKEN, subject="zhou")["createToken"]
         data_of(admin, REVOKE, subject="zhou", role="REPORTER", code="640104001002")
-        # Another county's administrator has nothing to do with zhou.
-        assert code_of(graphql(other, REVOKE_TOKEN, id=token["info"]["id"])) == "FORBIDDEN"
+        # Another county's administrator has nothing to do with zhou's token: it answers as
+        # a token that does not exist, naming nobody.
+        outside = graphql(other, REVOKE_TOKEN, id=token["info"]["id"])
+        assert code_of(outside) == "NOT_FOUND"
+        assert "zhou" not in str(outside)
         revoked = data_of(admin, REVOKE_TOKEN, id=token["info"]["id"])
         assert revoked["revokeToken"]["revokedAt"] is not None
+
+
+def test_granting_someone_a_role_does_not_let_one_revoke_their_other_tokens(
+    retired: tuple[str, TestClient],
+) -> None:
+    url, _ = retired
+    superior = issue_token(url, "city-admin", "admin", "6401")
+    with (
+        client_for(url, superior) as city_admin,
+        client_for(url, issue_token(url, "county-admin", "admin", "640104")) as county_admin,
+    ):
+        mine = data_of(city_admin, '{ tokens(subject: "city-admin") { id } }')["tokens"]
+        data_of(county_admin, GRANT, subject="city-admin", role="VIEWER", code="640104")
+        data_of(county_admin, REVOKE, subject="city-admin", role="VIEWER", code="640104")
+        refused = graphql(county_admin, REVOKE_TOKEN, id=mine[0]["id"])
+        assert code_of(refused) == "NOT_FOUND"
+        assert data_of(city_admin, "{ me { subject { name } } }")
