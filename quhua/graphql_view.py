@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
@@ -22,6 +24,8 @@ from quhua.errors import ErrorCode, Unauthenticated
 from quhua.graphiql import graphiql_page
 from resolvers.context import Context
 from schema.errors import format_error
+
+logger = logging.getLogger("quhua.graphql")
 
 _SESSION = "quhua.session"
 _PRINCIPAL = "quhua.principal"
@@ -89,7 +93,10 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             # on each other's writes.
             results: list[Any] = []
             refused: list[bool] = []
-            for data in request_data:
+            for number, data in enumerate(request_data):
+                if number:
+                    # What an earlier operation loaded may have been written since.
+                    context.forget()
                 session.refused = False
                 results.append(
                     await self.execute_single(
@@ -109,8 +116,17 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             )
             results = [result]
             refused = [session.refused]
-        # A request commits whole or not at all: an error or a refused write anywhere undoes
-        # its writes, and then no operation's answer may read as if its writes were kept.
+        await self._settle(session, results, refused, batch=batch)
+        return result
+
+    async def _settle(
+        self, session: RequestSession, results: list[Any], refused: list[bool], *, batch: bool
+    ) -> None:
+        """Commit the request, or roll it back and say so in every answer.
+
+        A request commits whole or not at all: an error or a refused write anywhere undoes
+        its writes, and then no answer may read as if its writes were kept.
+        """
         failed = [
             number
             for number, r in enumerate(results)
@@ -118,16 +134,28 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         ]
         if failed:
             if session.wrote:
-                for number, r in enumerate(results):
-                    if isinstance(r, ExecutionResult):
-                        _mark_rolled_back(r, failed[0], batch=batch, refused=refused[number])
+                which = f"operation {failed[0] + 1} of this batch" if batch else "this operation"
+                _mark_rolled_back(results, refused, f"{which} failed", batch=batch)
             await session.rollback()
-        elif session.wrote:
+            return
+        if not session.wrote:
+            return
+        try:
             await session.commit()
+        except DBAPIError:
+            logger.exception("the commit of a request failed")
+            await session.rollback()
+            _mark_rolled_back(
+                results, [False] * len(results), "the database refused the commit", batch=True
+            )
+            return
+        try:
             # This process sees its own policy changes at once; others within a poll.
             await self._authenticator.refresh(session)
             await session.rollback()
-        return result
+        except DBAPIError:
+            # Committed all the same: the next poll catches up.
+            logger.exception("refreshing the policy after a commit failed")
 
     def encode_json(self, data: object) -> str:
         # Names are Chinese: send them as UTF-8, not as \\u escapes three times the size.
@@ -144,23 +172,30 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         return response
 
 
-def _mark_rolled_back(result: ExecutionResult, failed: int, *, batch: bool, refused: bool) -> None:
-    """The answer of an operation whose writes were undone: an error saying so.
+def _mark_rolled_back(results: list[Any], refused: list[bool], why: str, *, batch: bool) -> None:
+    """Each answer of a request whose writes were undone carries an error saying so.
 
-    A refused write keeps its answer (it lists what was wrong); any other answer loses its
-    data, which would read as kept. A single operation that only refused a write and holds
-    nothing else says as much already and is left as it is.
+    A refused write keeps its answer (ok: false and what was wrong); every other field's
+    data goes, since it would read as kept. A single operation whose only field refused a
+    write says as much already and is left as it is.
     """
-    if refused and not batch and len(result.data or {}) <= 1:
-        return
-    which = f"operation {failed + 1} of this batch" if batch else "this operation"
-    error = GraphQLError(
-        f"Not committed: {which} failed, so no write of this request was kept",
-        extensions={"code": ErrorCode.ROLLED_BACK.value},
-    )
-    if not refused:
-        result.data = None
-    result.errors = [*(result.errors or []), error]
+    for result, was_refused in zip(results, refused, strict=True):
+        if not isinstance(result, ExecutionResult):
+            continue
+        data = result.data or {}
+        if was_refused and not batch and len(data) <= 1:
+            continue
+        kept = {key: value for key, value in data.items() if _is_refusal(value)}
+        result.data = {key: kept.get(key) for key in data} if kept else None
+        error = GraphQLError(
+            f"Not committed: {why}, so no write of this request was kept",
+            extensions={"code": ErrorCode.ROLLED_BACK.value},
+        )
+        result.errors = [*(result.errors or []), error]
+
+
+def _is_refusal(answer: object) -> bool:
+    return isinstance(answer, dict) and answer.get("ok") is False
 
 
 def _refuse(error: Unauthenticated) -> JSONResponse:

@@ -31,6 +31,12 @@ class Context:
     _catalogue_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _loaders: dict[tuple[object, Action], object] = field(default_factory=dict, repr=False)
 
+    def forget(self) -> None:
+        """Drop what the loaders hold: the next operation of a batch reads afresh."""
+        self._tree = None
+        self._catalogue = None
+        self._loaders.clear()
+
     def scope(self, action: Action) -> Scope:
         """The caller's scope for the action (UNAUTHENTICATED without a caller)."""
         return scope_for(self.principal, action)

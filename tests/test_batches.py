@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from quhua.db.engine import sync_engine
 from tests.conftest import TOKENS, client_for
 from tests.test_values import OTHER_VILLAGE, READ, SUBMIT, VILLAGE, row, world
 
@@ -128,3 +131,64 @@ def test_a_single_refused_write_answers_as_before(world: tuple[str, TestClient])
     ).json()
     assert "errors" not in answer
     assert answer["data"]["submitValues"]["ok"] is False
+
+
+def test_a_later_operation_reads_what_an_earlier_one_wrote(world: tuple[str, TestClient]) -> None:
+    _, reporter = world
+    read = (READ, {"code": VILLAGE, "period": "2024"})
+    before, written, after = batch(reporter, read, (SUBMIT, {"rows": [row(value=4)]}), read)
+    assert before["data"]["jurisdiction"]["values"] == []
+    assert written["data"]["submitValues"]["changed"] == 1
+    assert [v["value"] for v in after["data"]["jurisdiction"]["values"]] == [4]
+
+
+def test_a_refused_field_takes_the_data_of_its_siblings_along(
+    world: tuple[str, TestClient],
+) -> None:
+    url, _ = world
+    query = """mutation($bad: [ValueInput!]!) {
+      createToken(subject: "li", expiresInDays: 1) { token }
+      submitValues(input: $bad, reason: "r") { ok }
+    }"""
+    with client_for(url, TOKENS[url]) as admin:
+        answer = admin.post(
+            "/graphql", json={"query": query, "variables": {"bad": [row(element="nope")]}}
+        ).json()
+    # The token was never kept: showing it would hand out a secret that does not work.
+    assert answer["data"] == {"createToken": None, "submitValues": {"ok": False}}
+    assert [e["extensions"]["code"] for e in answer["errors"]] == ["ROLLED_BACK"]
+
+
+def test_a_commit_the_database_refuses_is_answered_not_a_500(
+    world: tuple[str, TestClient],
+) -> None:
+    url, reporter = world
+    if not url.startswith("postgresql"):
+        pytest.skip("a constraint checked at commit needs PostgreSQL")
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                    " $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON data_values"
+                    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse()"
+                )
+            )
+    finally:
+        engine.dispose()
+    answers = batch(
+        reporter,
+        (SUBMIT, {"rows": [row(value=4)]}),
+        (SUBMIT, {"rows": [row(jurisdiction=OTHER_VILLAGE, value=5)]}),
+    )
+    for answer in answers:
+        assert answer["data"] is None
+        assert [e["extensions"]["code"] for e in answer["errors"]] == ["ROLLED_BACK"]
+        assert "the database refused the commit" in answer["errors"][0]["message"]
+    assert stored(reporter, VILLAGE) == ([], 0)
