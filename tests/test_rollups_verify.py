@@ -103,9 +103,22 @@ def test_every_kind_of_difference_is_found_and_rebuild_restores(reported: str) -
         "UPDATE subtree_sizes SET units = units + 1 WHERE unit_id = (SELECT id FROM"
         " jurisdictions WHERE code = '640104001')",
     )
+    # Rows of a unit and a combo that do not exist.
+    sql(
+        reported,
+        "INSERT INTO rollups (unit_id, span, month_index, combo_id, total)"
+        " VALUES (999999, 1, 2024 * 12, 999999, 2)",
+    )
+    sql(
+        reported,
+        "INSERT INTO rollup_reports (unit_id, span, month_index, element_id, units)"
+        " VALUES (999999, 1, 2024 * 12, 999999, 1)",
+    )
     found = quhua("rollups", "verify", url=reported)
     assert found.exit_code == 1
     lines = found.stdout.splitlines()
+    assert "rollups unit #999999 ?[?] 1 month(s) from 2024-01: stored 2.0, fresh None" in lines
+    assert "rollup_reports unit #999999 ? 1 month(s) from 2024-01: stored 1, fresh None" in lines
     assert any(
         line.startswith("rollups 640104 births[parity=1;sex=male] 1 month(s) from 2024-03")
         for line in lines
@@ -177,3 +190,15 @@ def test_a_rebuild_racing_writers_leaves_the_store_equal_to_its_values(reported:
         assert writer.result() > 0
     result = quhua("rollups", "verify", url=reported)
     assert result.exit_code == 0, result.output
+
+
+def test_a_small_error_in_a_large_amount_is_found(reported: str, tmp_path: Path) -> None:
+    import_file(reported, tmp_path, "big.csv", ["640104001002,reward_paid,2024-02,4000000000.5,\n"])
+    assert quhua("rollups", "verify", url=reported).exit_code == 0
+    sql(
+        reported,
+        "UPDATE rollups SET total = total - 3 WHERE total > 1e9 AND combo_id IN (SELECT c.id"
+        " FROM option_combos c JOIN data_elements e ON e.id = c.element_id"
+        " WHERE e.code = 'reward_paid')",
+    )
+    assert quhua("rollups", "verify", "--element", "reward_paid", url=reported).exit_code == 1

@@ -39,8 +39,10 @@ from tenancy.paths import within
 from tenancy.sizes import count_subtrees
 
 # Amounts and averages are sums of doubles kept by differences: they may drift by rounding,
-# never by more than this share of their size. Counts are whole numbers, kept exactly.
-RELATIVE_TOLERANCE = 1e-9
+# never by more than this share of their size plus this much (well below a cent, or a
+# twelfth of a person in an average). Counts are whole numbers, kept exactly.
+RELATIVE_TOLERANCE = 1e-11
+ABSOLUTE_TOLERANCE = 1e-6
 
 _SCRATCH = MetaData()
 _KEY = ("unit_id", "span", "month_index")
@@ -195,7 +197,7 @@ def _exact(combo: ColumnElement[int]) -> ColumnElement[bool]:
 
 def _apart(stored: Any, fresh: Any, exact: ColumnElement[bool]) -> ColumnElement[bool]:
     a, b = func.coalesce(stored, 0.0), func.coalesce(fresh, 0.0)
-    close = func.abs(a - b) <= RELATIVE_TOLERANCE * (func.abs(a) + func.abs(b))
+    close = func.abs(a - b) <= ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * (func.abs(a) + func.abs(b))
     return case((exact, a != b), else_=~close)
 
 
@@ -222,17 +224,26 @@ def _rollup_differences(connection: Connection, scope: Filter) -> list[Differenc
     where = and_(scope.units(_ROLLUPS.c.unit_id), scope.combos(_ROLLUPS.c.combo_id))
     both = _both_ways(stored_rollups, _ROLLUPS, columns, "total", where).subquery("b")
     stored, fresh = list(both.c)[-2:]
+    # Outer joins: a row of a unit or combo that no longer exists is a difference too.
     rows = connection.execute(
-        select(J.code, both.c.span, both.c.month_index, C.key, E.code, stored, fresh)
-        .join(Jurisdiction, J.id == both.c.unit_id)
-        .join(OptionCombo, C.id == both.c.combo_id)
-        .join(DataElement, E.id == C.element_id)
+        select(
+            both.c.unit_id, J.code, both.c.span, both.c.month_index, C.key, E.code, stored, fresh
+        )
+        .outerjoin(Jurisdiction, J.id == both.c.unit_id)
+        .outerjoin(OptionCombo, C.id == both.c.combo_id)
+        .outerjoin(DataElement, E.id == C.element_id)
         .where(_apart(stored, fresh, _exact(both.c.combo_id)))
         .order_by(J.code, E.code, C.key, both.c.span, both.c.month_index)
     )
     return [
-        Difference("rollups", unit, f"{element}[{key}] {_bucket(span, month)}", kept, now)
-        for unit, span, month, key, element, kept, now in rows
+        Difference(
+            "rollups",
+            code or f"unit #{unit_id}",
+            f"{element or '?'}[{key if key is not None else '?'}] {_bucket(span, month)}",
+            kept,
+            now,
+        )
+        for unit_id, code, span, month, key, element, kept, now in rows
     ]
 
 
@@ -242,15 +253,21 @@ def _report_differences(connection: Connection, scope: Filter) -> list[Differenc
     both = _both_ways(stored_reports, _REPORTS, columns, "units", where).subquery("b")
     stored, fresh = list(both.c)[-2:]
     rows = connection.execute(
-        select(J.code, both.c.span, both.c.month_index, E.code, stored, fresh)
-        .join(Jurisdiction, J.id == both.c.unit_id)
-        .join(DataElement, E.id == both.c.element_id)
+        select(both.c.unit_id, J.code, both.c.span, both.c.month_index, E.code, stored, fresh)
+        .outerjoin(Jurisdiction, J.id == both.c.unit_id)
+        .outerjoin(DataElement, E.id == both.c.element_id)
         .where(func.coalesce(stored, 0) != func.coalesce(fresh, 0))
         .order_by(J.code, E.code, both.c.span, both.c.month_index)
     )
     return [
-        Difference("rollup_reports", unit, f"{element} {_bucket(span, month)}", kept, now)
-        for unit, span, month, element, kept, now in rows
+        Difference(
+            "rollup_reports",
+            code or f"unit #{unit_id}",
+            f"{element or '?'} {_bucket(span, month)}",
+            kept,
+            now,
+        )
+        for unit_id, code, span, month, element, kept, now in rows
     ]
 
 
