@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from indicators.formulas import LinearForm, parse_formula
 from indicators.models import (
@@ -217,3 +218,41 @@ def _build(
         for code, name, unit, factor, annualize, numerator, denominator in indicators
     }
     return CatalogueIndex(infos, by_combo, formulas)
+
+
+def current_elements(
+    element_ids: Iterable[int],
+) -> Select[int, ValueType, PeriodType, TimeAggregation, str]:
+    """The elements' attributes as stored now: what `stale_elements` compares."""
+    return current_elements_in(sorted(set(element_ids)))
+
+
+def current_elements_in(
+    element_ids: Select[Any] | list[int],
+) -> Select[int, ValueType, PeriodType, TimeAggregation, str]:
+    """The same, for the elements a select names."""
+    return select(
+        DataElement.id,
+        DataElement.value_type,
+        DataElement.period_type,
+        DataElement.time_aggregation,
+        DataElement.reported_at,
+    ).where(DataElement.id.in_(element_ids))
+
+
+def stale_elements(index: CatalogueIndex, rows: Iterable[tuple[Any, ...]]) -> list[str]:
+    """Codes of the elements whose stored attributes (rows of `current_elements`) are no
+    longer what the index was built from: the catalogue changed since it was read."""
+    by_id = {element.id: element for element in index.elements.values()}
+    stale = []
+    for element_id, value_type, period_type, aggregation, reported_at in rows:
+        known = by_id.get(element_id)
+        now = (str(value_type), str(period_type), str(aggregation), set(reported_at.split(",")))
+        if known is None or now != (
+            known.value_type.value,
+            known.period_type.value,
+            known.time_aggregation.value,
+            {level.value for level in known.reported_at},
+        ):
+            stale.append(known.code if known else str(element_id))
+    return sorted(stale)

@@ -18,7 +18,7 @@ from indicators.models import (
     Indicator,
     OptionCombo,
 )
-from indicators.rollups.verification import rebuild
+from indicators.rollups.verification import hold_writers, rebuild
 
 
 def _table(model: type[Any]) -> Table:
@@ -92,6 +92,9 @@ def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueRep
     whose values are now read another way have their store rebuilt here, so that no
     aggregate is left measured the old way.
     """
+    # Writers check their elements against the catalogue they read once they hold their
+    # units: none is half-way through a write while the values are counted and changed.
+    hold_writers(connection)
     plan = plan_changes(connection, spec)
     if plan.problems:
         raise CatalogueError(plan.problems)

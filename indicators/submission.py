@@ -11,7 +11,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from indicators.audit import open_change_set
-from indicators.catalogue_index import CatalogueIndex, ElementInfo
+from indicators.catalogue_index import (
+    CatalogueIndex,
+    ElementInfo,
+    current_elements,
+    stale_elements,
+)
 from indicators.models import DataValue, ValueChange
 from indicators.periods import Period, PeriodError
 from indicators.rollups.maintenance import (
@@ -226,6 +231,19 @@ async def write_values(
         await session.execute(statement)
     # Writers to one unit take turns, so that each measures its buckets after the last.
     await session.execute(_checked(lock_units(sorted({cell.unit.id for cell in cells}))))
+    # A catalogue change waits for writers holding units and holds new ones there: what
+    # was checked against the catalogue read before must still hold.
+    current = await session.rows(current_elements(cell.element.id for cell in cells))
+    stale = stale_elements(index, [tuple(row) for row in current])
+    if stale:
+        outcome.problems.append(
+            RowProblem(
+                0,
+                ErrorCode.CONFLICT,
+                f"the catalogue changed while this was checked ({', '.join(stale)}): submit again",
+            )
+        )
+        return outcome
     plans = await _plan(session, cells, outcome)
     if not outcome.ok:
         return outcome

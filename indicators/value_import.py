@@ -37,8 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import FromClause
 
 from indicators.audit import open_change_set
-from indicators.catalogue_index import CatalogueIndex
-from indicators.models import DataValue, ValueChange
+from indicators.catalogue_index import CatalogueIndex, current_elements_in, stale_elements
+from indicators.models import DataValue, OptionCombo, ValueChange
 from indicators.periods import PeriodError, first_month_from
 from indicators.rollups.maintenance import (
     AFTER,
@@ -191,6 +191,22 @@ def import_values(
         connection.exec_driver_sql("ANALYZE value_load_units")
     _check(connection, report, max_errors, twice=twice)
     report.sort_errors()
+    if report.ok and connection.dialect.name == "postgresql":
+        # Hold the units this file reports for (see lock_units): every writer of values
+        # takes them first, so what is read from now on stays what is stored until commit;
+        # a catalogue change waits for them, and the file was checked against the catalogue
+        # as it was read before: it must still be so.
+        connection.execute(lock_units(select(U.id)))
+        elements = select(OptionCombo.element_id).where(
+            OptionCombo.id.in_(select(S.combo_id).distinct())
+        )
+        current = connection.execute(current_elements_in(elements))
+        for code in stale_elements(index, [tuple(row) for row in current]):
+            report.add_error(
+                0,
+                f"the catalogue changed while this file was checked ({code}): import again",
+                limit=max_errors,
+            )
     if report.ok:
         _merge(
             connection,
@@ -320,10 +336,6 @@ def _merge(
         stored.c.month_index == S.month_index,
     )
     dialect = connection.dialect.name
-    if dialect == "postgresql":
-        # Hold the units this file reports for (see lock_units): every writer of values
-        # takes them first, so what is read below stays what is stored until commit.
-        connection.execute(lock_units(select(U.id)))
     # Every value that changes, with what is stored now: worked out once, read by the
     # audit, the writes and the store alike.
     found: FromClause = stored

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from quhua.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of
@@ -136,3 +140,81 @@ def test_changes_without_values_are_simply_made(migrated_url: str, tmp_path: Pat
     )
     assert code == 0, report
     assert report["rebuilt"] == {}
+
+
+QUARTERLY_POLICY_BIRTHS = (
+    'description = "Live births in the month that comply with the birth policy."\n'
+    'value_type = "integer"\nperiod_type = "month"'
+)
+
+
+def _postgresql_only(url: str) -> None:
+    if not url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
+
+
+def test_a_catalogue_change_waits_for_a_writer_under_way(reported: str, tmp_path: Path) -> None:
+    _postgresql_only(reported)
+    path = changed(
+        tmp_path,
+        QUARTERLY_POLICY_BIRTHS,
+        QUARTERLY_POLICY_BIRTHS.replace('"month"', '"quarter"'),
+    )
+    engine = sync_engine(reported)
+    try:
+        with engine.connect() as writer, ThreadPoolExecutor(max_workers=1) as pool:
+            # A writer holding its unit, its monthly value written but not committed.
+            writer.execute(
+                text("SELECT id FROM jurisdictions WHERE code = '640104001002' FOR NO KEY UPDATE")
+            )
+            writer.execute(
+                text(
+                    "INSERT INTO data_values (jurisdiction_id, combo_id, month_index, value,"
+                    " updated_at) SELECT j.id, c.id, 2024 * 12 + 2, 3, now() FROM jurisdictions"
+                    " j, option_combos c JOIN data_elements e ON e.id = c.element_id WHERE"
+                    " j.code = '640104001002' AND e.code = 'policy_births'"
+                )
+            )
+            loading = pool.submit(load, reported, path)
+            time.sleep(1.0)
+            assert not loading.done()
+            writer.commit()
+            code, report = loading.result(timeout=60)
+    finally:
+        engine.dispose()
+    assert code == 1
+    assert "elements.policy_births.period_type" in str(report["problems"])
+
+
+def test_a_writer_held_by_a_catalogue_change_checks_again(reported: str, admin: TestClient) -> None:
+    _postgresql_only(reported)
+    submit = """mutation($rows: [ValueInput!]!) {
+      submitValues(input: $rows, reason: "r") { ok errors { code message } } }"""
+    rows = [
+        {
+            "jurisdiction": "640104001002",
+            "element": "policy_births",
+            "period": "2024-03",
+            "value": 2,
+        }
+    ]
+    engine = sync_engine(reported)
+    try:
+        with engine.connect() as catalogue, ThreadPoolExecutor(max_workers=1) as pool:
+            # A catalogue change under way: writers are held, the element is quarterly now.
+            catalogue.execute(text("LOCK TABLE jurisdictions IN EXCLUSIVE MODE"))
+            catalogue.execute(
+                text(
+                    "UPDATE data_elements SET period_type = 'quarter' WHERE code = 'policy_births'"
+                )
+            )
+            writing = pool.submit(data_of, admin, submit, rows=rows)
+            time.sleep(1.0)
+            assert not writing.done()
+            catalogue.commit()
+            answer = writing.result(timeout=60)["submitValues"]
+    finally:
+        engine.dispose()
+    assert answer["ok"] is False
+    assert answer["errors"][0]["code"] == "CONFLICT"
+    assert "the catalogue changed" in answer["errors"][0]["message"]

@@ -109,6 +109,21 @@ class Filter:
 Progress = Callable[[int, int], None]
 
 
+def hold_writers(connection: Connection) -> None:
+    """Keep every writer of values out until the caller's transaction ends (PostgreSQL;
+    on SQLite the caller's writing transaction already does).
+
+    Writers keep the store by differences measured against data_values, holding their units
+    (lock_units) from before they measure until they commit. EXCLUSIVE waits for every writer
+    under way and holds new ones at that first step (plain reads go on); SHARE on data_values
+    keeps out anything that writes values without holding units. Writers held there check
+    the catalogue again once they go on (stale_elements).
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE jurisdictions IN EXCLUSIVE MODE"))
+        connection.execute(text("LOCK TABLE data_values IN SHARE MODE"))
+
+
 def rebuild(
     connection: Connection,
     *,
@@ -120,13 +135,7 @@ def rebuild(
     count = select(func.count()).select_from(DataValue)
     if elements is not None:
         count = count.where(Filter(elements=elements).combos(_VALUES.c.combo_id))
-    if connection.dialect.name == "postgresql":
-        # Writers keep the store by differences measured against data_values, holding their
-        # units (lock_units) from before they measure until they commit. EXCLUSIVE waits for
-        # every writer under way and holds new ones at their first step (plain reads go on);
-        # SHARE on data_values keeps out anything that writes values without holding units.
-        connection.execute(text("LOCK TABLE jurisdictions IN EXCLUSIVE MODE"))
-        connection.execute(text("LOCK TABLE data_values IN SHARE MODE"))
+    hold_writers(connection)
     measured = int(connection.execute(count).scalar_one())
     statements = rebuild_statements(connection.dialect.name, list(elements) if elements else None)
     if elements is None:
