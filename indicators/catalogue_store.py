@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from indicators.catalogue_changes import plan_changes
-from indicators.catalogue_file import CatalogueError, CatalogueSpec, ElementSpec
+from indicators.catalogue_file import CatalogueError, CatalogueSpec, CategorySpec, ElementSpec
 from indicators.models import (
     Category,
     CategoryOption,
@@ -30,6 +30,7 @@ class CatalogueReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
     # element code → why its store of aggregates was measured afresh
     rebuilt: dict[str, str] = field(default_factory=dict)
 
@@ -42,6 +43,7 @@ class CatalogueReport:
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "removed": self.removed,
             "rebuilt": self.rebuilt,
         }
 
@@ -84,6 +86,38 @@ def _upsert(
     return int(found["id"])
 
 
+def _remove_unlisted_options(
+    connection: Connection, report: CatalogueReport, category_id: int, category: CategorySpec
+) -> None:
+    """Options the file no longer lists go, with their combos: no value uses them (a used
+    one was refused before anything was written), and kept they would still be accepted."""
+    options = _table(CategoryOption)
+    gone = [
+        (option_id, code)
+        for option_id, code in connection.execute(
+            select(options.c.id, options.c.code).where(options.c.category_id == category_id)
+        )
+        if code not in category.options
+    ]
+    if not gone:
+        return
+    combos, links = _table(OptionCombo), _table(ElementCategory)
+    using = select(combos.c.id, combos.c.key).where(
+        combos.c.element_id.in_(
+            select(links.c.element_id).where(links.c.category_id == category_id)
+        )
+    )
+    cells = {f"{category.code}={code}" for _, code in gone}
+    doomed = [
+        combo_id for combo_id, key in connection.execute(using) if cells & set(key.split(";"))
+    ]
+    if doomed:
+        connection.execute(delete(combos).where(combos.c.id.in_(doomed)))
+    connection.execute(delete(options).where(options.c.id.in_([i for i, _ in gone])))
+    for _ in gone:
+        report.count("options", "removed")
+
+
 def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueReport:
     """Create or update every entry of the catalogue, inside the caller's transaction.
 
@@ -118,6 +152,7 @@ def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueRep
                 match={"category_id": category_ids[category.code], "code": code},
                 values={"name": name, "position": position},
             )
+        _remove_unlisted_options(connection, report, category_ids[category.code], category)
     for element in spec.elements.values():
         element_id = _upsert(
             connection,

@@ -218,3 +218,28 @@ def test_a_writer_held_by_a_catalogue_change_checks_again(reported: str, admin: 
     assert answer["ok"] is False
     assert answer["errors"][0]["code"] == "CONFLICT"
     assert "the catalogue changed" in answer["errors"][0]["message"]
+
+
+def test_an_option_no_value_uses_is_removed_and_then_refused(
+    reported: str, admin: TestClient, tmp_path: Path
+) -> None:
+    path = changed(tmp_path, ', other = "其他方法" }', " }")
+    code, report = load(reported, path)
+    assert code == 0, report
+    assert report["removed"] == {"options": 1}
+    submit = """mutation($rows: [ValueInput!]!) {
+      submitValues(input: $rows, reason: "r") { ok errors { message } } }"""
+    row = {
+        "jurisdiction": "640104001002",
+        "element": "contraceptive_users",
+        "period": "2024-03",
+        "value": 4,
+        "disaggregation": "method=other",
+    }
+    answer = data_of(admin, submit, rows=[row])["submitValues"]
+    assert answer["ok"] is False
+    assert "method has no option 'other'" in answer["errors"][0]["message"]
+    again = load(reported, path)
+    assert again[0] == 0
+    assert again[1]["removed"] == {}
+    assert quhua("rollups", "verify", url=reported).exit_code == 0

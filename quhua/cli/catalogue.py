@@ -63,7 +63,7 @@ def load(
     typer.echo(
         f"{verb} {file.name}: {len(spec.categories)} categories, {len(spec.elements)} "
         f"elements, {len(spec.indicators)} indicators; created {report.created or 'nothing'}, "
-        f"updated {report.updated or 'nothing'}"
+        f"updated {report.updated or 'nothing'}, removed {report.removed or 'nothing'}"
     )
     for code, why in report.rebuilt.items():
         typer.echo(f"{'would rebuild' if dry_run else 'rebuilt'} the aggregates of {code}: {why}")
