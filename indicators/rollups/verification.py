@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Enum,
+    Index,
     MetaData,
     String,
     Table,
@@ -49,11 +50,19 @@ _KEY = ("unit_id", "span", "month_index")
 
 
 def _copy(name: str, source: Table) -> Table:
-    """A scratch table with the source's columns (enums as plain strings), no constraints."""
+    """A scratch table with the source's columns (enums as plain strings), keyed like it:
+    each side of the comparison seeks the other's rows by key."""
     columns = [
         Column(c.name, String(40) if isinstance(c.type, Enum) else c.type) for c in source.columns
     ]
-    return Table(name, _SCRATCH, *columns, prefixes=["TEMPORARY"])
+    key = [c.name for c in source.primary_key.columns]
+    return Table(
+        name,
+        _SCRATCH,
+        *columns,
+        Index(f"ix_{name}_key", *key, unique=True),
+        prefixes=["TEMPORARY"],
+    )
 
 
 _VALUES = cast(Table, DataValue.__table__)
