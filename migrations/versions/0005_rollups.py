@@ -12,9 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from indicators.rollups.maintenance import rebuild_statements
-from tenancy.sizes import count_subtrees
-
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -80,11 +77,10 @@ def upgrade() -> None:
             "unit_id", "span", "month_index", "element_id", name=op.f("pk_rollup_reports")
         ),
     )
-    # Databases that already hold a tree and values get their store measured now.
-    connection = op.get_bind()
-    count_subtrees(connection)
-    for statement in rebuild_statements(connection.dialect.name):
-        connection.execute(statement)
+    # The tables start empty, even where a tree and values are held already: revision 0010
+    # measures them, with SQL of its own written for the tables as they stand by then. The
+    # application's code that once measured them here expects columns that later revisions
+    # add.
 
 
 def downgrade() -> None:

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alembic import op
-
-from indicators.rollups.maintenance import rebuild_statements
-
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -20,11 +16,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Measured afresh: the villages' rows go, and every other row is what the new
-    # maintenance keeps.
-    connection = op.get_bind()
-    for statement in rebuild_statements(connection.dialect.name):
-        connection.execute(statement)
+    # The tables are unchanged. The villages' rows that a store kept until now go when
+    # revision 0010 measures the whole store afresh, without them.
+    pass
 
 
 def downgrade() -> None:
