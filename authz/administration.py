@@ -15,8 +15,8 @@ from authz.models import Grant, PolicyAudit, PolicyAuditAction, Subject, Subject
 from authz.principal import Actor
 from authz.roles import Role
 from authz.tokens import new_token, shown_prefix, token_hash
-from quhua.db.session import RequestSession
-from quhua.errors import BadUserInput, Conflict, Forbidden, NotFound
+from core.db.session import RequestSession
+from core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope
 

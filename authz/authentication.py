@@ -10,8 +10,8 @@ from authz.enforcer import RolePolicy
 from authz.principal import Principal
 from authz.scope import UNAUTHENTICATED_MESSAGE
 from authz.tokens import bearer_token, token_hash
-from quhua.db.session import RequestSession
-from quhua.errors import Unauthenticated
+from core.db.session import RequestSession
+from core.errors import Unauthenticated
 
 # One message for every way a token fails, so that a caller learns nothing from it.
 INVALID_TOKEN = "Invalid or expired credentials"  # noqa: S105 - a message, not a secret

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authz.roles import Role
-from quhua.db.base import Base, string_enum
+from core.db.base import Base, string_enum
 
 
 class SubjectKind(StrEnum):

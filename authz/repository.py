@@ -18,7 +18,7 @@ from authz.models import (
 )
 from authz.principal import HeldGrant
 from authz.roles import Role
-from quhua.db.session import RequestSession
+from core.db.session import RequestSession
 from tenancy.models import Jurisdiction
 from tenancy.paths import path_codes, within
 from tenancy.scope import Scope, unscoped

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from authz.principal import Principal
 from authz.roles import Action
-from quhua.db.session import RequestSession
-from quhua.errors import Unauthenticated
+from core.db.session import RequestSession
+from core.errors import Unauthenticated
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope, ScopeRoot, _mint, unscoped
 

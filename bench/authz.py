@@ -31,10 +31,10 @@ from authz.models import Grant, Subject
 from authz.principal import Principal
 from authz.roles import Action
 from authz.scope import scope_for
+from core.db.bulk import append_rows
+from core.db.engine import async_engine, sync_engine
+from core.db.session import RequestSession
 from quhua.app import create_app
-from quhua.db.bulk import append_rows
-from quhua.db.engine import async_engine, sync_engine
-from quhua.db.session import RequestSession
 from quhua.settings import Settings
 from tenancy.models import Jurisdiction
 from tests.databases import fresh_database, issue_token, load_tree, upgrade

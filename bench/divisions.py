@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from quhua.db.engine import sync_engine
+from core.db.engine import sync_engine
 from quhua.demo import NATIONAL_TREE, shipped_data
 from tests.conftest import client_for, data_of
 from tests.databases import fresh_database, upgrade

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from quhua.db.textfiles import TextSource
+from core.files.textfiles import TextSource
 from quhua.demo import NATIONAL_TREE, shipped_data
 from quhua.synthetic import generate, write_csv
 from tenancy.levels import Level

@@ -44,11 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.divisions import timed
 from bench.generate import villages_of
 from bench.values import bare_insert, product_import
+from core.db.engine import sync_engine
+from core.files.textfiles import TextSource
 from indicators.catalogue_index import CatalogueIndex, IndicatorInfo, catalogue_index_sync
 from indicators.rollups.evaluation import term_combos
 from indicators.value_import import import_values
-from quhua.db.engine import sync_engine
-from quhua.db.textfiles import TextSource
 from quhua.demo import DEFAULT_CATALOGUE, NATIONAL_TREE, shipped_data
 from quhua.synthetic import generate, write_csv
 from tests.cli import quhua

@@ -30,12 +30,12 @@ from sqlalchemy import Connection, MetaData, Table, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import villages_of
+from core.db.bulk import append_rows
+from core.db.engine import sync_engine
+from core.files.csvfile import read_csv
+from core.files.textfiles import TextSource
 from indicators.catalogue_index import catalogue_index_sync
 from indicators.models import DataValue
-from quhua.db.bulk import append_rows
-from quhua.db.csvfile import read_csv
-from quhua.db.engine import sync_engine
-from quhua.db.textfiles import TextSource
 from quhua.demo import DEFAULT_CATALOGUE, NATIONAL_TREE, shipped_data
 from quhua.synthetic import generate, write_csv
 from tenancy.models import Jurisdiction

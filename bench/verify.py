@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.rollup import build, database
+from core.db.engine import sync_engine
 from indicators.models import DataValue
-from quhua.db.engine import sync_engine
 from tests.cli import quhua
 
 

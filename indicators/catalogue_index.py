@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select
 
+from core.db.session import RequestSession
 from indicators.formulas import LinearForm, parse_formula
 from indicators.models import (
     Category,
@@ -21,7 +22,6 @@ from indicators.models import (
     ValueType,
 )
 from indicators.periods import Period, PeriodError, PeriodType
-from quhua.db.session import RequestSession
 from tenancy.levels import Level
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db.base import Base, string_enum
 from indicators.periods import PeriodType
-from quhua.db.base import Base, string_enum
 
 
 class ValueType(StrEnum):

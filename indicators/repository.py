@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from core.db.session import RequestSession
 from indicators.models import Category, CategoryOption, DataElement, ElementCategory, Indicator
-from quhua.db.session import RequestSession
 
 
 @dataclass(frozen=True, slots=True)

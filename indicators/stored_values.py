@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, func, select
 
+from core.db.session import RequestSession
 from indicators.models import ChangeSet, DataValue, OptionCombo, ValueChange
 from indicators.periods import Period
-from quhua.db.session import RequestSession
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope
 

@@ -10,6 +10,8 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.db.session import RequestSession
+from core.errors import ErrorCode
 from indicators.audit import open_change_set
 from indicators.catalogue_index import (
     CatalogueIndex,
@@ -28,8 +30,6 @@ from indicators.rollups.maintenance import (
     units_of,
 )
 from indicators.rollups.scratch import changes, create_statements
-from quhua.db.session import RequestSession
-from quhua.errors import ErrorCode
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope, Statement, unscoped
 

@@ -36,6 +36,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import FromClause
 
+from core.db.base import binary_string
+from core.db.bulk import append_rows
+from core.files.csvfile import read_csv
+from core.files.report import FileReport
+from core.files.textfiles import TextSource
 from indicators.audit import open_change_set
 from indicators.catalogue_index import CatalogueIndex, current_elements_in, stale_elements
 from indicators.models import DataValue, OptionCombo, ValueChange
@@ -49,11 +54,6 @@ from indicators.rollups.maintenance import (
     lock_units,
 )
 from indicators.rollups.scratch import cells, create_statements
-from quhua.db.base import binary_string
-from quhua.db.bulk import append_rows
-from quhua.db.csvfile import read_csv
-from quhua.db.file_report import FileReport
-from quhua.db.textfiles import TextSource
 from tenancy.models import Jurisdiction
 
 COLUMNS = ("jurisdiction", "element", "period", "value", "disaggregation")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from core.db.engine import sync_engine
 from migrations.models import target_metadata
-from quhua.db.engine import sync_engine
 
 
 def _run(connection: Connection) -> None:

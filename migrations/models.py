@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from authz import models as authz_models
+from core.db.base import Base
 from indicators import models as indicator_models
 from indicators.rollups import models as rollup_models
-from quhua.db.base import Base
 from tenancy import models as tenancy_models
 
 target_metadata = Base.metadata

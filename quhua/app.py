@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from authz.authentication import Authenticator
-from quhua.db.engine import async_engine
+from core.db.engine import async_engine
 from quhua.graphql_view import QuhuaGraphQL
 from quhua.limits import BodySizeLimit
 from quhua.migrate import ensure_current

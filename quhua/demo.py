@@ -17,6 +17,9 @@ from authz.models import SubjectKind
 from authz.principal import Actor
 from authz.roles import Action, Role
 from authz.scope import operator_scope
+from core.db.engine import SQLITE_WRITE
+from core.db.session import RequestSession
+from core.files.textfiles import TextSource
 from indicators.catalogue_file import read_catalogue
 from indicators.catalogue_index import catalogue_index_sync
 from indicators.catalogue_store import store_catalogue
@@ -24,9 +27,6 @@ from indicators.models import DataValue
 from indicators.periods import Period
 from indicators.value_import import ImportReport, import_values
 from quhua import migrate
-from quhua.db.engine import SQLITE_WRITE
-from quhua.db.session import RequestSession
-from quhua.db.textfiles import TextSource
 from quhua.synthetic import generate, write_csv
 from tenancy.levels import Level
 from tenancy.loading.load import load_divisions

@@ -19,8 +19,8 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from authz.authentication import Authenticator
-from quhua.db.session import RequestSession
-from quhua.errors import ErrorCode, Unauthenticated
+from core.db.session import RequestSession
+from core.errors import ErrorCode, Unauthenticated
 from quhua.graphiql import graphiql_page
 from resolvers.context import Context
 from schema.errors import format_error

@@ -9,7 +9,7 @@ from contextlib import suppress
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authz.authentication import Authenticator
-from quhua.db.session import IN_BACKGROUND, RequestSession
+from core.db.session import IN_BACKGROUND, RequestSession
 
 logger = logging.getLogger("quhua.policy")
 

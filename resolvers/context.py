@@ -10,9 +10,9 @@ from typing import TypeVar, cast
 from authz.principal import Principal
 from authz.roles import Action
 from authz.scope import scope_for
+from core.db.session import RequestSession
+from core.errors import Forbidden
 from indicators.catalogue_index import CatalogueIndex, catalogue_index
-from quhua.db.session import RequestSession
-from quhua.errors import Forbidden
 from resolvers.jurisdictions.loaders import JurisdictionLoaders
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from quhua.errors import BadUserInput
+from core.errors import BadUserInput
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from typing import Any
 from graphql import GraphQLError
 from sqlalchemy.exc import IntegrityError
 
-from quhua.errors import ErrorCode, QuhuaError
+from core.errors import ErrorCode, QuhuaError
 
 logger = logging.getLogger("quhua.graphql")
 

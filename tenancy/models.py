@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from quhua.db.base import Base, binary_string, string_enum
+from core.db.base import Base, binary_string, string_enum
 from tenancy.levels import Level
 
 LEVEL_TYPE = string_enum(Level, "level", length=10)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from quhua.db.session import RequestSession
+from core.db.session import RequestSession
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
 from tenancy.paths import strictly_within, within

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from core.db.engine import sync_engine
+from core.files.textfiles import TextSource
 from quhua import migrate
-from quhua.db.engine import sync_engine
-from quhua.db.textfiles import TextSource
 from quhua.demo import shipped_data
 from tenancy.loading.load import load_divisions
 from tests.cli import quhua

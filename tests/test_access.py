@@ -15,7 +15,7 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from authz.models import Token
-from quhua.db.engine import SQLITE_WRITE, sync_engine
+from core.db.engine import SQLITE_WRITE, sync_engine
 from schema.root import schema
 from tests.cli import quhua
 from tests.conftest import TOKENS, client_for, data_of, graphql

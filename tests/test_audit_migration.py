@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from core.db.engine import sync_engine
 from quhua import migrate
-from quhua.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of

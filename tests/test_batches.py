@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from quhua.db.engine import sync_engine
+from core.db.engine import sync_engine
 from tests.conftest import TOKENS, client_for
 from tests.test_values import OTHER_VILLAGE, READ, SUBMIT, VILLAGE, row, world
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from core.db.engine import sync_engine
 from indicators.models import DataElement, Indicator
-from quhua.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import data_of

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from quhua.db.engine import sync_engine
+from core.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of

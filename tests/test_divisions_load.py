@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from quhua.db.engine import sync_engine
+from core.db.engine import sync_engine
 from quhua.demo import shipped_data
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction

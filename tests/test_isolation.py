@@ -33,8 +33,8 @@ from starlette.testclient import TestClient
 from authz.models import Grant, Subject, SubjectKind, Token
 from authz.roles import Role
 from authz.tokens import new_token, shown_prefix, token_hash
+from core.db.engine import sync_engine
 from indicators.models import DataValue, ValueChange
-from quhua.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from resolvers.pagination import id_cursor, path_cursor
 from schema.root import schema

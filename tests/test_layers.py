@@ -1,4 +1,5 @@
-"""Dependencies point one way: app/CLI → schema → resolvers → {indicators, authz} → tenancy → db."""
+"""Dependencies point one way: app/CLI → schema → resolvers → {indicators, authz} → tenancy
+→ core."""
 
 from __future__ import annotations
 
@@ -6,25 +7,23 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
-PACKAGES = ("quhua", "schema", "resolvers", "indicators", "authz", "tenancy", "migrations")
+PACKAGES = ("core", "quhua", "schema", "resolvers", "indicators", "authz", "tenancy", "migrations")
 
 # Lower number: lower layer. A module may import only from its own layer or lower ones.
-BOTTOM = 0
+LAYERS = {
+    "core": 0,
+    "tenancy": 1,
+    "authz": 2,
+    "indicators": 3,
+    "resolvers": 4,
+    "schema": 5,
+    "quhua": 6,
+    "migrations": 6,
+}
 
 
 def layer(module: str) -> int:
-    if module.startswith(("quhua.db", "quhua.errors")):
-        return BOTTOM
-    top = module.split(".", maxsplit=1)[0]
-    return {
-        "tenancy": 1,
-        "authz": 2,
-        "indicators": 3,
-        "resolvers": 4,
-        "schema": 5,
-        "quhua": 6,
-        "migrations": 6,
-    }[top]
+    return LAYERS[module.split(".", maxsplit=1)[0]]
 
 
 def modules() -> dict[str, Path]:

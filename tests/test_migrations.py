@@ -6,9 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from core.db.engine import sync_engine
 from migrations.models import target_metadata
 from quhua import migrate
-from quhua.db.engine import sync_engine
 from tests.databases import upgrade
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from quhua.db.engine import sync_engine
+from core.db.engine import sync_engine
 from quhua.demo import NATIONAL_TREE, shipped_data
 from tenancy.models import Jurisdiction
 from tests.cli import quhua

@@ -7,7 +7,7 @@ import random
 
 from sqlalchemy import text
 
-from quhua.db.engine import sync_engine
+from core.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of

@@ -13,8 +13,8 @@ from sqlalchemy.schema import CreateTable
 
 from authz.roles import Action
 from authz.scope import operator_scope
-from quhua.db.engine import async_engine
-from quhua.db.session import RequestSession
+from core.db.engine import async_engine
+from core.db.session import RequestSession
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope, ScopeRoot, unscoped
 from tests.scoping import ScopeGuard

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select
 
+from core.db.engine import sync_engine
 from indicators.rollups.maintenance import rebuild_statements
 from indicators.rollups.models import Rollup, RollupReport
 from quhua import migrate
-from quhua.db.engine import sync_engine
 from tenancy.models import SubtreeSize
 from tenancy.sizes import count_subtrees
 from tests.cli import quhua

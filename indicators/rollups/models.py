@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import Double, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from quhua.db.base import Base
+from core.db.base import Base
 from tenancy.levels import Level
 
 # Units of the deepest level have nothing below them: their figures are their own stored

@@ -14,11 +14,11 @@ from typing import Any, cast
 
 from sqlalchemy import Select, Table, literal, select
 
+from core.db.session import RequestSession
 from indicators.models import DataElement, DataValue, OptionCombo
 from indicators.rollups.contributions import contributions, element_span
 from indicators.rollups.evaluation import Figures, UnitBucket
 from indicators.rollups.models import LEAF, Rollup, RollupReport
-from quhua.db.session import RequestSession
 from tenancy.levels import Level
 from tenancy.models import SubtreeSize
 from tenancy.scope import unscoped

@@ -17,10 +17,10 @@ from authz.models import SubjectKind
 from authz.principal import Actor
 from authz.roles import Action, Role
 from authz.scope import operator_scope
+from core.db.engine import async_engine
+from core.db.session import RequestSession
+from core.errors import QuhuaError
 from quhua.cli.common import DatabaseOption, fail, settings_for
-from quhua.db.engine import async_engine
-from quhua.db.session import RequestSession
-from quhua.errors import QuhuaError
 from quhua.migrate import SchemaBehindError, ensure_current
 
 T = TypeVar("T")

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
+from core.db.engine import SQLITE_WRITE
 from indicators.catalogue_file import CatalogueError, read_catalogue
 from indicators.catalogue_store import store_catalogue
 from quhua.cli.common import DatabaseOption, engine_for, fail, require_current_schema, settings_for
-from quhua.db.engine import SQLITE_WRITE
 
 app = typer.Typer(no_args_is_help=True, help="Load and update the indicator catalogue.")
 

@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 from sqlalchemy import Connection, Engine
 
+from core.db.engine import SQLITE_WRITE, sync_engine
+from core.files.csvfile import CsvFileError
+from core.files.report import FileReport
+from core.files.textfiles import TextSource
 from quhua import migrate
-from quhua.db.csvfile import CsvFileError
-from quhua.db.engine import SQLITE_WRITE, sync_engine
-from quhua.db.file_report import FileReport
-from quhua.db.textfiles import TextSource
 from quhua.settings import Settings
 
 err_console = Console(stderr=True, soft_wrap=True)

@@ -11,10 +11,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import Connection, Transaction, select
 
+from core.db.engine import SQLITE_WRITE
 from indicators.models import DataElement
 from indicators.rollups.verification import Filter, rebuild, verify
 from quhua.cli.common import DatabaseOption, engine_for, fail, require_current_schema, settings_for
-from quhua.db.engine import SQLITE_WRITE
 from tenancy.models import Jurisdiction
 
 app = typer.Typer(no_args_is_help=True, help="Verify or rebuild the store of aggregates.")

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from core.db.engine import async_engine
 from quhua import demo as demo_data
 from quhua.cli.common import DatabaseOption, engine_for, require_current_schema, settings_for
-from quhua.db.engine import async_engine
 from quhua.settings import Settings
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]

@@ -9,7 +9,7 @@ from authz.administration import IssuedToken
 from authz.models import SubjectKind, Token
 from authz.principal import Actor
 from authz.roles import Action, Role
-from quhua.errors import BadUserInput
+from core.errors import BadUserInput
 from resolvers.access.queries import GrantView
 from resolvers.context import Context
 

@@ -9,7 +9,7 @@ from authz.models import Grant as GrantRow
 from authz.models import PolicyAudit, Subject, Token
 from authz.principal import Principal
 from authz.roles import Action
-from quhua.errors import NotFound
+from core.errors import NotFound
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
 from resolvers.pagination import Page, decode_id_cursor, id_cursor, make_page, page_size

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from quhua.db.session import RequestSession
+from core.db.session import RequestSession
 from resolvers.dataloader import Loader
 from tenancy import repository
 from tenancy.levels import Level

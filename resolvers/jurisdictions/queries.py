@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quhua.errors import BadUserInput, Forbidden, NotFound
+from core.errors import BadUserInput, Forbidden, NotFound
 from resolvers.context import Context
 from resolvers.pagination import Page, decode_path_cursor, make_page, page_size, path_cursor
 from tenancy import repository

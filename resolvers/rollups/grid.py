@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from authz.roles import Action
+from core.errors import BadUserInput, NotFound
 from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
 from indicators.periods import Period
 from indicators.rollups.evaluation import (
@@ -18,7 +19,6 @@ from indicators.rollups.evaluation import (
     IndicatorResult,
     UnitBucket,
 )
-from quhua.errors import BadUserInput, NotFound
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
 from resolvers.pagination import (

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from core.db.session import RequestSession
 from indicators.rollups.evaluation import Figures, UnitBucket
 from indicators.rollups.reading import read_figures
-from quhua.db.session import RequestSession
 from resolvers.dataloader import Loader
 from tenancy.scope import Scope
 

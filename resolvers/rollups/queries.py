@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from authz.roles import Action
+from core.errors import BadUserInput
 from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
 from indicators.formulas import Term
 from indicators.periods import Period
@@ -14,7 +15,6 @@ from indicators.rollups.evaluation import (
     indicator_result,
     term_combos,
 )
-from quhua.errors import BadUserInput
 from resolvers.context import Context
 from resolvers.rollups.loaders import FiguresLoader
 from resolvers.values.queries import period_argument

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authz.roles import Action
+from core.errors import BadUserInput, NotFound
 from indicators.catalogue_index import IndicatorInfo
 from indicators.periods import Period
 from indicators.rollups.evaluation import IndicatorPlan, IndicatorResult
-from quhua.errors import BadUserInput, NotFound
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
 from resolvers.rollups.loaders import FiguresLoader

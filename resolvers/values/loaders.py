@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from core.db.session import RequestSession
 from indicators.models import DataValue
 from indicators.periods import Period
 from indicators.stored_values import values_of
-from quhua.db.session import RequestSession
 from resolvers.dataloader import Loader
 from tenancy.scope import Scope
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authz.roles import Action
+from core.errors import BadUserInput
 from indicators import stored_values
 from indicators.catalogue_index import CatalogueIndex
 from indicators.models import ChangeSet, DataValue, ValueChange
 from indicators.periods import Period, PeriodError
-from quhua.errors import BadUserInput
 from resolvers.context import Context
 from resolvers.pagination import Page, decode_id_cursor, id_cursor, make_page, page_size
 from resolvers.values.loaders import ValuesByUnitLoader

@@ -31,9 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import Select
 
-from quhua.db.base import binary_string
-from quhua.db.bulk import append_rows
-from quhua.db.textfiles import TextSource
+from core.db.base import binary_string
+from core.db.bulk import append_rows
+from core.files.textfiles import TextSource
 from tenancy.levels import Level
 from tenancy.loading.report import LoadReport
 from tenancy.loading.rows import read_rows

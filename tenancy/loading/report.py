@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quhua.db.file_report import FileReport, RowError
+from core.files.report import FileReport, RowError
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from quhua.db.csvfile import CsvFileError, read_csv
+from core.files.csvfile import CsvFileError, read_csv
 from tenancy.levels import LEVEL_BY_CODE_LENGTH, Level
 
 # The file as a whole cannot be read; kept under the name callers know.

@@ -10,7 +10,7 @@ from sqlalchemy import Executable, Result, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from quhua.db.engine import SQLITE_WRITE
+from core.db.engine import SQLITE_WRITE
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")

@@ -1,0 +1,1 @@
+"""Engines, sessions, the declarative base and bulk inserts, for SQLite and PostgreSQL."""
