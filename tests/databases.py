@@ -73,6 +73,17 @@ def load_tree(url: str, name: str = NINGXIA) -> None:
         engine.dispose()
 
 
+def retire(url: str, code: str, valid_from: str, folder: Path) -> None:
+    """Load the Ningxia tree without the unit, retiring it as of valid_from."""
+    tree = shipped_data(NINGXIA).read_text(encoding="utf-8").splitlines(keepends=True)
+    smaller = folder / f"ningxia-without-{code}.csv"
+    smaller.write_text("".join(line for line in tree if not line.startswith(code + ",")))
+    loaded = quhua(
+        "divisions", "load", str(smaller), "--retire-missing", "--valid-from", valid_from, url=url
+    )
+    assert loaded.exit_code == 0, loaded.stdout
+
+
 def issue_token(url: str, subject: str, role: str, code: str) -> str:
     """Grant a role and issue a token, through the `quhua` command as an operator would."""
     granted = quhua("grant", "--subject", subject, "--role", role, "--jurisdiction", code, url=url)

@@ -19,9 +19,9 @@ from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of
 from tests.databases import issue_token
-from tests.test_rollups_verify import import_file, month_lines, reported
+from tests.test_rollups_verify import import_file, month_lines, reported, reported_template
 
-__all__ = ["reported"]
+__all__ = ["reported", "reported_template"]
 
 DEFAULT = shipped_data(DEFAULT_CATALOGUE).read_text(encoding="utf-8")
 POPULATION = """{ jurisdiction(code: "640104") {

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of, graphql
-from tests.databases import NINGXIA, issue_token, load_tree
+from tests.databases import issue_token, load_tree, retire
 from tests.test_access import GRANT, REVOKE, REVOKE_TOKEN, TOKEN, code_of
 
 RETIRED = "640104001003"
@@ -38,19 +38,7 @@ def retired(migrated_url: str, tmp_path: Path) -> Iterator[tuple[str, TestClient
         # August was reported before the retirement was loaded, backdated to 1 July.
         stored = data_of(reporter, SUBMIT, rows=[deaths("2024-03", 1), deaths("2024-08", 1)])
         assert stored["submitValues"]["ok"]
-        tree = shipped_data(NINGXIA).read_text(encoding="utf-8").splitlines(keepends=True)
-        smaller = tmp_path / "without-one-village.csv"
-        smaller.write_text("".join(line for line in tree if not line.startswith(RETIRED + ",")))
-        loaded = quhua(
-            "divisions",
-            "load",
-            str(smaller),
-            "--retire-missing",
-            "--valid-from",
-            "2024-07-01",
-            url=url,
-        )
-        assert loaded.exit_code == 0, loaded.stdout
+        retire(url, RETIRED, "2024-07-01", tmp_path)
         yield url, reporter
 
 

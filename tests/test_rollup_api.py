@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import StatementCounter, client_for, data_of, graphql
-from tests.databases import NINGXIA, issue_token, load_tree
+from tests.databases import issue_token, load_tree, retire
 
 SUBMIT = """mutation($rows: [ValueInput!]!) {
   submitValues(input: $rows, reason: "report") { ok errors { message } } }"""
@@ -246,19 +246,7 @@ def test_a_retired_unit_is_expected_only_for_periods_begun_before(
     periods = ["2024-03", "2024-04", "2024-Q1", "2024-Q2", "2024"]
     before = {period: expected(TOWNSHIP, period) for period in periods}
     assert len(set(before.values())) == 1
-    tree = shipped_data(NINGXIA).read_text(encoding="utf-8").splitlines(keepends=True)
-    smaller = tmp_path / "ningxia-without-one-village.csv"
-    smaller.write_text("".join(line for line in tree if not line.startswith(RETIRED + ",")))
-    retired = quhua(
-        "divisions",
-        "load",
-        str(smaller),
-        "--retire-missing",
-        "--valid-from",
-        "2024-04-01",
-        url=url,
-    )
-    assert retired.exit_code == 0, retired.stdout
+    retire(url, RETIRED, "2024-04-01", tmp_path)
     # Retired on 1 April: expected for every period that began before, not after.
     after = {period: expected(TOWNSHIP, period) for period in periods}
     whole = before["2024-03"]

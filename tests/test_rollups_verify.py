@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +16,14 @@ from core.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for
-from tests.databases import issue_token, load_tree
+from tests.databases import (
+    BACKENDS,
+    cloned_database,
+    fresh_database,
+    issue_token,
+    load_tree,
+    upgrade,
+)
 
 HEADER = "jurisdiction,element,period,value,disaggregation\n"
 VILLAGES = [
@@ -50,17 +58,29 @@ def month_lines(month: int, rng: random.Random) -> list[str]:
     return lines
 
 
-@pytest.fixture
-def reported(migrated_url: str, tmp_path: Path) -> str:
+@pytest.fixture(scope="module", params=BACKENDS)
+def reported_template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """Ningxia with five villages' values over six months, each month corrected once."""
-    load_tree(migrated_url)
-    loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url)
-    assert loaded.exit_code == 0
-    rng = random.Random(7)
-    for month in range(1, 7):
-        import_file(migrated_url, tmp_path, f"m{month}.csv", month_lines(month, rng))
-        import_file(migrated_url, tmp_path, f"fix{month}.csv", month_lines(month, rng)[::3])
-    return migrated_url
+    folder = tmp_path_factory.mktemp("reported")
+    with fresh_database(str(request.param), folder) as url:
+        upgrade(url)
+        load_tree(url)
+        loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url)
+        assert loaded.exit_code == 0
+        rng = random.Random(7)
+        for month in range(1, 7):
+            import_file(url, folder, f"m{month}.csv", month_lines(month, rng))
+            import_file(url, folder, f"fix{month}.csv", month_lines(month, rng)[::3])
+        yield url
+
+
+@pytest.fixture
+def reported(reported_template: str, tmp_path: Path) -> Iterator[str]:
+    """A copy of the template of its own: tests here corrupt and change it."""
+    with cloned_database(reported_template, tmp_path) as url:
+        yield url
 
 
 def sql(url: str, statement: str) -> None:

@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from core.db.engine import SQLITE_WRITE
 from indicators.catalogue_file import CatalogueError, read_catalogue
 from indicators.catalogue_store import store_catalogue
-from quhua.cli.common import DatabaseOption, engine_for, fail, require_current_schema, settings_for
+from quhua.cli.common import DatabaseOption, fail, writing
 
 app = typer.Typer(no_args_is_help=True, help="Load and update the indicator catalogue.")
 
@@ -33,14 +32,8 @@ def load(
             typer.echo(json.dumps({"ok": False, "problems": error.problems}, ensure_ascii=False))
             raise typer.Exit(1) from None
         fail(f"{file}: {len(error.problems)} problems, nothing was written\n" + str(error))
-    settings = settings_for(database_url)
-    with (
-        engine_for(settings) as engine,
-        # A writer from the start: a rebuild of the store must not race writers of values.
-        engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
-        connection.begin() as tx,
-    ):
-        require_current_schema(connection)
+    # A writer from the start: a rebuild of the store must not race writers of values.
+    with writing(database_url) as (connection, tx):
         try:
             report = store_catalogue(connection, spec)
         except CatalogueError as error:

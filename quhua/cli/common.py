@@ -12,7 +12,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Transaction
 
 from core.db.engine import SQLITE_WRITE, sync_engine
 from core.files.csvfile import CsvFileError
@@ -111,6 +111,21 @@ def finish(
         raise typer.Exit(1)
 
 
+@contextmanager
+def writing(database_url: str | None) -> Iterator[tuple[Connection, Transaction]]:
+    """One writing transaction at the current schema; committed at the end unless the
+    caller rolled it back. A writer from the start: SQLite then queues other writers behind
+    it instead of failing them, and it never upgrades a read transaction midway."""
+    settings = settings_for(database_url)
+    with (
+        engine_for(settings) as engine,
+        engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
+        connection.begin() as transaction,
+    ):
+        require_current_schema(connection)
+        yield connection, transaction
+
+
 def load_file(
     database_url: str | None,
     file: Path,
@@ -124,18 +139,13 @@ def load_file(
     The load gets the connection, the file and a progress callback; a file that cannot be
     read at all ends the command with its message.
     """
-    settings = settings_for(database_url)
     source = TextSource(file)
     with (
-        engine_for(settings) as engine,
-        # A writer from the start: SQLite then queues other writers instead of failing them.
-        engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
+        writing(database_url) as (connection, transaction),
         file_progress(
             f"{label} {file.name}", source.size, show=not as_json and sys.stderr.isatty()
         ) as advance,
-        connection.begin() as transaction,
     ):
-        require_current_schema(connection)
         try:
             report = work(connection, source, advance)
         except CsvFileError as error:

@@ -9,12 +9,11 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from sqlalchemy import Connection, Transaction, select
+from sqlalchemy import Connection, select
 
-from core.db.engine import SQLITE_WRITE
 from indicators.models import DataElement
 from indicators.rollups.verification import Filter, rebuild, verify
-from quhua.cli.common import DatabaseOption, engine_for, fail, require_current_schema, settings_for
+from quhua.cli.common import DatabaseOption, fail, writing
 from tenancy.models import Jurisdiction
 
 app = typer.Typer(no_args_is_help=True, help="Verify or rebuild the store of aggregates.")
@@ -44,20 +43,6 @@ def _steps(label: str) -> Iterator[Callable[[int, int], None]]:
             progress.update(task, completed=done, total=total)
 
         yield advance
-
-
-@contextmanager
-def _writing(database_url: str | None) -> Iterator[tuple[Connection, Transaction]]:
-    """One writing transaction; committed at the end unless the caller rolled it back."""
-    settings = settings_for(database_url)
-    with (
-        engine_for(settings) as engine,
-        # A writer from the start: SQLite queues other writers behind the measurement.
-        engine.connect().execution_options(**{SQLITE_WRITE: True}) as connection,
-        connection.begin() as transaction,
-    ):
-        require_current_schema(connection)
-        yield connection, transaction
 
 
 def _element_ids(connection: Connection, codes: list[str] | None) -> list[int] | None:
@@ -91,7 +76,7 @@ def verify_command(
 
     Nothing is changed: the fresh measurement is rolled back.
     """
-    with _writing(database_url) as (connection, transaction):
+    with writing(database_url) as (connection, transaction):
         scope = Filter(
             under=_path_of(connection, under), elements=_element_ids(connection, element)
         )
@@ -115,7 +100,7 @@ def verify_command(
 @app.command("rebuild")
 def rebuild_command(element: Elements = None, database_url: DatabaseOption = None) -> None:
     """Measure the store afresh from the values and keep it (all of it, or some elements')."""
-    with _writing(database_url) as (connection, _):
+    with writing(database_url) as (connection, _):
         elements = _element_ids(connection, element)
         with _steps("rebuilding the store") as advance:
             measured = rebuild(connection, elements=elements, progress=advance)
