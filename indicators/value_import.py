@@ -225,8 +225,8 @@ def import_values(
 def _index_cells(connection: Connection) -> bool:
     """Index the staged lines by cell, and tell whether some cell is named twice.
 
-    A unique index finds out as it is built: the query for the repeated lines (0.8 s for a
-    month of Hebei's villages) runs only for a file that has some. Lines refused already
+    A unique index finds out as it is built: the query for the repeated lines (a pass over
+    the whole file) runs only for a file that has some. Lines refused already
     have no cell (NULLs never clash). In this order the unit checks read the index alone,
     without sorting the rows (a unit's claims are grouped by levels).
     """
@@ -342,8 +342,8 @@ def _merge(
     joined = staged.outerjoin(stored, same_cell)
     if dialect == "postgresql":
         # A seek per cell: PostgreSQL merged the file with all of data_values' index
-        # instead (882,333 entries read to find a Ningxia month's 73,085 cells; 0.59 s
-        # against 0.28 s, and growing with the table). SQLite seeks, and has no LATERAL.
+        # instead, a cost growing with the table rather than the file (docs/benchmarks.md).
+        # SQLite seeks, and has no LATERAL.
         found = select(stored.c.id, stored.c.value).where(same_cell).limit(1).lateral("found")
         joined = staged.outerjoin(found, true())
     changed = (
