@@ -21,10 +21,10 @@ from indicators.catalogue_index import (
 )
 from indicators.models import DataValue, ValueChange
 from indicators.periods import Period, PeriodError
+from indicators.rollups.lifting import apply_statements
 from indicators.rollups.maintenance import (
     AFTER,
     BEFORE,
-    apply_statements,
     cells_from,
     lock_units,
     units_of,

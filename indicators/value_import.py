@@ -45,12 +45,11 @@ from indicators.audit import open_change_set
 from indicators.catalogue_index import CatalogueIndex, current_elements_in, stale_elements
 from indicators.models import DataValue, OptionCombo, ValueChange
 from indicators.periods import PeriodError, first_month_from
+from indicators.rollups.lifting import apply_statements, clear_statements
 from indicators.rollups.maintenance import (
     AFTER,
     BEFORE,
-    apply_statements,
     cells_from,
-    clear_statements,
     lock_units,
 )
 from indicators.rollups.scratch import cells, create_statements

@@ -2,8 +2,9 @@
 
 A writer puts the values it is about to change in `cells` (`cells_from`: unit, combo, month,
 old value, new value; None for nothing stored), runs `BEFORE`, changes data_values, then runs
-`AFTER` and `apply_statements`. Most differences follow from the changes alone: a cell's
-bucket of its own period, and every bucket of a summed element, change by new - old.
+`AFTER` and `apply_statements` (lifting.py). Most differences follow from the changes
+alone: a cell's bucket of its own period, and every bucket of a summed element, change by
+new - old.
 Averages and latest values over longer buckets are measured on the stored values before and
 after the write (unless the bucket was empty and gets one value); where the changes fall in
 one month per year (a monthly import), one look at each changed cell's year before the write
@@ -31,7 +32,6 @@ from typing import Any, cast
 from sqlalchemy import (
     Double,
     Executable,
-    Insert,
     Integer,
     Table,
     and_,
@@ -47,17 +47,15 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql import ColumnElement, CompoundSelect, FromClause, Select
+from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from indicators.models import DataElement, DataValue, OptionCombo, TimeAggregation
 from indicators.rollups.contributions import bucket_contribution, element_span, in_bucket
+from indicators.rollups.lifting import ABOVE, apply_statements, insert_deltas
 from indicators.rollups.models import LEAF, Rollup, RollupReport
 from indicators.rollups.scratch import (
     AGGREGATION_CODES,
     SPANS,
-    TEMPORARY_TABLES,
     cell_moves,
     cell_windows,
     cells,
@@ -80,15 +78,11 @@ C = cast(Table, OptionCombo.__table__).c
 E = cast(Table, DataElement.__table__).c
 J = cast(Table, Jurisdiction.__table__).c
 R = cast(Table, RollupReport.__table__).c
-_DELTA_COLUMNS = ["unit_id", "level", "span", "month_index", "amount"]
 SUM = AGGREGATION_CODES[TimeAggregation.SUM]
 LAST = AGGREGATION_CODES[TimeAggregation.LAST]
 # Why the upkeep reads scoped tables without the caller's scope (tests/scoping.py): it
 # follows the writer's own changes, of units the writer checked against its scope and holds.
 _CHANGED_UNITS = "the writer's changes, of units it checked and holds (lock_units)"
-# A reporter's write changes the figures of every ancestor, inside its scope or not: the
-# upkeep reads the tree and the store above the changes, and none of it reaches the caller.
-_ABOVE = "the changes' ancestors, whose store rows the write keeps (never shown to the caller)"
 
 
 def _depth(level: Any) -> ColumnElement[int]:
@@ -108,11 +102,6 @@ def _target(unit: Any, level: Any, parent: Any) -> tuple[ColumnElement[Any], Col
 
 def _start(month: Any, span: int | Any) -> ColumnElement[int]:
     return cast(ColumnElement[int], month - month % span)
-
-
-def _insert_deltas(deltas: Table, key: str, rows: Select[Any] | CompoundSelect[Any]) -> Insert:
-    names = [*_DELTA_COLUMNS[:2], key, *_DELTA_COLUMNS[2:]]
-    return deltas.insert().from_select(names, rows)
 
 
 def cells_from(rows: Select[Any]) -> Executable:
@@ -180,7 +169,7 @@ def _own_deltas() -> Executable:
     m = cell_moves.c
     cell = [m.target, m.target_level, m.combo_id, m.element_span, m.month_index]
     rows = select(*cell, func.sum(m.amount)).group_by(*cell)
-    return _insert_deltas(totals, "combo_id", rows)
+    return insert_deltas(totals, "combo_id", rows)
 
 
 def _summed_deltas(span: int) -> Executable:
@@ -201,7 +190,7 @@ def _summed_deltas(span: int) -> Executable:
         )
         .group_by(d.unit_id, d.level, d.combo_id, start)
     )
-    return _insert_deltas(totals, "combo_id", rows)
+    return insert_deltas(totals, "combo_id", rows)
 
 
 def _own_key() -> ColumnElement[bool]:
@@ -241,7 +230,7 @@ def _reported_buckets(span: int) -> Executable:
     statement = reported_buckets.insert().from_select(
         ["element_id", "span", "start"], rows.distinct()
     )
-    return unscoped(statement, why=_ABOVE)
+    return unscoped(statement, why=ABOVE)
 
 
 def _one_month_per_bucket(span: int) -> ColumnElement[bool]:
@@ -447,7 +436,7 @@ def _look_deltas(looked: FromClause) -> Executable:
         ).where(g[f"difference_{span}"].is_not(None))
         for span in SPANS[1:]
     )
-    return unscoped(_insert_deltas(totals, "combo_id", union_all(*rows)), why=_CHANGED_UNITS)
+    return unscoped(insert_deltas(totals, "combo_id", union_all(*rows)), why=_CHANGED_UNITS)
 
 
 def _window_look_deltas_now() -> Executable:
@@ -468,7 +457,7 @@ def _fresh_windows(span: int) -> Executable:
         .where(_fresh(span, m.moved, m.element_span, m.aggregation))
         .group_by(*bucket)
     )
-    return _insert_deltas(totals, "combo_id", rows)
+    return insert_deltas(totals, "combo_id", rows)
 
 
 def _keys_of_changes(*, look: bool = True) -> Executable:
@@ -527,7 +516,7 @@ def _window_contributions(*, after: bool) -> Executable:
         .select_from(windows)
         .group_by(W.target, W.target_level, W.combo_id, W.span, W.start)
     )
-    statement = _insert_deltas(totals, "combo_id", rows if after else rows.where(W.fresh == 0))
+    statement = insert_deltas(totals, "combo_id", rows if after else rows.where(W.fresh == 0))
     return unscoped(statement, why=_CHANGED_UNITS)
 
 
@@ -640,7 +629,7 @@ def _report_deltas(span: int) -> Executable:
         )
         .group_by(*bucket)
     )
-    return _insert_deltas(report_totals, "element_id", counted)
+    return insert_deltas(report_totals, "element_id", counted)
 
 
 def _report_deltas_by_unit(span: int) -> Executable:
@@ -660,7 +649,7 @@ def _report_deltas_by_unit(span: int) -> Executable:
         .where(K.moved >= span, K.element_span < span, ~_one_month_per_bucket(span))
         .group_by(K.target, K.target_level, K.element_id, start, sign)
     )
-    return _insert_deltas(report_totals, "element_id", rows)
+    return insert_deltas(report_totals, "element_id", rows)
 
 
 # Once the report keys know which buckets were empty. In this order: the changes per
@@ -702,77 +691,6 @@ AFTER: list[Executable] = [
     _stops(),
     *_DIFFERENCES,
 ]
-
-
-def _lift(deltas: Table, key: str, level: Level) -> Executable:
-    """Add to the deltas each parent's share: the sum of its children's at `level`.
-
-    Lifts run from the deepest stored level up: the rows at `level` are the targets' own
-    and those the lift below added, so a lift run before its children's would leave their
-    share out."""
-    d = deltas.c
-    assert level.parent is not None
-    rows = (
-        select(
-            J.parent_id,
-            literal(level.parent.depth),
-            d[key],
-            d.span,
-            d.month_index,
-            func.sum(d.amount),
-        )
-        .select_from(deltas)
-        .join(Jurisdiction, J.id == d.unit_id)
-        .where(d.level == level.depth)
-        .group_by(J.parent_id, d[key], d.span, d.month_index)
-        .having(func.sum(d.amount) != 0)
-    )
-    return unscoped(_insert_deltas(deltas, key, rows), why=_ABOVE)
-
-
-def _store(deltas: Table, key: str, dialect: str) -> Executable:
-    """Add each unit's summed deltas to the store, in key order: after every lift. Rows are
-    never deleted here, only added to, so one whose total comes back to 0 stays."""
-    d = deltas.c
-    keys = [d.unit_id, d.span, d.month_index, d[key]]
-    rows = (
-        select(*keys, func.sum(d.amount).label("amount"))
-        .group_by(*keys)
-        .having(func.sum(d.amount) != 0)
-        # Key order: writers meeting on a common ancestor lock its rows in one order, never
-        # crossing into a deadlock.
-        .order_by(*keys)
-    )
-    store = cast(Table, (Rollup if key == "combo_id" else RollupReport).__table__)
-    column = "total" if key == "combo_id" else "units"
-    names = [c.name for c in store.primary_key.columns]
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = make(store).from_select([*names, column], rows)
-    return statement.on_conflict_do_update(
-        index_elements=names, set_={column: store.c[column] + statement.excluded[column]}
-    )
-
-
-def apply_statements(dialect: str) -> list[Executable]:
-    """Lift the measured differences up the tree, add them to the store, clear the scratch.
-
-    In this order: the lifts level by level from the townships up (totals, then counts),
-    then the two upserts, then the clear (SQLite keeps the rows for the connection: left
-    there, the next write would add them again)."""
-    # Nothing is measured at the deepest level: its differences start one level up.
-    lifted = [level for level in reversed(Level) if level.parent is not None and level != LEAF]
-    return [
-        *(_lift(totals, "combo_id", level) for level in lifted),
-        *(_lift(report_totals, "element_id", level) for level in lifted),
-        _store(totals, "combo_id", dialect),
-        _store(report_totals, "element_id", dialect),
-        *clear_statements(),
-    ]
-
-
-def clear_statements() -> list[Executable]:
-    """Empty the scratch tables (SQLite keeps them, rows and all, for the connection)."""
-    return [delete(table) for table in TEMPORARY_TABLES]
 
 
 def lock_units(unit_ids: Select[Any] | list[int]) -> Select[Any]:

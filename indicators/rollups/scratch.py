@@ -3,7 +3,7 @@ out from it before adding differences to the store.
 
 They hold one write's rows and are empty between writes: PostgreSQL deletes their rows at
 commit, and SQLite, which keeps a connection's temporary tables and their rows, has them
-emptied by the upkeep's last statements (`maintenance.clear_statements`). Levels travel as
+emptied by the upkeep's last statements (`lifting.clear_statements`). Levels travel as
 depths (1 province ... 5 village), time aggregations as `AGGREGATION_CODES`. docs/rollups.md
 shows what each holds for a worked example.
 """
