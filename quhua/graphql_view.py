@@ -6,22 +6,32 @@ import json
 import logging
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from authz.authentication import Authenticator
 from core.db.session import RequestSession
 from core.errors import ErrorCode, Unauthenticated
 from quhua.graphiql import graphiql_page
+from quhua.request_checks import (
+    BadRequest,
+    decode_json,
+    decode_text,
+    echo,
+    media_type,
+    refusal,
+    request_data,
+)
 from resolvers.context import Context
 from schema.errors import format_error
 
@@ -68,10 +78,53 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             return
         scope[_SESSION] = request_session
         scope[_PRINCIPAL] = principal
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response: Response
+        try:
+            response = await self.run(Request(scope, receive))
+        except BadRequest as error:
+            response = refusal(error.message, status=error.status)
+        except HTTPException as error:
+            # Strawberry's own refusals (a mutation over GET, ...) answer in the same shape;
+            # strawberry would answer them in plain text.
+            response = refusal(error.reason, status=error.status_code)
+        await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(session=request.scope[_SESSION], principal=request.scope[_PRINCIPAL])
+
+    def parse_json(self, data: str | bytes) -> Any:
+        return decode_json(data)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request's operations, checked whole before any runs (quhua/request_checks.py).
+
+        Strawberry's own parsing reads fields of whatever JSON arrives and fails with a 500 on
+        anything but an object. Multipart uploads and streaming transports are off here.
+        """
+        data: object
+        kind = media_type(request.content_type)
+        if request.method == "GET":
+            data = self.parse_query_params(request.query_params)
+        elif kind == "application/json":
+            data = self.parse_json(await request.get_body())
+        elif kind == "application/graphql":
+            # The body is the document; variables and operationName may come in the URL.
+            query = decode_text(await request.get_body())
+            data = {**self.parse_query_params(request.query_params), "query": query}
+        else:
+            given = echo(kind) if kind else "none"
+            raise BadRequest(
+                f"Send the request with Content-Type application/json or application/graphql,"
+                f" not {given}",
+                status=415,
+            )
+        batching = self.schema.config.batching_config
+        return request_data(data, max_batch=batching["max_operations"] if batching else None)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # Strawberry's page loads GraphiQL from a CDN; ours, from this app.
@@ -199,7 +252,9 @@ def _is_refusal(answer: object) -> bool:
 
 
 def _refuse(error: Unauthenticated) -> JSONResponse:
-    body = {
-        "errors": [{"message": error.message, "extensions": {"code": ErrorCode.UNAUTHENTICATED}}]
-    }
-    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    return refusal(
+        error.message,
+        status=401,
+        code=ErrorCode.UNAUTHENTICATED,
+        headers={"WWW-Authenticate": "Bearer"},
+    )

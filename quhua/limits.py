@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from quhua.request_checks import refusal
 
 
 class BodyTooLargeError(Exception):
@@ -40,7 +41,5 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = PlainTextResponse(
-            f"Request body larger than {self.max_bytes} bytes", status_code=413
-        )
+        response = refusal(f"Request body larger than {self.max_bytes} bytes", status=413)
         await response(scope, receive, send)
