@@ -46,3 +46,11 @@ class Forbidden(QuhuaError):
 
 class Conflict(QuhuaError):
     code = ErrorCode.CONFLICT
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A caller's text as a message quotes it: its repr, cut to its first `limit` characters
+    (then "…"), so that a long input is never echoed whole."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}…"

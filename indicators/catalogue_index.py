@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from core.db.session import RequestSession
+from core.errors import shown
 from indicators.formulas import LinearForm, parse_formula
 from indicators.models import (
     Category,
@@ -48,12 +49,12 @@ class ElementInfo:
             category, option = category.strip(), option.strip()
             if category not in self.categories:
                 known = ", ".join(self.categories) or "none"
-                raise ValueError(f"{self.code} has no category {category!r} (it has: {known})")
+                raise ValueError(f"{self.code} has no category {shown(category)} (it has: {known})")
             if category in chosen:
                 raise ValueError(f"category {category} given twice")
             if option not in self.categories[category]:
                 options = ", ".join(self.categories[category])
-                raise ValueError(f"{category} has no option {option!r} (one of: {options})")
+                raise ValueError(f"{category} has no option {shown(option)} (one of: {options})")
             chosen[category] = option
         missing = [c for c in self.categories if c not in chosen]
         if missing:
@@ -107,13 +108,13 @@ class CatalogueIndex:
     def element(self, code: str) -> ElementInfo:
         found = self.elements.get(code.strip())
         if found is None:
-            raise ValueError(f"unknown element {code!r}")
+            raise ValueError(f"unknown element {shown(code)}")
         return found
 
     def indicator(self, code: str) -> IndicatorInfo:
         found = self.indicators.get(code.strip())
         if found is None:
-            raise ValueError(f"unknown indicator {code!r}")
+            raise ValueError(f"unknown indicator {shown(code)}")
         return found
 
 

@@ -7,9 +7,13 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-_YEAR = re.compile(r"^(\d{4})$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+from core.errors import shown
+
+# Matched whole (fullmatch, not `$`, which allows a final newline) and with ASCII digits
+# (`\d` takes full-width ones): a period is exactly one of the three spellings.
+_YEAR = re.compile(r"([0-9]{4})")
+_QUARTER = re.compile(r"([0-9]{4})-Q([1-4])")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 FIRST_YEAR = 1949
 LAST_YEAR = 2199
 
@@ -38,21 +42,21 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        """The period written as `2024`, `2024-Q1` or `2024-03`; PeriodError otherwise."""
-        text = text.strip()
-        if match := _MONTH.match(text):
+        """The period written exactly as `2024`, `2024-Q1` or `2024-03`; PeriodError otherwise
+        (a period with a space around it is refused, not trimmed)."""
+        if match := _MONTH.fullmatch(text):
             period = cls(int(match.group(1)), int(match.group(2)), PeriodType.MONTH)
-        elif match := _QUARTER.match(text):
+        elif match := _QUARTER.fullmatch(text):
             period = cls(int(match.group(1)), 3 * int(match.group(2)) - 2, PeriodType.QUARTER)
-        elif match := _YEAR.match(text):
+        elif match := _YEAR.fullmatch(text):
             period = cls(int(match.group(1)), 1, PeriodType.YEAR)
         else:
             raise PeriodError(
-                f"{text!r} is not a period: write a year (2024), a quarter (2024-Q1) "
+                f"{shown(text)} is not a period: write a year (2024), a quarter (2024-Q1) "
                 "or a month (2024-03)"
             )
         if not FIRST_YEAR <= period.year <= LAST_YEAR:
-            raise PeriodError(f"{text!r}: the year must lie in {FIRST_YEAR}–{LAST_YEAR}")
+            raise PeriodError(f"{shown(text)}: the year must lie in {FIRST_YEAR}–{LAST_YEAR}")
         return period
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db.session import RequestSession
-from core.errors import ErrorCode
+from core.errors import BadUserInput, ErrorCode, shown
 from indicators.audit import open_change_set
 from indicators.catalogue_index import (
     CatalogueIndex,
@@ -151,7 +151,9 @@ async def _cells(
                 )
             else:
                 outcome.problems.append(
-                    RowProblem(number, ErrorCode.NOT_FOUND, f"no jurisdiction has code {code!r}")
+                    RowProblem(
+                        number, ErrorCode.NOT_FOUND, f"no jurisdiction has code {shown(code)}"
+                    )
                 )
             continue
         found = checked[number]
@@ -205,6 +207,17 @@ def _checked(statement: Statement) -> Statement:
     return unscoped(statement, why="the cell's unit was checked against the caller's scope")
 
 
+def required_reason(reason: str) -> str:
+    """The reason the audit keeps with a change set; BAD_USER_INPUT naming the argument if
+    it is blank (or only spaces) or too long. Nothing is written without a reason."""
+    reason = reason.strip()
+    if not reason:
+        raise BadUserInput("reason: say why, for the audit trail")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise BadUserInput(f"reason: at most {REASON_MAX_LENGTH} characters")
+    return reason
+
+
 async def write_values(
     session: RequestSession,
     *,
@@ -217,13 +230,7 @@ async def write_values(
 ) -> Outcome:
     """Store (or, where value is None, delete) every row, or none if any row is wrong."""
     outcome = Outcome()
-    reason = reason.strip()
-    if len(reason) > REASON_MAX_LENGTH:
-        outcome.problems.append(
-            RowProblem(
-                0, ErrorCode.BAD_USER_INPUT, f"reason: at most {REASON_MAX_LENGTH} characters"
-            )
-        )
+    reason = required_reason(reason)
     cells = await _cells(session, scope, index, rows, outcome)
     if not outcome.ok:
         return outcome

@@ -15,6 +15,7 @@ from schema.errors import log_unexpected
 from schema.jurisdictions.query import JurisdictionQuery
 from schema.limits import MAX_BATCH, extensions
 from schema.rollups.query import RollupQuery
+from schema.scalars import SCALARS
 from schema.values.mutation import ValuesMutation
 
 Query = merge_types("Query", (JurisdictionQuery, AccessQuery, CatalogueQuery, RollupQuery))
@@ -33,7 +34,8 @@ schema = QuhuaSchema(
     mutation=Mutation,
     extensions=extensions(),
     # A list of operations in one POST runs in one transaction: all commit or none.
-    config=StrawberryConfig(batching_config={"max_operations": MAX_BATCH}),
+    # Every DateTime the schema returns carries its offset, whatever the database hands back.
+    config=StrawberryConfig(batching_config={"max_operations": MAX_BATCH}, scalar_map=SCALARS),
 )
 
 

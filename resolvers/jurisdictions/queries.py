@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import BadUserInput, Forbidden, NotFound
+from core.errors import BadUserInput, Forbidden, NotFound, shown
 from resolvers.context import Context
 from resolvers.pagination import Page, decode_path_cursor, make_page, page_size, path_cursor
 from tenancy import repository
@@ -46,7 +46,7 @@ async def jurisdictions(
     if under is not None:
         root = await visible_unit(context, under, argument="under")
         if root is None:
-            raise NotFound(f"under: no jurisdiction has code {under!r}")
+            raise NotFound(f"under: no jurisdiction has code {shown(under)}")
         under_path = root.path
     text = (search or "").strip()
     if len(text) > repository.SEARCH_MAX_LENGTH:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from authz.roles import Action
-from core.errors import BadUserInput, NotFound
+from core.errors import BadUserInput, NotFound, shown
 from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
 from indicators.periods import Period
 from indicators.rollups.evaluation import (
@@ -129,7 +129,7 @@ async def rollup(
     one column per code asked."""
     root = await visible_unit(context, under, argument="under")
     if root is None:
-        raise NotFound(f"under: no jurisdiction has code {under!r}")
+        raise NotFound(f"under: no jurisdiction has code {shown(under)}")
     actions = [Action.READ_INDICATORS] * bool(indicators) + [Action.READ_AGGREGATES] * bool(
         elements
     )
@@ -174,7 +174,7 @@ async def rollup(
         )
     codes = [column.code for column in columns]
     if order.column not in codes:
-        raise BadUserInput(f"orderBy: column {order.column!r} is not among those asked")
+        raise BadUserInput(f"orderBy: column {shown(order.column)} is not among those asked")
     key = codes.index(order.column)
     buckets = [bucket_of(unit, asked) for unit in rows]
     figures = await loader.load_many(buckets)
@@ -189,17 +189,17 @@ async def rollup(
 
     ranked = sorted(range(len(rows)), key=rank)
     offset = decode_id_cursor(after) or 0
-    shown = ranked[offset : offset + limit]
-    end = offset + len(shown)
+    on_page = ranked[offset : offset + limit]
+    end = offset + len(on_page)
     return Grid(
         asked,
         level,
-        [rows[row] for row in shown],
+        [rows[row] for row in on_page],
         [
-            GridColumn(c.code, c.kind, c.name, c.unit, [c.cells[row] for row in shown])
+            GridColumn(c.code, c.kind, c.name, c.unit, [c.cells[row] for row in on_page])
             for c in evaluated
         ],
         end < len(ranked),
-        id_cursor(end) if shown else None,
+        id_cursor(end) if on_page else None,
         total,
     )

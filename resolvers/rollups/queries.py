@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from authz.roles import Action
-from core.errors import BadUserInput
+from core.errors import BadUserInput, shown
 from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
 from indicators.formulas import Term
 from indicators.periods import Period
@@ -45,12 +45,13 @@ def combos_argument(element: ElementInfo, disaggregation: str | None) -> tuple[i
         if category not in element.categories:
             known = ", ".join(element.categories) or "none"
             raise BadUserInput(
-                f"disaggregation: {element.code} has no category {category!r} (it has: {known})"
+                f"disaggregation: {element.code} has no category {shown(category)} "
+                f"(it has: {known})"
             )
         if option not in element.categories[category]:
             options = ", ".join(element.categories[category])
             raise BadUserInput(
-                f"disaggregation: {category} has no option {option!r} (one of: {options})"
+                f"disaggregation: {category} has no option {shown(option)} (one of: {options})"
             )
         wanted[category] = option
     return term_combos(element, Term(element.code, tuple(sorted(wanted.items()))))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authz.roles import Action
-from core.errors import BadUserInput, NotFound
+from core.errors import BadUserInput, NotFound, shown
 from indicators.catalogue_index import IndicatorInfo
 from indicators.periods import Period
 from indicators.rollups.evaluation import IndicatorPlan, IndicatorResult
@@ -49,7 +49,7 @@ async def series(
     """The indicator for each period from first to last, both included."""
     unit = await visible_unit(context, code, argument="code")
     if unit is None:
-        raise NotFound(f"code: no jurisdiction has code {code!r}")
+        raise NotFound(f"code: no jurisdiction has code {shown(code)}")
     context.require(Action.READ_INDICATORS, unit)
     index = await context.catalogue()
     info = indicator_argument(index, indicator, argument="indicator")

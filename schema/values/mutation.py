@@ -10,6 +10,7 @@ from resolvers.values import mutations
 from schema.context import Info
 from schema.values.types import ValueInput, ValueKeyInput, ValuesPayload
 
+# Required, and refused when blank: every change set says why.
 Reason = Annotated[str, strawberry.argument(description="Why: kept with every change.")]
 
 
@@ -20,7 +21,7 @@ class ValuesMutation:
         "row is wrong (each reported in errors by its index). Changes are audited."
     )
     async def submit_values(
-        self, info: Info, input: list[ValueInput], reason: Reason = ""
+        self, info: Info, input: list[ValueInput], reason: Reason
     ) -> ValuesPayload:
         outcome = await mutations.submit(info.context, [row.to_row() for row in input], reason)
         return ValuesPayload.from_outcome(outcome)
