@@ -61,6 +61,13 @@ class ElementInfo:
             raise ValueError(f"{self.code} needs an option of {', '.join(missing)}")
         return ";".join(f"{c}={chosen[c]}" for c in sorted(chosen))
 
+    def raw_at(self, level: Level) -> bool:
+        """Whether a figure at a unit of this level can be a reported value itself: the
+        level is at or below the highest that reports the element. A township's funding is
+        its own report plus nothing (its villages report none); a county's census count is
+        the county's report."""
+        return any(level.depth >= reporting.depth for reporting in self.reported_at)
+
     def period(self, text: str) -> Period:
         """The period, which must be of the element's period type."""
         period = Period.parse(text)
@@ -116,6 +123,11 @@ class CatalogueIndex:
         if found is None:
             raise ValueError(f"unknown indicator {shown(code)}")
         return found
+
+    def read_by(self, info: IndicatorInfo) -> list[ElementInfo]:
+        """The elements an indicator's figure reads, numerator's and denominator's, by code."""
+        codes = info.numerator.elements | info.denominator.elements
+        return [self.elements[code] for code in sorted(codes)]
 
 
 _CATEGORIES = select(Category.id, Category.code)

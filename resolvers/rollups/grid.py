@@ -34,6 +34,7 @@ from resolvers.rollups.queries import (
     bucket_of,
     element_argument,
     indicator_argument,
+    require_figures,
 )
 from resolvers.values.queries import period_argument
 from tenancy import repository
@@ -139,6 +140,12 @@ async def rollup(
         raise BadUserInput(f"level: {level.value} lies above {root.code}, a {root.level.value}")
     index = await context.catalogue()
     columns = _columns(index, indicators, elements)
+    read = [
+        element
+        for column in columns
+        for element in (index.read_by(column) if isinstance(column, IndicatorInfo) else [column])
+    ]
+    require_figures(context, root, level=level, elements=read)
     asked = period_argument(period)
     limit = page_size(first)
     scope = context.scope(actions[0])

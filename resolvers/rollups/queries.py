@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from authz.roles import Action
-from core.errors import BadUserInput, shown
+from core.errors import BadUserInput, Forbidden, shown
 from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
 from indicators.formulas import Term
 from indicators.periods import Period
@@ -18,6 +20,7 @@ from indicators.rollups.evaluation import (
 from resolvers.context import Context
 from resolvers.rollups.loaders import FiguresLoader
 from resolvers.values.queries import period_argument
+from tenancy.levels import Level
 from tenancy.models import Jurisdiction
 
 MAX_CODES = 50
@@ -57,6 +60,29 @@ def combos_argument(element: ElementInfo, disaggregation: str | None) -> tuple[i
     return term_combos(element, Term(element.code, tuple(sorted(wanted.items()))))
 
 
+def require_figures(
+    context: Context, unit: Jurisdiction, *, level: Level, elements: Iterable[ElementInfo]
+) -> None:
+    """FORBIDDEN unless the caller may read values at the unit, when figures of the elements
+    at units of the level (the unit itself, or a grid's rows under it) can be reports.
+
+    Every path to a figure (value, indicator(s), rollup, series) calls this after its check
+    of aggregates or indicators. Above the levels that report an element, its figures are
+    sums of several units' reports; at or below them a figure is one unit's report (a
+    village's births), and so is an indicator's figure once its other elements are known.
+    Reading those is reading values: the unit must lie in the caller's scope for them.
+    """
+    raw = [element for element in elements if element.raw_at(level)]
+    if not raw or context.scope(Action.READ_VALUES).contains(unit.path):
+        return
+    element = min(raw, key=lambda e: e.code)
+    levels = " and ".join(sorted(reporting.value for reporting in element.reported_at))
+    raise Forbidden(
+        f"{unit.code}: {element.code} is reported by {levels} units, so its figures at the "
+        f"{level.value} level are reported values, and the values there are outside your access"
+    )
+
+
 def bucket_of(unit: Jurisdiction, period: Period) -> UnitBucket:
     return UnitBucket.of(unit.id, unit.level, unit.valid_to, period)
 
@@ -73,6 +99,7 @@ async def value(
     context.require(Action.READ_AGGREGATES, unit)
     index = await context.catalogue()
     info = element_argument(index, element, argument="element")
+    require_figures(context, unit, level=unit.level, elements=[info])
     combos = combos_argument(info, disaggregation)
     asked = period_argument(period)
     bucket = bucket_of(unit, asked)
@@ -83,10 +110,12 @@ async def value(
 async def _results(
     context: Context, unit: Jurisdiction, chosen: list[IndicatorInfo], period: str
 ) -> list[IndicatorResult]:
+    index = await context.catalogue()
+    read = [element for info in chosen for element in index.read_by(info)]
+    require_figures(context, unit, level=unit.level, elements=read)
     asked = period_argument(period)
     bucket = bucket_of(unit, asked)
     figures = await context.loader(FiguresLoader, Action.READ_INDICATORS).load(bucket)
-    index = await context.catalogue()
     return [indicator_result(index, info, asked, bucket, figures) for info in chosen]
 
 

@@ -12,7 +12,7 @@ from indicators.rollups.evaluation import IndicatorPlan, IndicatorResult
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
 from resolvers.rollups.loaders import FiguresLoader
-from resolvers.rollups.queries import bucket_of, indicator_argument
+from resolvers.rollups.queries import bucket_of, indicator_argument, require_figures
 from resolvers.values.queries import period_argument
 from tenancy.models import Jurisdiction
 
@@ -53,6 +53,7 @@ async def series(
     context.require(Action.READ_INDICATORS, unit)
     index = await context.catalogue()
     info = indicator_argument(index, indicator, argument="indicator")
+    require_figures(context, unit, level=unit.level, elements=index.read_by(info))
     periods = _periods(
         period_argument(first, argument="from"), period_argument(last, argument="to")
     )
