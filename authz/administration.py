@@ -1,37 +1,36 @@
 """Changing who may do what: grants and tokens, each change checked, audited and announced.
 
-Every function takes the caller's Scope for the action (the subtrees they administer) and
-the Actor the audit names; callers commit.
+Every function takes the Actor the audit names. It first takes the policy lock (so that
+changes run one at a time) and reads the actor's grants and token afresh under it: a grant
+revoked, a role shrunk or a token revoked a moment ago already counts. Callers commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-from authz import repository
-from authz.authentication import utc_now
-from authz.models import Grant, PolicyAudit, PolicyAuditAction, Subject, SubjectKind, Token
-from authz.principal import Actor
-from authz.roles import Role
-from authz.tokens import new_token, shown_prefix, token_hash
+from authz import repository, role_store
+from authz.authentication import INVALID_TOKEN, principal_of, utc_now
+from authz.enforcer import RolePolicy
+from authz.models import (
+    Grant,
+    PolicyAudit,
+    PolicyAuditAction,
+    RoleRow,
+    Subject,
+    SubjectKind,
+    Token,
+)
+from authz.names import shown_name, subject_name
+from authz.principal import Actor, Principal
+from authz.roles import Action, Role
+from authz.scope import operator_scope, scope_for
 from core.db.session import RequestSession
-from core.errors import BadUserInput, Conflict, Forbidden, NotFound
+from core.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope
 
-NAME_MAX_LENGTH = 100
 REASON_MAX_LENGTH = 1000
-MAX_TOKEN_DAYS = 366
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
-    """A token as created: the secret is here once and never stored."""
-
-    secret: str
-    token: Token
-    subject: Subject
 
 
 def _check_text(value: str, *, what: str, limit: int) -> str:
@@ -41,12 +40,38 @@ def _check_text(value: str, *, what: str, limit: int) -> str:
     return value
 
 
-def _reason(actor: Actor, reason: str) -> str:
+def reason_for(actor: Actor, reason: str) -> str:
     """The reason for the audit: required of API callers; the CLI may leave it out."""
     reason = _check_text(reason, what="reason", limit=REASON_MAX_LENGTH)
     if not reason and actor.principal is not None:
         raise BadUserInput("reason: say why, for the policy audit")
     return reason
+
+
+async def fresh_principal(session: RequestSession, principal: Principal) -> Principal:
+    """The principal as the database says now: its token still live, its grants and the
+    role policy as committed (UNAUTHENTICATED if the token went meanwhile)."""
+    found = await repository.token_by_id(session, principal.token_id)
+    now = utc_now()
+    if found is None:
+        raise Unauthenticated(INVALID_TOKEN)
+    token, subject = found
+    expires = token.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.UTC)
+    if token.revoked_at is not None or (expires is not None and expires <= now):
+        raise Unauthenticated(INVALID_TOKEN)
+    policy = RolePolicy(await repository.role_rules(session))
+    return await principal_of(session, token, subject, policy)
+
+
+async def acting(session: RequestSession, actor: Actor, action: Action) -> tuple[Actor, Scope]:
+    """Take the policy lock, then the actor as it stands now and its scope for the action."""
+    await repository.lock_policy(session)
+    if actor.principal is None:
+        return actor, await operator_scope(session, action)
+    principal = await fresh_principal(session, actor.principal)
+    return Actor(actor.label, principal, actor.source), scope_for(principal, action)
 
 
 async def _unit(
@@ -63,77 +88,100 @@ async def _unit(
     return unit
 
 
-def _check_privilege(actor: Actor, role: Role, unit: Jurisdiction, *, verb: str) -> None:
+def check_holds(actor: Actor, needed: frozenset[Action], unit: Jurisdiction, *, what: str) -> None:
     """Nobody hands out (or takes away) permissions they do not hold themselves there."""
     principal = actor.principal
     if principal is None:
         return
-    needed = principal.policy.permissions(role, unit.code)
     missing = needed - principal.permissions_at(unit.path, unit.code)
     if missing:
-        names = ", ".join(sorted(f"{a.obj}:{a.act}" for a in missing))
-        raise Forbidden(f"you cannot {verb} {role.value} at {unit.code}: you do not hold {names}")
+        names = ", ".join(sorted(action.label for action in missing))
+        raise Forbidden(f"you cannot {what} at {unit.code}: you do not hold {names}")
 
 
-async def _audit(
+def _check_privilege(actor: Actor, role: str, unit: Jurisdiction, *, verb: str) -> None:
+    principal = actor.principal
+    if principal is None:
+        return
+    needed = principal.policy.permissions(role, unit.code)
+    check_holds(actor, needed, unit, what=f"{verb} {role}")
+
+
+async def audit(
     session: RequestSession,
     actor: Actor,
     action: PolicyAuditAction,
     *,
-    subject: Subject,
+    subject: Subject | None,
     unit: Jurisdiction | None,
     reason: str,
-    role: Role | None = None,
+    role: str | None = None,
     token: Token | None = None,
+    before: str | None = None,
+    after: str | None = None,
 ) -> None:
     await session.add(
         PolicyAudit(
             at=utc_now(),
             actor_subject_id=actor.subject_id,
             actor=actor.label,
+            source=actor.source,
+            actor_token_id=actor.token_id,
+            issuer=actor.issuer,
             action=action,
-            subject_id=subject.id,
+            subject_id=subject.id if subject else None,
             role=role,
             jurisdiction_id=unit.id if unit else None,
             token_id=token.id if token else None,
             reason=reason,
+            before=before,
+            after=after,
         )
     )
 
 
 async def ensure_subject(session: RequestSession, name: str, kind: SubjectKind) -> Subject:
-    """The subject with this name, created if it does not exist yet."""
-    name = _check_text(name, what="subject", limit=NAME_MAX_LENGTH)
-    if not name:
-        raise BadUserInput("subject: a name is needed")
+    """The subject with this name (or one that normalises to it), created if new."""
+    name, key = subject_name(name)
     subject = await repository.subject_by_name(session, name)
     if subject is None:
-        subject = Subject(name=name, kind=kind, created_at=utc_now())
+        subject = Subject(name=name, name_key=key, kind=kind, created_at=utc_now())
         await session.add(subject)
     return subject
+
+
+async def _grantable(session: RequestSession, code: str, unit: Jurisdiction) -> RoleRow:
+    """The live role with this code that may be granted at the unit; unknown otherwise."""
+    role = await role_store.role_by_code(session, code.strip())
+    if role is not None and role.retired_at is None:
+        home = await role_store.role_unit(session, role)
+        if home is None or unit.path.startswith(home.path):
+            return role
+    raise NotFound(f"role: no role {shown_name(code)} can be granted at {unit.code}")
 
 
 async def grant_role(
     session: RequestSession,
     *,
     actor: Actor,
-    scope: Scope,
-    subject_name: str,
-    role: Role,
+    name: str,
+    role: str,
     code: str,
     reason: str,
     kind: SubjectKind = SubjectKind.PERSON,
 ) -> tuple[Grant, Subject, Jurisdiction]:
     """Give a subject (created if new) a role at a unit inside the caller's scope."""
-    reason = _reason(actor, reason)
+    reason = reason_for(actor, reason)
+    actor, scope = await acting(session, actor, Action.MANAGE_GRANTS)
     unit = await _unit(session, code, scope)
+    role = (await _grantable(session, role, unit)).code
     _check_privilege(actor, role, unit, verb="grant")
-    subject = await ensure_subject(session, subject_name, kind)
+    subject = await ensure_subject(session, name, kind)
     if await repository.find_grant(session, subject.id, role, unit.id) is not None:
-        raise Conflict(f"{subject.name} already holds {role.value} at {unit.code}")
+        raise Conflict(f"{subject.name} already holds {role} at {unit.code}")
     grant = Grant(subject_id=subject.id, role=role, jurisdiction_id=unit.id, granted_at=utc_now())
     await session.add(grant)
-    await _audit(
+    await audit(
         session,
         actor,
         PolicyAuditAction.GRANT,
@@ -142,7 +190,6 @@ async def grant_role(
         role=role,
         reason=reason,
     )
-    await repository.bump_policy_version(session)
     return grant, subject, unit
 
 
@@ -150,9 +197,8 @@ async def revoke_role(
     session: RequestSession,
     *,
     actor: Actor,
-    scope: Scope,
-    subject_name: str,
-    role: Role,
+    name: str,
+    role: str,
     code: str,
     reason: str,
 ) -> tuple[Grant, Subject, Jurisdiction]:
@@ -160,14 +206,15 @@ async def revoke_role(
 
     A grant at a retired unit can be taken back too: nobody should keep a role there.
     """
-    reason = _reason(actor, reason)
+    reason = reason_for(actor, reason)
+    actor, scope = await acting(session, actor, Action.MANAGE_GRANTS)
     unit = await _unit(session, code, scope, retired=True)
-    subject = await repository.subject_by_name(session, subject_name.strip())
+    subject = await repository.subject_by_name(session, name)
     grant = await repository.find_grant(session, subject.id, role, unit.id) if subject else None
     if subject is None or grant is None:
-        raise NotFound(f"{subject_name} holds no {role.value} at {unit.code}")
+        raise NotFound(f"{shown_name(name)} holds no {shown_name(role)} at {unit.code}")
     _check_privilege(actor, role, unit, verb="revoke")
-    if role is Role.ADMIN and not await repository.admins_at_or_above(
+    if role == Role.ADMIN and not await repository.admins_at_or_above(
         session, unit.path, excluding=grant.id
     ):
         raise Conflict(
@@ -175,7 +222,7 @@ async def revoke_role(
             "above it: grant admin to someone else first"
         )
     await repository.remove_grant(session, grant.id)
-    await _audit(
+    await audit(
         session,
         actor,
         PolicyAuditAction.REVOKE,
@@ -184,123 +231,4 @@ async def revoke_role(
         role=role,
         reason=reason,
     )
-    await repository.bump_policy_version(session)
     return grant, subject, unit
-
-
-async def subject_in_scope(session: RequestSession, scope: Scope, subject: Subject) -> None:
-    """Forbidden unless every grant of the subject lies in the scope (and there is one)."""
-    grants = await repository.held_grants(session, subject.id)
-    if not grants or not all(scope.contains(grant.path) for grant in grants):
-        raise Forbidden(f"{subject.name} holds roles outside what you administer")
-
-
-async def _subject_within(
-    session: RequestSession, actor: Actor, scope: Scope, subject: Subject
-) -> Jurisdiction | None:
-    """The unit of the subject's first grant, once the caller may manage the subject."""
-    grants = await repository.held_grants(session, subject.id)
-    if actor.principal is not None:
-        await subject_in_scope(session, scope, subject)
-        for grant in grants:
-            unit = await repository.unit_by_code(session, grant.code)
-            assert unit is not None
-            _check_privilege(actor, grant.role, unit, verb="issue tokens for")
-    return await repository.unit_by_code(session, grants[0].code) if grants else None
-
-
-async def _token_within(
-    session: RequestSession, actor: Actor, scope: Scope, token: Token, subject: Subject
-) -> Jurisdiction | None:
-    """The unit, inside the caller's scope, that the token belongs to: where it was issued,
-    or, for a subject all of whose grants lie in the scope, its first grant's unit.
-
-    Taking a token away only narrows access, so the administrators of the unit it was
-    issued at may do it whatever its subject holds now (nothing, or roles elsewhere);
-    having once granted the subject something is not enough. Any other token answers as
-    one that does not exist, naming nobody.
-    """
-    grants = await repository.held_grants(session, subject.id)
-    if actor.principal is None:
-        return await repository.unit_by_code(session, grants[0].code) if grants else None
-    issued = await repository.token_issued_in(session, scope, token.id)
-    if issued is not None:
-        return issued
-    if grants and all(scope.contains(grant.path) for grant in grants):
-        return await repository.unit_by_code(session, grants[0].code)
-    raise NotFound(f"token {token.id} does not exist")
-
-
-async def create_token(
-    session: RequestSession,
-    *,
-    actor: Actor,
-    scope: Scope,
-    subject_name: str,
-    expires_in: dt.timedelta | None,
-    label: str = "",
-    kind: SubjectKind = SubjectKind.PERSON,
-) -> IssuedToken:
-    """A new token for a subject whose grants all lie in the caller's scope."""
-    label = _check_text(label, what="label", limit=NAME_MAX_LENGTH)
-    if expires_in is not None and expires_in <= dt.timedelta(0):
-        raise BadUserInput("expires: must lie in the future")
-    if actor.principal is not None:
-        if expires_in is None or expires_in > dt.timedelta(days=MAX_TOKEN_DAYS):
-            raise BadUserInput(
-                f"expires: tokens issued through the API last 1 to {MAX_TOKEN_DAYS} days"
-            )
-        subject = await repository.subject_by_name(session, subject_name.strip())
-        if subject is None:
-            raise NotFound(f"subject: nobody is called {subject_name!r}")
-    else:
-        subject = await ensure_subject(session, subject_name, kind)
-    unit = await _subject_within(session, actor, scope, subject)
-    secret = new_token()
-    now = utc_now()
-    token = Token(
-        subject_id=subject.id,
-        token_hash=token_hash(secret),
-        prefix=shown_prefix(secret),
-        label=label,
-        created_at=now,
-        expires_at=now + expires_in if expires_in else None,
-    )
-    await session.add(token)
-    await _audit(
-        session,
-        actor,
-        PolicyAuditAction.TOKEN_CREATE,
-        subject=subject,
-        unit=unit,
-        token=token,
-        reason=label,
-    )
-    return IssuedToken(secret=secret, token=token, subject=subject)
-
-
-async def revoke_token(
-    session: RequestSession, *, actor: Actor, scope: Scope, token_id: int, reason: str
-) -> tuple[Token, Subject]:
-    """Revoke a token of a subject whose grants all lie in the caller's scope."""
-    reason = _reason(actor, reason)
-    found = await repository.token_by_id(session, token_id)
-    if found is None:
-        raise NotFound(f"token {token_id} does not exist")
-    token, subject = found
-    unit = await _token_within(session, actor, scope, token, subject)
-    if token.revoked_at is not None:
-        raise Conflict(f"token {token_id} was already revoked")
-    token.revoked_at = utc_now()
-    await session.add(token)
-    await _audit(
-        session,
-        actor,
-        PolicyAuditAction.TOKEN_REVOKE,
-        subject=subject,
-        unit=unit,
-        token=token,
-        reason=reason,
-    )
-    await repository.bump_policy_version(session)
-    return token, subject

@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 from authz import repository
 from authz.enforcer import RolePolicy
+from authz.models import Subject, Token
 from authz.principal import Principal
 from authz.scope import UNAUTHENTICATED_MESSAGE
 from authz.tokens import bearer_token, token_hash
@@ -80,15 +81,7 @@ class Authenticator:
         if found is None:
             raise Unauthenticated(INVALID_TOKEN)
         token, subject = found
-        principal = Principal(
-            subject_id=subject.id,
-            name=subject.name,
-            kind=subject.kind,
-            token_id=token.id,
-            token_expires_at=_aware(token.expires_at),
-            grants=await repository.held_grants(session, subject.id),
-            policy=self.policy,
-        )
+        principal = await principal_of(session, token, subject, self.policy)
         self._principals[key] = principal
         if len(self._principals) > self._cache_size:
             self._principals.popitem(last=False)
@@ -112,6 +105,23 @@ class Authenticator:
         if pending:
             await repository.record_token_use(session, pending)
         return len(pending)
+
+
+async def principal_of(
+    session: RequestSession, token: Token, subject: Subject, policy: RolePolicy
+) -> Principal:
+    """The principal of a live token, as the database says now."""
+    return Principal(
+        subject_id=subject.id,
+        name=subject.name,
+        kind=subject.kind,
+        token_id=token.id,
+        token_expires_at=_aware(token.expires_at),
+        grants=await repository.held_grants(session, subject.id),
+        policy=policy,
+        reach=await repository.token_reach(session, token.id) if token.limited else None,
+        issued_by=token.issued_by if token.issued_by_subject_id != subject.id else None,
+    )
 
 
 def _aware(moment: dt.datetime | None) -> dt.datetime | None:

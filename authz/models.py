@@ -6,6 +6,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -15,14 +16,23 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
-from authz.roles import Role
 from core.db.base import Base, string_enum
 
 
 class SubjectKind(StrEnum):
     PERSON = "person"
     SERVICE = "service"
+
+
+class AuditSource(StrEnum):
+    """Where an act came in: the API, the command line, a file imported, the system itself."""
+
+    API = "api"
+    CLI = "cli"
+    IMPORT = "import"
+    SYSTEM = "system"
 
 
 UtcDateTime = DateTime(timezone=True)
@@ -32,9 +42,14 @@ class Subject(Base):
     """A person or a service (a provincial system, a partner front end) that calls the API."""
 
     __tablename__ = "subjects"
+    __table_args__ = (Index("uq_subjects_name_key", "name_key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # The name's identity (NFKC, case-folded): two names with one key are one subject.
+    # Always set; nullable only because SQLite adds a NOT NULL column to a table others
+    # refer to by copying the table.
+    name_key: Mapped[str] = mapped_column(String(100), nullable=True)
     kind: Mapped[SubjectKind] = mapped_column(string_enum(SubjectKind, "subject_kind"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
@@ -55,6 +70,43 @@ class Token(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    # Who issued it, when not its subject through the API: an administrator, or cli:USER.
+    issued_by_subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subjects.id"), default=None
+    )
+    issued_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    # A limited token reaches only what its TokenReach rows list (and its subject holds).
+    limited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class TokenReach(Base):
+    """What a limited token may reach: the actions its issuer held in a subtree at issue."""
+
+    __tablename__ = "token_reach"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id"), primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), primary_key=True)
+    # Action names, space-separated (authz.roles.Action).
+    actions: Mapped[str] = mapped_column(String(400))
+
+
+class RoleRow(Base):
+    """A role: built in, or defined by an administrator at the top of a tree (or the CLI).
+
+    What it permits and includes are Casbin rules; this row names it and says where it
+    may be granted (the subtree of its unit, or anywhere when the unit is None).
+    """
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    builtin: Mapped[bool] = mapped_column(Boolean)
+    jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 class Grant(Base):
@@ -68,7 +120,7 @@ class Grant(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
-    role: Mapped[Role] = mapped_column(string_enum(Role, "role"))
+    role: Mapped[str] = mapped_column(ForeignKey("roles.code"))
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))
     granted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
@@ -103,6 +155,9 @@ class PolicyAuditAction(StrEnum):
     REVOKE = "revoke"
     TOKEN_CREATE = "token_create"  # noqa: S105 - an audit verb, not a secret
     TOKEN_REVOKE = "token_revoke"  # noqa: S105
+    ROLE_DEFINE = "role_define"
+    ROLE_UPDATE = "role_update"
+    ROLE_RETIRE = "role_retire"
 
 
 class PolicyAudit(Base):
@@ -119,9 +174,18 @@ class PolicyAudit(Base):
     action: Mapped[PolicyAuditAction] = mapped_column(
         string_enum(PolicyAuditAction, "policy_audit_action")
     )
-    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
-    role: Mapped[Role | None] = mapped_column(string_enum(Role, "role"), default=None)
-    # Where the change applies; None for a token change made from the CLI.
+    source: Mapped[AuditSource] = mapped_column(string_enum(AuditSource, "audit_source", length=10))
+    # The token the actor used, and who issued it when that was not the actor.
+    actor_token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), default=None)
+    issuer: Mapped[str | None] = mapped_column(String(100), default=None)
+    # Whose grant or token changed; None for a change to a role.
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
+    role: Mapped[str | None] = mapped_column(String(40), default=None)
+    # Where the change applies; None for a token change made from the CLI, or a role
+    # defined for every tree.
     jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))
     token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), default=None)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # A role change: the role as it was and as it became (JSON).
+    before: Mapped[str | None] = mapped_column(Text, default=None)
+    after: Mapped[str | None] = mapped_column(Text, default=None)

@@ -15,9 +15,11 @@ from authz.models import (
     PolicyState,
     Subject,
     Token,
+    TokenReach,
 )
-from authz.principal import HeldGrant
-from authz.roles import Role
+from authz.names import name_key
+from authz.principal import HeldGrant, Reach
+from authz.roles import Action, Role
 from core.db.session import RequestSession
 from tenancy.models import Jurisdiction
 from tenancy.paths import path_codes, within
@@ -38,6 +40,13 @@ async def bump_policy_version(session: RequestSession) -> None:
         .where(PolicyState.id == POLICY_ROW)
         .values(version=PolicyState.version + 1)
     )
+
+
+async def lock_policy(session: RequestSession) -> None:
+    """Bump the policy version first thing, so that changes to who may do what run one at
+    a time: on PostgreSQL the row stays locked until commit, and every later statement of
+    the transaction reads what the previous change committed (READ COMMITTED)."""
+    await bump_policy_version(session)
 
 
 async def role_rules(session: RequestSession) -> list[tuple[str, str, str, str | None, str | None]]:
@@ -75,6 +84,29 @@ async def held_grants(session: RequestSession, subject_id: int) -> tuple[HeldGra
     return tuple(HeldGrant(*row) for row in await session.rows(query))
 
 
+async def token_reach(session: RequestSession, token_id: int) -> tuple[Reach, ...]:
+    """The subtrees a limited token may reach, with the actions it may do there."""
+    query = unscoped(
+        select(Jurisdiction.id, Jurisdiction.code, Jurisdiction.path, TokenReach.actions)
+        .join(Jurisdiction, Jurisdiction.id == TokenReach.jurisdiction_id)
+        .where(TokenReach.token_id == token_id)
+        .order_by(Jurisdiction.path),
+        why="a caller's token limits their scope",
+    )
+    return tuple(
+        Reach(unit_id, code, path, frozenset(Action[name] for name in actions.split()))
+        for unit_id, code, path, actions in await session.rows(query)
+    )
+
+
+async def store_reach(session: RequestSession, token_id: int, reach: tuple[Reach, ...]) -> None:
+    for piece in reach:
+        names = " ".join(sorted(action.name for action in piece.actions))
+        await session.add(
+            TokenReach(token_id=token_id, jurisdiction_id=piece.jurisdiction_id, actions=names)
+        )
+
+
 async def record_token_use(session: RequestSession, uses: dict[int, dt.datetime]) -> None:
     for token_id, at in uses.items():
         await session.execute(
@@ -96,7 +128,8 @@ async def tokens_of(session: RequestSession, subject_id: int) -> Sequence[Token]
 
 
 async def subject_by_name(session: RequestSession, name: str) -> Subject | None:
-    return await session.scalar(select(Subject).where(Subject.name == name))
+    """The subject whose name has the same key (NFKC, case-folded) as this one."""
+    return await session.scalar(select(Subject).where(Subject.name_key == name_key(name)))
 
 
 async def unit_by_code(session: RequestSession, code: str) -> Jurisdiction | None:
@@ -122,7 +155,7 @@ async def token_issued_in(
 
 
 async def find_grant(
-    session: RequestSession, subject_id: int, role: Role, jurisdiction_id: int
+    session: RequestSession, subject_id: int, role: str, jurisdiction_id: int
 ) -> Grant | None:
     query = unscoped(
         select(Grant).where(
@@ -136,7 +169,11 @@ async def find_grant(
 
 
 async def admins_at_or_above(session: RequestSession, path: str, *, excluding: int) -> int:
-    """How many admin grants, other than one, exist at the unit with this path or above it."""
+    """How many admin grants, other than one, exist at the unit with this path or above it.
+
+    Callers hold the policy lock (lock_policy), so two revocations cannot both count the
+    other's grant as the one that remains.
+    """
     codes = path_codes(path)
     query = unscoped(
         select(func.count())
@@ -197,10 +234,10 @@ async def grants_count(
 
 def _audit_query(
     scope: Scope, under_path: str | None
-) -> Select[PolicyAudit, Subject, Jurisdiction]:
+) -> Select[PolicyAudit, Subject | None, Jurisdiction]:
     query = (
         select(PolicyAudit, Subject, Jurisdiction)
-        .join(Subject, Subject.id == PolicyAudit.subject_id)
+        .outerjoin(Subject, Subject.id == PolicyAudit.subject_id)
         .join(Jurisdiction, Jurisdiction.id == PolicyAudit.jurisdiction_id)
     )
     if under_path is not None:
@@ -220,7 +257,7 @@ async def audit_page(
     under_path: str | None,
     before_id: int | None,
     limit: int,
-) -> Sequence[tuple[PolicyAudit, Subject, Jurisdiction]]:
+) -> Sequence[tuple[PolicyAudit, Subject | None, Jurisdiction]]:
     """Policy changes at units in the scope, newest first."""
     query = _audit_query(scope, under_path)
     if before_id is not None:

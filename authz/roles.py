@@ -6,6 +6,8 @@ from enum import Enum, StrEnum
 
 
 class Role(StrEnum):
+    """The built-in roles. Administrators define more as data (authz.role_definitions)."""
+
     VIEWER = "viewer"
     REPORTER = "reporter"
     APPROVER = "approver"
@@ -29,6 +31,7 @@ class Action(Enum):
     MANAGE_GRANTS = ("grants", "manage")
     MANAGE_TOKENS = ("tokens", "manage")
     WRITE_CATALOGUE = ("catalogue", "write")
+    MANAGE_ROLES = ("roles", "manage")
 
     @property
     def obj(self) -> str:
@@ -37,6 +40,14 @@ class Action(Enum):
     @property
     def act(self) -> str:
         return self.value[1]
+
+    @property
+    def label(self) -> str:
+        """As messages and the audit show it: `values:read`."""
+        return f"{self.obj}:{self.act}"
+
+
+ACTION_BY_PAIR = {action.value: action for action in Action}
 
 
 # The default role policy, seeded by the migrations into casbin_rules: what each role may do
@@ -59,6 +70,7 @@ DEFAULT_PERMISSIONS: dict[Role, tuple[Action, ...]] = {
         Action.MANAGE_TOKENS,
         Action.WRITE_TARGETS,
         Action.WRITE_CATALOGUE,
+        Action.MANAGE_ROLES,
     ),
 }
 DEFAULT_INHERITANCE: tuple[tuple[Role, Role], ...] = (

@@ -18,17 +18,13 @@ UNAUTHENTICATED_MESSAGE = "Authentication required: send `Authorization: Bearer 
 
 
 def scope_for(principal: Principal | None, action: Action) -> Scope:
-    """The subtrees below the caller's grants whose role permits the action there."""
+    """The subtrees below the caller's grants whose role permits the action there, within
+    what the caller's token may reach."""
     if principal is None:
         raise Unauthenticated(UNAUTHENTICATED_MESSAGE)
     scope = principal.scopes.get(action)
     if scope is None:
-        roots = [
-            ScopeRoot(grant.jurisdiction_id, grant.code, grant.path)
-            for grant in principal.grants
-            if principal.policy.allows(grant.role, grant.code, action)
-        ]
-        scope = principal.scopes[action] = _mint(action.name, roots)
+        scope = principal.scopes[action] = _mint(action.name, principal.roots_for(action))
     return scope
 
 

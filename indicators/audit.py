@@ -11,12 +11,27 @@ from indicators.models import ChangeSet, ValueChange
 
 
 def open_change_set(
-    *, at: dt.datetime, actor_subject_id: int | None, actor: str, reason: str, source: str
+    *,
+    at: dt.datetime,
+    actor_subject_id: int | None,
+    actor: str,
+    reason: str,
+    source: str,
+    token_id: int | None = None,
+    issuer: str | None = None,
 ) -> Insert:
     """The statement that records a change set, returning its id."""
     return (
         insert(ChangeSet)
-        .values(at=at, actor_subject_id=actor_subject_id, actor=actor, reason=reason, source=source)
+        .values(
+            at=at,
+            actor_subject_id=actor_subject_id,
+            actor=actor,
+            reason=reason,
+            source=source,
+            token_id=token_id,
+            issuer=issuer,
+        )
         .returning(ChangeSet.id)
     )
 

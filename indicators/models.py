@@ -143,6 +143,9 @@ class ChangeSet(Base):
     reason: Mapped[str] = mapped_column(Text)
     # "api", or "import FILE".
     source: Mapped[str] = mapped_column(String(300))
+    # The token the actor used, and who issued it when that was not the actor.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), default=None)
+    issuer: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class ValueChange(Base):

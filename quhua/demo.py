@@ -12,11 +12,10 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from authz import administration, repository
-from authz.models import SubjectKind
+from authz import administration, issuing, repository
+from authz.models import AuditSource, SubjectKind
 from authz.principal import Actor
-from authz.roles import Action, Role
-from authz.scope import operator_scope
+from authz.roles import Role
 from core.db.engine import SQLITE_WRITE
 from core.db.session import RequestSession
 from core.files.textfiles import TextSource
@@ -169,12 +168,10 @@ async def issue_demo_tokens(engine: AsyncEngine) -> list[tuple[DemoUser, str]]:
     Tokens are kept only as hashes, so each run revokes the previous run's demo tokens and
     prints new ones.
     """
-    actor = Actor(label="quhua demo", principal=None)
+    actor = Actor(label="quhua demo", principal=None, source=AuditSource.SYSTEM)
     issued: list[tuple[DemoUser, str]] = []
     async with async_sessionmaker(engine, expire_on_commit=False)() as session:
         db = RequestSession(session)
-        grants_scope = await operator_scope(db, Action.MANAGE_GRANTS)
-        tokens_scope = await operator_scope(db, Action.MANAGE_TOKENS)
         for user in DEMO_USERS:
             subject = await administration.ensure_subject(db, user.subject, user.kind)
             unit = await repository.unit_by_code(db, user.code)
@@ -183,26 +180,23 @@ async def issue_demo_tokens(engine: AsyncEngine) -> list[tuple[DemoUser, str]]:
                 await administration.grant_role(
                     db,
                     actor=actor,
-                    scope=grants_scope,
-                    subject_name=user.subject,
+                    name=user.subject,
                     role=user.role,
                     code=user.code,
                     reason="demo",
                 )
             for token in await repository.tokens_of(db, subject.id):
                 if token.label == DEMO_LABEL and token.revoked_at is None:
-                    await administration.revoke_token(
+                    await issuing.revoke_token(
                         db,
                         actor=actor,
-                        scope=tokens_scope,
                         token_id=token.id,
                         reason="new demo run",
                     )
-            new = await administration.create_token(
+            new = await issuing.create_token(
                 db,
                 actor=actor,
-                scope=tokens_scope,
-                subject_name=user.subject,
+                name=user.subject,
                 expires_in=DEMO_TOKEN_LIFETIME,
                 label=DEMO_LABEL,
             )

@@ -33,7 +33,24 @@ PERMISSIONS["admin"] = PERMISSIONS["approver"] | {
     "tokens:manage",
     "targets:write",
     "catalogue:write",
+    "roles:manage",
 }
+
+
+Rule = tuple[str, str, str, str | None, str | None]  # role, ptype, v1, v2, v3
+
+
+def role_permissions(rules: set[Rule], role: str, depth: int = 0) -> set[str]:
+    """What a role permits: built-in roles as stated above, defined ones by their rules
+    (`p` rows permit, `g` rows include), followed by hand."""
+    if role in PERMISSIONS:
+        return PERMISSIONS[role]
+    held = {f"{v2}:{v3}" for r, ptype, _, v2, v3 in rules if r == role and ptype == "p"}
+    if depth < 10:
+        for r, ptype, included, _, _ in rules:
+            if r == role and ptype == "g":
+                held |= role_permissions(rules, included, depth + 1)
+    return held
 
 
 @dataclass(frozen=True)
@@ -66,10 +83,12 @@ class Tree:
 class Caller:
     grants: list[tuple[str, str]]  # (role, code)
     tree: Tree
+    # What each role permits; the built-in policy unless the test read defined roles too.
+    permissions: dict[str, set[str]] = field(default_factory=lambda: PERMISSIONS)
     _visible: set[str] | None = field(default=None, repr=False)
 
     def roots(self, permission: str) -> list[str]:
-        return [code for role, code in self.grants if permission in PERMISSIONS[role]]
+        return [code for role, code in self.grants if permission in self.permissions[role]]
 
     def in_scope(self, code: str, permission: str) -> bool:
         return any(self.tree.is_within(code, root) for root in self.roots(permission))
@@ -87,5 +106,5 @@ class Caller:
         held: set[str] = set()
         for role, root in self.grants:
             if self.tree.is_within(code, root):
-                held |= PERMISSIONS[role]
+                held |= self.permissions[role]
         return held

@@ -15,7 +15,7 @@ from tests.test_values import OTHER_VILLAGE, READ, SUBMIT, VILLAGE, row, world
 __all__ = ["world"]
 
 GRANT = """mutation($subject: String!, $unit: String!) {
-  grantRole(subject: $subject, role: VIEWER, jurisdiction: $unit, reason: "new colleague") {
+  grantRole(subject: $subject, role: "viewer", jurisdiction: $unit, reason: "new colleague") {
     subject { name } role
   }
 }"""

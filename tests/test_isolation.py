@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -26,12 +27,12 @@ from graphql import (
 )
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-from authz.models import Grant, Subject, SubjectKind, Token
-from authz.roles import Role
+from authz.models import CasbinRule, Grant, RoleRow, Subject, SubjectKind, Token, TokenReach
+from authz.roles import Action, Role
 from authz.tokens import new_token, shown_prefix, token_hash
 from core.db.engine import sync_engine
 from indicators.models import DataValue, ValueChange
@@ -42,12 +43,14 @@ from tenancy.models import Jurisdiction
 from tests.cli import quhua
 from tests.conftest import client_for
 from tests.databases import fresh_database, issue_token, load_tree, upgrade
-from tests.isolation_model import LEVELS, PERMISSIONS, Caller, Tree
+from tests.isolation_model import LEVELS, Caller, Rule, Tree, role_permissions
 
 TREE = Tree.ningxia()
 CODES = sorted(TREE.parent)
 BY_LEVEL = {level: [c for c in CODES if TREE.level[c] == level] for level in LEVELS}
 ROLES = [role.value for role in Role]
+# Codes callers may define roles under; the world starts with the first of them defined.
+CUSTOM_ROLES = ["inspector", "auditor_b", "steward_c"]
 SUBJECT_POOL = ["pool-a", "pool-b", "pool-c"]
 SAFE_ERRORS = {
     "FORBIDDEN",
@@ -77,6 +80,25 @@ def world(
         loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url)
         assert loaded.exit_code == 0
         issue_token(url, "isolation-root", "admin", "64")
+        defined = quhua(
+            "role",
+            "define",
+            CUSTOM_ROLES[0],
+            "--name-zh",
+            "督查员",
+            "--name-en",
+            "Inspector",
+            "--action",
+            "READ_TREE",
+            "--action",
+            "READ_VALUES",
+            "--action",
+            "READ_AUDIT",
+            "--at",
+            "64",
+            url=url,
+        )
+        assert defined.exit_code == 0, defined.stdout
         for index, name in enumerate(SUBJECT_POOL):
             issue_token(
                 url, name, ["viewer", "reporter", "admin"][index], BY_LEVEL["county"][index]
@@ -85,15 +107,14 @@ def world(
             yield url, client
 
 
-def make_caller(url: str, grants: list[tuple[str, str]]) -> str:
+def make_caller(url: str, grants: list[tuple[str, str]]) -> tuple[str, str]:
     """A new subject with these grants and a token, written straight to the database."""
     engine = sync_engine(url)
     secret = new_token()
     now = dt.datetime.now(dt.UTC)
     with Session(engine) as session, session.begin():
-        subject = Subject(
-            name=f"caller-{uuid.uuid4().hex[:10]}", kind=SubjectKind.PERSON, created_at=now
-        )
+        name = f"caller-{uuid.uuid4().hex[:10]}"
+        subject = Subject(name=name, name_key=name, kind=SubjectKind.PERSON, created_at=now)
         session.add(subject)
         session.flush()
         units = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
@@ -101,7 +122,7 @@ def make_caller(url: str, grants: list[tuple[str, str]]) -> str:
             session.add(
                 Grant(
                     subject_id=subject.id,
-                    role=Role(role),
+                    role=role,
                     jurisdiction_id=units[code],
                     granted_at=now,
                 )
@@ -117,11 +138,17 @@ def make_caller(url: str, grants: list[tuple[str, str]]) -> str:
             )
         )
     engine.dispose()
-    return secret
+    return name, secret
 
 
 Snapshot = tuple[
-    set[tuple[str, str, str]], set[tuple[int, str, bool]], set[tuple[str, int, int, float]], int
+    set[tuple[str, str, str]],
+    set[tuple[int, str, bool, bool]],
+    set[tuple[str, int, int, float]],
+    int,
+    set[Rule],
+    set[tuple[str, bool]],
+    set[tuple[int, str, str]],
 ]
 
 
@@ -129,7 +156,7 @@ def snapshot(url: str) -> Snapshot:
     engine = sync_engine(url)
     with engine.connect() as connection:
         grants = {
-            (name, role.value, code)
+            (name, role, code)
             for name, role, code in connection.execute(
                 select(Subject.name, Grant.role, Jurisdiction.code)
                 .join(Subject, Subject.id == Grant.subject_id)
@@ -137,10 +164,28 @@ def snapshot(url: str) -> Snapshot:
             )
         }
         tokens = {
-            (token_id, name, revoked is not None)
-            for token_id, name, revoked in connection.execute(
-                select(Token.id, Subject.name, Token.revoked_at).join(
+            (token_id, name, revoked is not None, limited)
+            for token_id, name, revoked, limited in connection.execute(
+                select(Token.id, Subject.name, Token.revoked_at, Token.limited).join(
                     Subject, Subject.id == Token.subject_id
+                )
+            )
+        }
+        rules: set[Rule] = {
+            (v0, ptype, v1, v2, v3)
+            for ptype, v0, v1, v2, v3 in connection.execute(
+                select(CasbinRule.ptype, CasbinRule.v0, CasbinRule.v1, CasbinRule.v2, CasbinRule.v3)
+            )
+        }
+        roles = {
+            (code, retired is not None)
+            for code, retired in connection.execute(select(RoleRow.code, RoleRow.retired_at))
+        }
+        reach = {
+            (token_id, code, actions)
+            for token_id, code, actions in connection.execute(
+                select(TokenReach.token_id, Jurisdiction.code, TokenReach.actions).join(
+                    Jurisdiction, Jurisdiction.id == TokenReach.jurisdiction_id
                 )
             )
         }
@@ -154,7 +199,11 @@ def snapshot(url: str) -> Snapshot:
         }
         audited = connection.execute(select(func.count()).select_from(ValueChange)).scalar_one()
     engine.dispose()
-    return grants, tokens, values, audited
+    return grants, tokens, values, audited, rules, roles, reach
+
+
+def permissions_in(state: Snapshot) -> dict[str, set[str]]:
+    return {code: role_permissions(state[4], code) for code, _ in state[5]}
 
 
 WRITES = {"submitValues", "deleteValues"}
@@ -223,9 +272,14 @@ def argument(name: str, graphql_type: Any) -> st.SearchStrategy[Any]:
             },
         )
     elif isinstance(named, GraphQLEnumType):
-        values: st.SearchStrategy[Any] = st.sampled_from(sorted(named.values))
-    elif name in {"code", "under", "jurisdiction"}:
+        values = st.sampled_from(sorted(named.values))
+    elif name == "code":
+        # A unit's code, or a role's (defineRole, updateRole, retireRole).
+        values = st.one_of(codes, st.sampled_from([*CUSTOM_ROLES, "viewer", "admin"]))
+    elif name in {"under", "jurisdiction"}:
         values = codes
+    elif name in {"role", "includes"}:
+        values = st.sampled_from([*ROLES, *CUSTOM_ROLES, "nope"])
     elif name == "after":
         values = cursors
     elif name == "subject":
@@ -338,13 +392,136 @@ def operation(draw: st.DrawFn) -> str:
 
 
 grant_lists = st.lists(
-    st.tuples(st.sampled_from(ROLES), codes.filter(lambda c: c in TREE.parent)),
+    st.tuples(st.sampled_from([*ROLES, CUSTOM_ROLES[0]]), codes.filter(lambda c: c in TREE.parent)),
     min_size=1,
     max_size=3,
 )
 
 
 # ---- the checks -------------------------------------------------------------------------------
+
+
+def policy_changes(caller: Caller, name: str, before: Snapshot, after: Snapshot) -> list[str]:
+    """Grants, roles, tokens and values changed only where the caller may change them, and
+    never to hand out more than the caller holds."""
+    problems: list[str] = []
+    was, now = permissions_in(before), permissions_in(after)
+    for who, role, code in before[0] ^ after[0]:
+        if not caller.in_scope(code, "grants:manage"):
+            problems.append(f"grant of {role} at {code} to {who} changed from outside")
+        elif not (was.get(role, set()) | now.get(role, set())) <= caller.holds_at(code):
+            problems.append(f"{role} at {code} changed without holding its permissions")
+    for role in set(was) | set(now):
+        changed = was.get(role) != now.get(role) or (
+            {r for r in before[5] if r[0] == role} != {r for r in after[5] if r[0] == role}
+        )
+        if not changed:
+            continue
+        if role in ROLES:
+            problems.append(f"built-in role {role} changed")
+        elif not caller.in_scope("64", "roles:manage"):
+            problems.append(f"role {role} changed by a caller who does not manage roles")
+        elif not now.get(role, set()) <= caller.holds_at("64"):
+            problems.append(f"role {role} now permits more than its author holds")
+    for code, _, _, _ in before[2] ^ after[2]:
+        if not caller.in_scope(code, "values:write"):
+            problems.append(f"a value of {code} changed from outside")
+    new_ids = {row[0] for row in after[1]} - {row[0] for row in before[1]}
+    for token_id, who, _, limited in after[1] - before[1]:
+        if who == name:
+            continue
+        if token_id in new_ids and not limited:
+            problems.append(f"a token for {who} was issued without a limit")
+        held = [(role, code) for w, role, code in before[0] if w == who]
+        if not held or not all(
+            caller.in_scope(code, "tokens:manage") and was[role] <= caller.holds_at(code)
+            for role, code in held
+        ):
+            problems.append(f"a token of {who} changed from outside")
+    for token_id, code, actions in after[6] - before[6]:
+        labels = {Action[action].label for action in actions.split()}
+        if token_id in new_ids and not (
+            caller.in_scope(code, "tokens:manage") and labels <= caller.holds_at(code)
+        ):
+            problems.append(f"token {token_id} reaches {sorted(labels)} at {code}")
+    return problems
+
+
+MINE = "{ me { grants { actions jurisdiction { code } } } }"
+
+
+def reach_after_grants(
+    url: str, client: TestClient, caller: Caller, name: str, bodies: list[dict[str, Any]]
+) -> list[str]:
+    """A token the caller issued for someone else, once that person is made a province
+    administrator, still does nothing the caller could not do."""
+    problems: list[str] = []
+    for body in bodies:
+        for answer in (body.get("data") or {}).values():
+            if not isinstance(answer, dict) or not isinstance(answer.get("token"), str):
+                continue
+            who = holder_of(url, answer["token"])
+            if who is None or who == name:
+                continue
+            with granted_for_a_moment(url, who, "admin", "64"):
+                me = client.post(
+                    "/graphql",
+                    json={"query": MINE},
+                    headers={"Authorization": f"Bearer {answer['token']}"},
+                ).json()
+            for grant in me["data"]["me"]["grants"]:
+                code = grant["jurisdiction"]["code"]
+                labels = {Action[action].label for action in grant["actions"]}
+                if not labels <= caller.holds_at(code):
+                    problems.append(f"{who}'s token, issued by the caller, does {labels} at {code}")
+    return problems
+
+
+def holder_of(url: str, secret: str) -> str | None:
+    """Whose token this is, from the database (asking the server would cache the holder's
+    grants before the test changes them)."""
+    engine = sync_engine(url)
+    with engine.connect() as connection:
+        who = connection.execute(
+            select(Subject.name)
+            .join(Token, Token.subject_id == Subject.id)
+            .where(Token.token_hash == token_hash(secret))
+        ).scalar()
+    engine.dispose()
+    return who
+
+
+@contextmanager
+def granted_for_a_moment(url: str, who: str, role: str, code: str) -> Iterator[None]:
+    """A grant written straight to the database, and removed again."""
+    engine = sync_engine(url)
+    with Session(engine) as session, session.begin():
+        subject_id = session.execute(select(Subject.id).where(Subject.name == who)).scalar_one()
+        unit_id = session.execute(
+            select(Jurisdiction.id).where(Jurisdiction.code == code)
+        ).scalar_one()
+        held = select(Grant.id).where(
+            Grant.subject_id == subject_id, Grant.role == role, Grant.jurisdiction_id == unit_id
+        )
+        if session.execute(held).first() is not None:
+            engine.dispose()
+            yield
+            return
+        grant = Grant(
+            subject_id=subject_id,
+            role=role,
+            jurisdiction_id=unit_id,
+            granted_at=dt.datetime.now(dt.UTC),
+        )
+        session.add(grant)
+        session.flush()
+        grant_id = grant.id
+    try:
+        yield
+    finally:
+        with Session(engine) as session, session.begin():
+            session.execute(delete(Grant).where(Grant.id == grant_id))
+        engine.dispose()
 
 
 def walk(node: Any, caller: Caller, problems: list[str]) -> None:
@@ -391,13 +568,27 @@ def walk(node: Any, caller: Caller, problems: list[str]) -> None:
         " auditTrail { __typename } code __typename } __typename } __typename } }"
     ],
 )
+# A county administrator issues a token for someone in the county, who is then made a
+# province administrator; and a province administrator defines a role.
+@example(
+    grants=[("admin", BY_LEVEL["county"][0])],
+    documents=['mutation { r0: createToken(subject: "pool-a") { token __typename } }'],
+)
+@example(
+    grants=[("admin", "64"), ("viewer", "6401")],
+    documents=[
+        'mutation { r0: defineRole(code: "auditor_b", nameZh: "审计", nameEn: "Auditor", '
+        'actions: [READ_TREE, READ_AUDIT], includes: ["viewer"], jurisdiction: "64", '
+        'reason: "audit") { code } }'
+    ],
+)
 def test_no_answer_or_change_leaves_the_callers_scope(
     world: tuple[str, TestClient], grants: list[tuple[str, str]], documents: list[str]
 ) -> None:
     url, client = world
-    caller = Caller(grants=grants, tree=TREE)
-    token = make_caller(url, grants)
+    name, token = make_caller(url, grants)
     before = snapshot(url)
+    caller = Caller(grants=grants, tree=TREE, permissions=permissions_in(before))
     payload: Any = (
         [{"query": d} for d in documents] if len(documents) > 1 else {"query": documents[0]}
     )
@@ -413,20 +604,6 @@ def test_no_answer_or_change_leaves_the_callers_scope(
         walk(body.get("data"), caller, problems)
     after = snapshot(url)
     problems += read_back(documents, bodies, before, after)
-    for name, role, code in before[0] ^ after[0]:
-        if not caller.in_scope(code, "grants:manage"):
-            problems.append(f"grant of {role} at {code} to {name} changed from outside")
-        elif not PERMISSIONS[role] <= caller.holds_at(code):
-            problems.append(f"{role} at {code} changed without holding its permissions")
-    for code, _, _, _ in before[2] ^ after[2]:
-        if not caller.in_scope(code, "values:write"):
-            problems.append(f"a value of {code} changed from outside")
-    changed_tokens = {name for _, name, _ in before[1] ^ after[1]}
-    for name in changed_tokens:
-        held = [(role, code) for who, role, code in before[0] if who == name]
-        if not held or not all(
-            caller.in_scope(code, "tokens:manage") and PERMISSIONS[role] <= caller.holds_at(code)
-            for role, code in held
-        ):
-            problems.append(f"a token of {name} changed from outside")
+    problems += policy_changes(caller, name, before, after)
+    problems += reach_after_grants(url, client, caller, name, bodies)
     assert problems == [], (documents, problems)

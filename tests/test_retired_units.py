@@ -101,11 +101,11 @@ def test_an_import_corrects_its_history_and_refuses_later_periods(
 def test_a_grant_at_a_retired_unit_can_be_revoked(retired: tuple[str, TestClient]) -> None:
     url, _ = retired
     with client_for(url, issue_token(url, "county-admin", "admin", "640104")) as admin:
-        assert code_of(graphql(admin, GRANT, subject="new", role="VIEWER", code=RETIRED)) == (
+        assert code_of(graphql(admin, GRANT, subject="new", role="viewer", code=RETIRED)) == (
             "BAD_USER_INPUT"
         )
-        revoked = data_of(admin, REVOKE, subject="village-viewer", role="VIEWER", code=RETIRED)
-        assert revoked == {"revokeRole": {"role": "VIEWER"}}
+        revoked = data_of(admin, REVOKE, subject="village-viewer", role="viewer", code=RETIRED)
+        assert revoked == {"revokeRole": {"role": "viewer"}}
 
 
 def test_a_token_of_a_subject_left_without_grants_can_be_revoked(
@@ -116,9 +116,9 @@ def test_a_token_of_a_subject_left_without_grants_can_be_revoked(
         client_for(url, issue_token(url, "county-admin", "admin", "640104")) as admin,
         client_for(url, issue_token(url, "other-admin", "admin", "640105")) as other,
     ):
-        data_of(admin, GRANT, subject="zhou", role="REPORTER", code="640104001002")
+        data_of(admin, GRANT, subject="zhou", role="reporter", code="640104001002")
         token = data_of(admin, TOKEN, subject="zhou")["createToken"]
-        data_of(admin, REVOKE, subject="zhou", role="REPORTER", code="640104001002")
+        data_of(admin, REVOKE, subject="zhou", role="reporter", code="640104001002")
         # Another county's administrator has nothing to do with zhou's token: it answers as
         # a token that does not exist, naming nobody.
         outside = graphql(other, REVOKE_TOKEN, id=token["info"]["id"])
@@ -138,8 +138,8 @@ def test_granting_someone_a_role_does_not_let_one_revoke_their_other_tokens(
         client_for(url, issue_token(url, "county-admin", "admin", "640104")) as county_admin,
     ):
         mine = data_of(city_admin, '{ tokens(subject: "city-admin") { id } }')["tokens"]
-        data_of(county_admin, GRANT, subject="city-admin", role="VIEWER", code="640104")
-        data_of(county_admin, REVOKE, subject="city-admin", role="VIEWER", code="640104")
+        data_of(county_admin, GRANT, subject="city-admin", role="viewer", code="640104")
+        data_of(county_admin, REVOKE, subject="city-admin", role="viewer", code="640104")
         refused = graphql(county_admin, REVOKE_TOKEN, id=mine[0]["id"])
         assert code_of(refused) == "NOT_FOUND"
         assert data_of(city_admin, "{ me { subject { name } } }")

@@ -156,7 +156,7 @@ def test_tokens_still_authenticate_and_grants_still_apply(upgraded: str) -> None
                 me = response.json()["data"]["me"]
                 assert me["subject"]["name"] == person.name
                 assert me["grants"] == [
-                    {"role": person.role.upper(), "jurisdiction": {"code": person.code}}
+                    {"role": person.role, "jurisdiction": {"code": person.code}}
                 ]
     # A viewer of Shizuishan reads its villages and nothing of Yinchuan's.
     with client_for(upgraded, token_of("wang")) as wang:

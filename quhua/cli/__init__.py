@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from quhua.cli import access, catalogue, db, divisions, rollups, schema_export, serve, values
+from quhua.cli import (
+    access,
+    catalogue,
+    db,
+    divisions,
+    roles,
+    rollups,
+    schema_export,
+    serve,
+    values,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -19,6 +29,7 @@ app.add_typer(values.app, name="values")
 app.add_typer(rollups.app, name="rollups")
 app.add_typer(schema_export.app, name="schema")
 app.add_typer(access.token_app, name="token")
+app.add_typer(roles.app, name="role")
 app.command("grant")(access.grant)
 app.command("revoke")(access.revoke)
 app.command("serve")(serve.serve)

@@ -12,11 +12,9 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from authz import administration, repository
-from authz.models import SubjectKind
+from authz import administration, issuing, repository
+from authz.models import AuditSource, SubjectKind
 from authz.principal import Actor
-from authz.roles import Action, Role
-from authz.scope import operator_scope
 from core.db.engine import async_engine
 from core.db.session import RequestSession
 from core.errors import QuhuaError
@@ -34,7 +32,7 @@ _DURATION = re.compile(r"^(\d+)([dhm])$")
 
 def operator() -> Actor:
     """The audit's name for whoever runs the command."""
-    return Actor(label=f"cli:{getpass.getuser()}", principal=None)
+    return Actor(label=f"cli:{getpass.getuser()}", principal=None, source=AuditSource.CLI)
 
 
 def run(
@@ -91,12 +89,11 @@ def create_token(
     """Issue a token and print it once (the database keeps only its hash)."""
     lifetime = parse_duration(expires)
 
-    async def work(db: RequestSession) -> administration.IssuedToken:
-        return await administration.create_token(
+    async def work(db: RequestSession) -> issuing.IssuedToken:
+        return await issuing.create_token(
             db,
             actor=operator(),
-            scope=await operator_scope(db, Action.MANAGE_TOKENS),
-            subject_name=subject,
+            name=subject,
             expires_in=lifetime,
             label=label,
             kind=kind,
@@ -117,10 +114,9 @@ def revoke_token(
     """Revoke a token; every server refuses it within a second."""
 
     async def work(db: RequestSession) -> None:
-        await administration.revoke_token(
+        await issuing.revoke_token(
             db,
             actor=operator(),
-            scope=await operator_scope(db, Action.MANAGE_TOKENS),
             token_id=token_id,
             reason=reason,
         )
@@ -150,7 +146,7 @@ def list_tokens(subject: SubjectOption, database_url: DatabaseOption = None) -> 
 
 def grant(
     subject: SubjectOption,
-    role: Annotated[Role, typer.Option(help="The role to give.")],
+    role: Annotated[str, typer.Option(help="The role's code (see `quhua role list`).")],
     jurisdiction: Annotated[str, typer.Option(help="Code of the unit; covers its subtree.")],
     reason: ReasonOption = "",
     kind: Annotated[SubjectKind, typer.Option(help="For a new subject.")] = SubjectKind.PERSON,
@@ -162,8 +158,7 @@ def grant(
         await administration.grant_role(
             db,
             actor=operator(),
-            scope=await operator_scope(db, Action.MANAGE_GRANTS),
-            subject_name=subject,
+            name=subject,
             role=role,
             code=jurisdiction,
             reason=reason,
@@ -171,12 +166,12 @@ def grant(
         )
 
     run(database_url, work)
-    typer.echo(f"granted {role.value} at {jurisdiction} to {subject}")
+    typer.echo(f"granted {role} at {jurisdiction} to {subject}")
 
 
 def revoke(
     subject: SubjectOption,
-    role: Annotated[Role, typer.Option(help="The role to take back.")],
+    role: Annotated[str, typer.Option(help="The role's code.")],
     jurisdiction: Annotated[str, typer.Option(help="Code of the unit it was granted at.")],
     reason: ReasonOption = "",
     database_url: DatabaseOption = None,
@@ -187,12 +182,11 @@ def revoke(
         await administration.revoke_role(
             db,
             actor=operator(),
-            scope=await operator_scope(db, Action.MANAGE_GRANTS),
-            subject_name=subject,
+            name=subject,
             role=role,
             code=jurisdiction,
             reason=reason,
         )
 
     run(database_url, work)
-    typer.echo(f"revoked {role.value} at {jurisdiction} from {subject}")
+    typer.echo(f"revoked {role} at {jurisdiction} from {subject}")

@@ -4,30 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 
-from authz import administration
-from authz.administration import IssuedToken
+from authz import administration, issuing
+from authz.issuing import IssuedToken
 from authz.models import SubjectKind, Token
 from authz.principal import Actor
-from authz.roles import Action, Role
-from core.errors import BadUserInput
+from authz.scope import UNAUTHENTICATED_MESSAGE
+from core.errors import BadUserInput, Unauthenticated
 from resolvers.access.queries import GrantView
 from resolvers.context import Context
 
 
-def _actor(context: Context) -> Actor:
-    assert context.principal is not None
-    return Actor(label=context.principal.name, principal=context.principal)
+def actor_of(context: Context) -> Actor:
+    """The caller, as the audit names them (UNAUTHENTICATED without one)."""
+    if context.principal is None:
+        raise Unauthenticated(UNAUTHENTICATED_MESSAGE)
+    return Actor.of(context.principal)
 
 
 async def grant_role(
-    context: Context, *, subject: str, role: Role, jurisdiction: str, reason: str, kind: SubjectKind
+    context: Context, *, subject: str, role: str, jurisdiction: str, reason: str, kind: SubjectKind
 ) -> GrantView:
-    scope = context.scope(Action.MANAGE_GRANTS)
     grant, found, unit = await administration.grant_role(
         context.session,
-        actor=_actor(context),
-        scope=scope,
-        subject_name=subject,
+        actor=actor_of(context),
+        name=subject,
         role=role,
         code=jurisdiction,
         reason=reason,
@@ -37,14 +37,12 @@ async def grant_role(
 
 
 async def revoke_role(
-    context: Context, *, subject: str, role: Role, jurisdiction: str, reason: str
+    context: Context, *, subject: str, role: str, jurisdiction: str, reason: str
 ) -> GrantView:
-    scope = context.scope(Action.MANAGE_GRANTS)
     grant, found, unit = await administration.revoke_role(
         context.session,
-        actor=_actor(context),
-        scope=scope,
-        subject_name=subject,
+        actor=actor_of(context),
+        name=subject,
         role=role,
         code=jurisdiction,
         reason=reason,
@@ -53,24 +51,23 @@ async def revoke_role(
 
 
 async def create_token(
-    context: Context, *, subject: str, expires_in_days: int, label: str
+    context: Context, *, subject: str | None, expires_in_days: int | None, label: str
 ) -> IssuedToken:
-    scope = context.scope(Action.MANAGE_TOKENS)
-    return await administration.create_token(
+    actor = actor_of(context)
+    return await issuing.create_token(
         context.session,
-        actor=_actor(context),
-        scope=scope,
-        subject_name=subject,
-        expires_in=dt.timedelta(days=expires_in_days),
+        actor=actor,
+        name=actor.label if subject is None else subject,
+        expires_in=None if expires_in_days is None else dt.timedelta(days=expires_in_days),
         label=label,
     )
 
 
 async def revoke_token(context: Context, *, token_id: str, reason: str) -> Token:
-    scope = context.scope(Action.MANAGE_TOKENS)
+    actor = actor_of(context)
     if not token_id.isascii() or not token_id.isdigit() or len(token_id) > 18:
-        raise BadUserInput(f"id: {token_id!r} is not a token id")
-    token, _ = await administration.revoke_token(
-        context.session, actor=_actor(context), scope=scope, token_id=int(token_id), reason=reason
+        raise BadUserInput(f"id: {token_id[:20]!r} is not a token id")
+    token, _ = await issuing.revoke_token(
+        context.session, actor=actor, token_id=int(token_id), reason=reason
     )
     return token

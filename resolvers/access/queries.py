@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from authz import administration, repository
+from authz import issuing, repository
 from authz.models import Grant as GrantRow
 from authz.models import PolicyAudit, Subject, Token
+from authz.names import shown_name
 from authz.principal import Principal
 from authz.roles import Action
 from core.errors import NotFound
@@ -28,7 +29,7 @@ class GrantView:
 @dataclass(frozen=True, slots=True)
 class AuditView:
     entry: PolicyAudit
-    subject: Subject
+    subject: Subject | None
     unit: Jurisdiction
 
 
@@ -62,7 +63,7 @@ async def grants(
     under_path = await _under_path(context, under)
     subject_id = None
     if subject is not None:
-        found = await repository.subject_by_name(context.session, subject.strip())
+        found = await repository.subject_by_name(context.session, subject)
         subject_id = found.id if found else -1
     rows = await repository.grants_page(
         context.session,
@@ -116,8 +117,10 @@ async def policy_audit(
 async def tokens(context: Context, subject: str) -> tuple[Subject, list[Token]]:
     """A subject's tokens, for a caller who administers every unit the subject holds a role at."""
     scope = context.scope(Action.MANAGE_TOKENS)
-    found = await repository.subject_by_name(context.session, subject.strip())
+    found = await repository.subject_by_name(context.session, subject)
     if found is None:
-        raise NotFound(f"subject: nobody is called {subject!r}")
-    await administration.subject_in_scope(context.session, scope, found)
+        raise NotFound(f"subject: nobody is called {shown_name(subject)}")
+    assert context.principal is not None
+    if found.id != context.principal.subject_id:
+        await issuing.subject_in_scope(context.session, scope, found)
     return found, list(await repository.tokens_of(context.session, found.id))
