@@ -80,8 +80,13 @@ class _Cell:
 
 @dataclass(frozen=True, slots=True)
 class Author:
+    """Who writes: the subject and the token they used, and who issued that token when it
+    was someone else."""
+
     subject_id: int | None
     label: str
+    token_id: int | None = None
+    issuer: str | None = None
 
 
 def _check_rows(
@@ -336,6 +341,8 @@ async def _write(
                 actor=author.label,
                 reason=reason,
                 source=source,
+                token_id=author.token_id,
+                issuer=author.issuer,
             )
             change_set = (await session.execute(opened)).scalar_one()
         await session.execute(

@@ -227,3 +227,28 @@ def test_two_administrators_revoking_each_other_leave_one(tmp_path: Any) -> None
         with client_for(url, first) as one:
             left = data_of(one, '{ grants(subject: "admin-one") { totalCount } }')
         assert left["grants"]["totalCount"] == 1
+
+
+SUBMIT = """mutation { submitValues(reason: "monthly report", input: [{
+  jurisdiction: "640104001002", element: "births", period: "2024-03", value: 3,
+  disaggregation: "sex=male;parity=1"}]) { ok } }"""
+TRAIL = """{ jurisdiction(code: "640104001002") { auditTrail(first: 1) { edges { node {
+  actor issuer actorToken source } } } } }"""
+
+
+def test_the_value_audit_names_the_token_and_its_issuer(world: tuple[str, str]) -> None:
+    url, _ = world
+    county_admin = unique("county-admin")
+    reporter = unique("reporter")
+    with client_for(url, issue_token(url, county_admin, "admin", "640104")) as county:
+        data_of(county, GRANT, subject=reporter, role="reporter", code="640104001002")
+        issued = data_of(county, ISSUE, subject=reporter, days=2)["createToken"]
+    with client_for(url, issued["token"]) as person:
+        assert data_of(person, SUBMIT)["submitValues"]["ok"] is True
+        [edge] = data_of(person, TRAIL)["jurisdiction"]["auditTrail"]["edges"]
+    assert edge["node"] == {
+        "actor": reporter,
+        "issuer": county_admin,
+        "actorToken": issued["info"]["id"],
+        "source": "api",
+    }

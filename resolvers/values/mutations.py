@@ -18,7 +18,12 @@ async def submit(context: Context, rows: list[ValueRow], reason: str) -> Outcome
         scope=scope,
         index=await context.catalogue(),
         rows=rows,
-        author=Author(context.principal.subject_id, context.principal.name),
+        author=Author(
+            context.principal.subject_id,
+            context.principal.name,
+            token_id=context.principal.token_id,
+            issuer=context.principal.issued_by,
+        ),
         reason=reason,
         source=API_SOURCE,
     )

@@ -107,6 +107,12 @@ class ValueChangeEntry:
     id: strawberry.ID
     at: dt.datetime
     actor: str
+    issuer: str | None = strawberry.field(
+        description="Who issued the token the actor used, when that was someone else."
+    )
+    actor_token: strawberry.ID | None = strawberry.field(
+        description="The id of the token the actor used (null for files and the CLI)."
+    )
     element: str
     disaggregation: str
     period: str
@@ -123,6 +129,10 @@ class ValueChangeEntry:
             id=strawberry.ID(str(change.id)),
             at=change_set.at,
             actor=change_set.actor,
+            issuer=change_set.issuer,
+            actor_token=(
+                strawberry.ID(str(change_set.token_id)) if change_set.token_id is not None else None
+            ),
             element=view.element,
             disaggregation=view.disaggregation,
             period=view.period,
