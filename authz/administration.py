@@ -21,12 +21,12 @@ from authz.models import (
     SubjectKind,
     Token,
 )
-from authz.names import shown_name, subject_name
+from authz.names import subject_name
 from authz.principal import Actor, Principal
 from authz.roles import Action, Role
 from authz.scope import operator_scope, scope_for
 from core.db.session import RequestSession
-from core.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
+from core.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated, shown
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope
 
@@ -157,7 +157,7 @@ async def _grantable(session: RequestSession, code: str, unit: Jurisdiction) -> 
         home = await role_store.role_unit(session, role)
         if home is None or unit.path.startswith(home.path):
             return role
-    raise NotFound(f"role: no role {shown_name(code)} can be granted at {unit.code}")
+    raise NotFound(f"role: no role {shown(code)} can be granted at {unit.code}")
 
 
 async def grant_role(
@@ -212,7 +212,7 @@ async def revoke_role(
     subject = await repository.subject_by_name(session, name)
     grant = await repository.find_grant(session, subject.id, role, unit.id) if subject else None
     if subject is None or grant is None:
-        raise NotFound(f"{shown_name(name)} holds no {shown_name(role)} at {unit.code}")
+        raise NotFound(f"{shown(name)} holds no {shown(role)} at {unit.code}")
     _check_privilege(actor, role, unit, verb="revoke")
     if role == Role.ADMIN and not await repository.admins_at_or_above(
         session, unit.path, excluding=grant.id

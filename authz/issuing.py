@@ -24,12 +24,12 @@ from authz.administration import (
 )
 from authz.authentication import utc_now
 from authz.models import PolicyAuditAction, Subject, SubjectKind, Token
-from authz.names import NAME_MAX_LENGTH, shown_name
+from authz.names import NAME_MAX_LENGTH
 from authz.principal import Actor, Reach
 from authz.roles import Action
 from authz.tokens import new_token, shown_prefix, token_hash
 from core.db.session import RequestSession
-from core.errors import BadUserInput, Conflict, NotFound
+from core.errors import BadUserInput, Conflict, NotFound, shown
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope
 
@@ -53,7 +53,7 @@ async def subject_in_scope(session: RequestSession, scope: Scope, subject: Subje
     scope (and there is one): a caller learns nothing of people outside their subtrees."""
     grants = await repository.held_grants(session, subject.id)
     if not grants or not all(scope.contains(grant.path) for grant in grants):
-        raise NotFound(f"subject: nobody is called {shown_name(subject.name)}")
+        raise NotFound(f"subject: nobody is called {shown(subject.name)}")
 
 
 async def _first_unit(session: RequestSession, subject: Subject) -> Jurisdiction | None:
@@ -110,7 +110,7 @@ async def create_token(
         assert principal is not None
         found = await repository.subject_by_name(session, name)
         if found is None:
-            raise NotFound(f"subject: nobody is called {shown_name(name)}")
+            raise NotFound(f"subject: nobody is called {shown(name)}")
         subject, issuer_id = found, principal.subject_id
         if subject.id == principal.subject_id:
             lifetime = _lifetime(expires_in, limit_days=MAX_TOKEN_DAYS, whose="for yourself")

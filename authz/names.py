@@ -11,24 +11,18 @@ from __future__ import annotations
 
 import unicodedata
 
-from core.errors import BadUserInput
+from core.errors import BadUserInput, shown
 
 NAME_MAX_LENGTH = 100
 # The audit's names for the command line's operators and for the system's own acts.
 RESERVED_PREFIXES = ("cli:", "system:")
 RESERVED_NAMES = frozenset({"quhua demo"})
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-SHOWN = 40
 
 
 def name_key(name: str) -> str:
     """A name's identity, for lookups: NFKC, case-folded, without surrounding spaces."""
     return unicodedata.normalize("NFKC", name).strip().casefold()
-
-
-def shown_name(name: str) -> str:
-    """A name as messages echo it: never more than a few dozen characters."""
-    return repr(name if len(name) <= SHOWN else name[:SHOWN] + "…")
 
 
 def subject_name(name: str) -> tuple[str, str]:
@@ -48,5 +42,5 @@ def subject_name(name: str) -> tuple[str, str]:
         raise BadUserInput("subject: names hold single spaces")
     key = normal.casefold()
     if key.startswith(RESERVED_PREFIXES) or key in RESERVED_NAMES:
-        raise BadUserInput(f"subject: {shown_name(normal)} is reserved for the operator's acts")
+        raise BadUserInput(f"subject: {shown(normal)} is reserved for the operator's acts")
     return normal, key

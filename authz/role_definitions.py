@@ -23,11 +23,10 @@ from authz.administration import acting, audit, check_holds, reason_for
 from authz.authentication import utc_now
 from authz.enforcer import RolePolicy
 from authz.models import PolicyAuditAction, RoleRow
-from authz.names import shown_name
 from authz.principal import Actor
 from authz.roles import Action
 from core.db.session import RequestSession
-from core.errors import BadUserInput, Conflict, Forbidden, NotFound
+from core.errors import BadUserInput, Conflict, Forbidden, NotFound, shown
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope
 
@@ -103,7 +102,7 @@ async def _home(
         return None
     unit = await repository.unit_by_code(session, code)
     if unit is None:
-        raise NotFound(f"jurisdiction: no jurisdiction has code {shown_name(code)}")
+        raise NotFound(f"jurisdiction: no jurisdiction has code {shown(code)}")
     if not scope.contains(unit.path):
         raise Forbidden(f"jurisdiction {unit.code} is outside where you administer roles")
     if unit.parent_id is not None:
@@ -122,9 +121,9 @@ async def _check_includes(
     for included in includes:
         role = await role_store.role_by_code(session, included)
         if role is None or role.retired_at is not None:
-            raise NotFound(f"includes: no role {shown_name(included)}")
+            raise NotFound(f"includes: no role {shown(included)}")
         if role.jurisdiction_id is not None and (home is None or role.jurisdiction_id != home.id):
-            raise NotFound(f"includes: no role {shown_name(included)}")
+            raise NotFound(f"includes: no role {shown(included)}")
     seen: set[str] = set()
     pending = list(includes)
     while pending:
@@ -170,7 +169,7 @@ async def define_role(
     reason = reason_for(actor, reason)
     if not CODE.match(code):
         raise BadUserInput(
-            f"code: {shown_name(code)} is not a role code (a lowercase letter, then 1 to 39 "
+            f"code: {shown(code)} is not a role code (a lowercase letter, then 1 to 39 "
             "lowercase letters, digits or _)"
         )
     actor, scope = await acting(session, actor, Action.MANAGE_ROLES)
@@ -215,7 +214,7 @@ async def _changeable(
         or home is None
     )
     if role is None or not visible:
-        raise NotFound(f"role: no role {shown_name(code)}")
+        raise NotFound(f"role: no role {shown(code)}")
     if role.builtin:
         raise Forbidden(f"role {code} is built in: it cannot be changed or retired")
     if role.retired_at is not None:

@@ -10,7 +10,7 @@ DIR and reused by later runs. Then prints:
 - the import: values/s with the store kept fresh, beside the same month imported without it
   and a bare bulk INSERT of the same rows (each in a transaction rolled back), as ratios
   (medians of --import-rounds rounds, after an untimed warm-up);
-- reads through HTTP + GraphQL (`quhua serve`, an aggregate_reader token), median and p95,
+- reads through HTTP + GraphQL (`quhua serve`, a viewer token), median and p95,
   beside the best hand-written SQL on data_values for the same figures and a plain SQL read
   of the store (each followed by the same arithmetic in Python), as ratios; a village is not
   in the store, its own values are its figures, so for villages that read is of its values:
@@ -276,7 +276,7 @@ def grid(under: str, level: str, period: str, fields: str = FULL) -> str:
 
 
 def reads(url: str, province: str, runs: int, parts: str, raw_runs: int) -> None:
-    token = issue_token(url, f"bench-reader-{time.time_ns()}", "aggregate_reader", province)
+    token = issue_token(url, f"bench-reader-{time.time_ns()}", "viewer", province)
     engine = sync_engine(url)
     with (
         tempfile.TemporaryDirectory() as folder,

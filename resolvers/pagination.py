@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from core.errors import BadUserInput
+from core.errors import BadUserInput, shown
 
 T = TypeVar("T")
 
@@ -39,7 +39,7 @@ def _decode(cursor: str, kind: str, shape: re.Pattern[str], argument: str) -> st
         text = ""
     found_kind, _, key = text.partition(":")
     if found_kind != kind or not shape.match(key):
-        raise BadUserInput(f"{argument}: {cursor!r} is not a cursor issued for this list")
+        raise BadUserInput(f"{argument}: {shown(cursor)} is not a cursor issued for this list")
     return key
 
 
