@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from authz import issuing, repository
 from authz.models import Grant as GrantRow
 from authz.models import PolicyAudit, Subject, Token
-from authz.names import shown_name
 from authz.principal import Principal
 from authz.roles import Action
-from core.errors import NotFound
+from core.errors import NotFound, shown
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
 from resolvers.pagination import Page, decode_id_cursor, id_cursor, make_page, page_size
@@ -119,7 +118,7 @@ async def tokens(context: Context, subject: str) -> tuple[Subject, list[Token]]:
     scope = context.scope(Action.MANAGE_TOKENS)
     found = await repository.subject_by_name(context.session, subject)
     if found is None:
-        raise NotFound(f"subject: nobody is called {shown_name(subject)}")
+        raise NotFound(f"subject: nobody is called {shown(subject)}")
     assert context.principal is not None
     if found.id != context.principal.subject_id:
         await issuing.subject_in_scope(context.session, scope, found)
