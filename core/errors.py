@@ -14,6 +14,8 @@ class ErrorCode(StrEnum):
     LOCKED = "LOCKED"
     # The request's writes were undone because one of its operations failed.
     ROLLED_BACK = "ROLLED_BACK"
+    # The HTTP request is no GraphQL request (malformed JSON, wrong shapes, unknown operation).
+    BAD_REQUEST = "BAD_REQUEST"
 
 
 class QuhuaError(Exception):

@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse
 from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLRequestData
 
+from core.errors import ErrorCode
 from schema.limits import CACHE_SIZE, MAX_TOKENS
 
-BAD_REQUEST = "BAD_REQUEST"
+BAD_REQUEST = ErrorCode.BAD_REQUEST.value
 ECHO_LIMIT = 80
 # The deepest a request's JSON may nest, counting the batch's list and the variables: the
 # schema's inputs nest a few levels, and graphql-core coerces variables recursively.
