@@ -142,6 +142,11 @@ def test_values_and_their_audit_are_kept(upgraded: str) -> None:
             assert [a.replace(tzinfo=a.tzinfo or dt.UTC) for a in at] == [c.at for c in changes]
 
 
+GRANTS_OF = """query($subject: String!) {
+  grants(subject: $subject) { edges { node { subject { name } } } }
+}"""
+
+
 def test_tokens_still_authenticate_and_grants_still_apply(upgraded: str) -> None:
     for person in PEOPLE:
         for label, (expires, revoked) in person.tokens.items():
@@ -158,6 +163,11 @@ def test_tokens_still_authenticate_and_grants_still_apply(upgraded: str) -> None
                 assert me["grants"] == [
                     {"role": person.role, "jurisdiction": {"code": person.code}}
                 ]
+    # Of two names that are one by NFKC and case, the older is found by either spelling.
+    with client_for(upgraded, token_of("admin")) as admin:
+        for spelling in ("zhou", "ＺＨＯＵ"):
+            found = data_of(admin, GRANTS_OF, subject=spelling)["grants"]["edges"]
+            assert [edge["node"]["subject"]["name"] for edge in found] == ["Zhou"]
     # A viewer of Shizuishan reads its villages and nothing of Yinchuan's.
     with client_for(upgraded, token_of("wang")) as wang:
         inside = data_of(wang, VALUES_OF, code="640205001001")["jurisdiction"]["values"]

@@ -269,6 +269,9 @@ PEOPLE = [
             "zhao-expired": (NOW - dt.timedelta(days=1), None),
         },
     ),
+    # Two names that later revisions hold to be one (width and case): both keep working.
+    Person("Zhou", "viewer", "6403", {"zhou-upper": (None, None)}),
+    Person("ｚｈｏｕ", "viewer", "6404", {"zhou-wide": (None, None)}),
 ]
 VILLAGES = [
     "640104001002",
