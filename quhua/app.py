@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL at /graphql, a health check, CORS and body limits."""
+"""The Starlette application: GraphQL at /graphql, a health check, CORS, and limits on a
+request's body, time and query cost."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from quhua.graphql_view import QuhuaGraphQL
 from quhua.limits import BodySizeLimit
 from quhua.migrate import ensure_current
 from quhua.policy_sync import keep_in_sync, sync_once
+from quhua.request_limits import RequestLimits
 from quhua.settings import Settings
 from schema.root import schema
 
@@ -72,6 +74,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(packages=[("quhua", "static")]), name="static"),
         ],
         middleware=[
+            # Outermost: the time limit covers the whole request, and a client gone away
+            # stops everything inside.
+            Middleware(
+                RequestLimits,
+                timeout_seconds=settings.request_timeout_seconds,
+                max_query_cost=settings.max_query_cost,
+            ),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(
                 CORSMiddleware,

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schema.cost import MAX_QUERY_COST
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUHUA_", env_file=None, extra="ignore")
@@ -23,6 +25,18 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed to call the API from a browser."
     )
     max_body_bytes: int = Field(default=1_000_000, description="Largest request body accepted.")
+    max_query_cost: int = Field(
+        default=MAX_QUERY_COST,
+        gt=0,
+        description="Most nodes one request may ask for (schema/cost.py), all its operations "
+        "together; more is refused with BAD_USER_INPUT before anything runs.",
+    )
+    request_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest a request may run: then it stops (what it had not committed "
+        "is rolled back) and answers 503 with the code TIMEOUT.",
+    )
     graphiql: bool = Field(default=True, description="Serve GraphiQL at /graphql in browsers.")
     policy_poll_seconds: float = Field(
         default=0.25,

@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
+from schema.cost import QueryCostLimit
 from schema.transactions import WritingTransaction
 
 MAX_DEPTH = 12
@@ -38,5 +39,7 @@ def extensions() -> list[Callable[[], SchemaExtension]]:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(VALIDATION_RULES),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        # Priced before a mutation takes the write lock: a refused one never waits for it.
+        QueryCostLimit,
         WritingTransaction,
     ]
