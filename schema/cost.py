@@ -19,8 +19,9 @@ Modelled on GitHub's GraphQL node limit, from the document, the schema and the v
 - introspection counts nothing (it is bounded by the schema).
 
 Aggregates and indicators are objects (`value`, `indicator`, each of `indicators`), so each
-counts one for each unit it is asked of. A request's operations (a batch) draw on one
-budget: each is refused, before it runs, when it would take the request over the limit.
+counts for each unit it is asked of: FIGURE_WEIGHT nodes on a unit, where it is computed for
+that unit alone, one in a grid or a series, which compute a level's figures in one pass.
+A request's operations (a batch) draw on one budget: each is refused, before it runs, when it would take the request over the limit.
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ from tenancy.levels import Level
 # costs 33,033; five `indicators` lists over 1,000 villages, 252,001.
 MAX_QUERY_COST = 50_000
 PAGE_ARGUMENT = "first"
+# A figure asked of one unit (`value`, `indicator`, `indicators` on a Jurisdiction) costs
+# about 2 ms; a grid's cell, about 20 µs (docs/benchmarks.md): asked unit by unit, each
+# counts as 50 nodes, so that five `indicators` aliases over 1,000 villages are refused
+# while a dashboard's few indicators for a unit's children are not.
+FIGURE_WEIGHT = 50
+ONE_BY_ONE = frozenset(
+    {("Jurisdiction", "value"), ("Jurisdiction", "indicator"), ("Jurisdiction", "indicators")}
+)
 # Deeper than any document the depth limit lets through: only a fragment that spreads
 # itself (which validation refuses first) could nest further.
 MAX_NESTING = 64
@@ -129,6 +138,8 @@ class _Shape:
     pages: bool
     codes: tuple[str, ...]
     assumed: Assumed | None
+    # Nodes each object of the field counts for itself.
+    weight: int
 
     @property
     def sized_by_arguments(self) -> bool:
@@ -153,6 +164,7 @@ def _shape(type_name: str, name: str, field: GraphQLField) -> _Shape:
         pages=page is not None and get_named_type(page.type).name == "Int",
         codes=code_lists,
         assumed=ASSUMED.get((type_name, name)),
+        weight=FIGURE_WEIGHT if (type_name, name) in ONE_BY_ONE else 1,
     )
 
 
@@ -167,7 +179,7 @@ class CostModel:
             if isinstance(kind, GraphQLObjectType) and not type_name.startswith("__")
             for name, field in kind.fields.items()
         }
-        unknown = [key for key in ASSUMED if key not in self.shapes]
+        unknown = [key for key in [*ASSUMED, *ONE_BY_ONE] if key not in self.shapes]
         if unknown:
             raise ValueError(f"the cost assumes fields the schema does not have: {unknown}")
 
@@ -249,7 +261,7 @@ class _Pricing:
             if shape.object_type is not None:
                 below = [n.selection_set for n in nodes if n.selection_set is not None]
                 each = self.per_object(shape.object_type, below, inner, depth + 1)
-                total += size * (1 + each)
+                total += size * (shape.weight + each)
             elif shape.is_list:
                 rows = max(rows, size)
         self.active.discard(key)
