@@ -21,7 +21,8 @@ Modelled on GitHub's GraphQL node limit, from the document, the schema and the v
 Aggregates and indicators are objects (`value`, `indicator`, each of `indicators`), so each
 counts for each unit it is asked of: FIGURE_WEIGHT nodes on a unit, where it is computed for
 that unit alone, one in a grid or a series, which compute a level's figures in one pass.
-A request's operations (a batch) draw on one budget: each is refused, before it runs, when it would take the request over the limit.
+A request's operations (a batch) draw on one budget: each is refused, before it runs, when
+it would take the request over the limit.
 """
 
 from __future__ import annotations
