@@ -78,9 +78,9 @@ async def _unit(
     session: RequestSession, code: str, scope: Scope, *, retired: bool = False
 ) -> Jurisdiction:
     """The unit by code, inside the caller's scope; current unless `retired` is allowed."""
-    unit = await repository.unit_by_code(session, code.strip())
+    unit = await repository.unit_by_code(session, code)
     if unit is None:
-        raise NotFound(f"jurisdiction: no jurisdiction has code {code!r}")
+        raise NotFound(f"jurisdiction: no jurisdiction has code {shown(code)}")
     if not scope.contains(unit.path):
         raise Forbidden(f"jurisdiction {unit.code} is outside what you administer")
     if unit.valid_to is not None and not retired:
@@ -152,7 +152,7 @@ async def ensure_subject(session: RequestSession, name: str, kind: SubjectKind) 
 
 async def _grantable(session: RequestSession, code: str, unit: Jurisdiction) -> RoleRow:
     """The live role with this code that may be granted at the unit; unknown otherwise."""
-    role = await role_store.role_by_code(session, code.strip())
+    role = await role_store.role_by_code(session, code)
     if role is not None and role.retired_at is None:
         home = await role_store.role_unit(session, role)
         if home is None or unit.path.startswith(home.path):
@@ -176,9 +176,18 @@ async def grant_role(
     unit = await _unit(session, code, scope)
     role = (await _grantable(session, role, unit)).code
     _check_privilege(actor, role, unit, verb="grant")
+    asked, _ = subject_name(name)
+    existing = await repository.subject_by_name(session, asked)
+    # Someone who holds roles outside the caller's subtrees is answered as the caller named
+    # them, as a newcomer would be: their stored name and kind stay unknown to the caller.
+    outsider = (
+        existing is not None
+        and actor.principal is not None
+        and not await within(session, scope, existing)
+    )
     subject = await ensure_subject(session, name, kind)
     if await repository.find_grant(session, subject.id, role, unit.id) is not None:
-        raise Conflict(f"{subject.name} already holds {role} at {unit.code}")
+        raise Conflict(f"{asked} already holds {role} at {unit.code}")
     grant = Grant(subject_id=subject.id, role=role, jurisdiction_id=unit.id, granted_at=utc_now())
     await session.add(grant)
     await audit(
@@ -190,7 +199,15 @@ async def grant_role(
         role=role,
         reason=reason,
     )
+    if outsider:
+        return grant, Subject(name=asked, kind=kind), unit
     return grant, subject, unit
+
+
+async def within(session: RequestSession, scope: Scope, subject: Subject) -> bool:
+    """Whether every grant of the subject lies in the scope (and there is one)."""
+    grants = await repository.held_grants(session, subject.id)
+    return bool(grants) and all(scope.contains(grant.path) for grant in grants)
 
 
 async def revoke_role(

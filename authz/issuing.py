@@ -21,6 +21,7 @@ from authz.administration import (
     check_holds,
     ensure_subject,
     reason_for,
+    within,
 )
 from authz.authentication import utc_now
 from authz.models import PolicyAuditAction, Subject, SubjectKind, Token
@@ -48,12 +49,14 @@ class IssuedToken:
     subject: Subject
 
 
-async def subject_in_scope(session: RequestSession, scope: Scope, subject: Subject) -> None:
-    """NOT_FOUND, as for a name nobody has, unless every grant of the subject lies in the
-    scope (and there is one): a caller learns nothing of people outside their subtrees."""
-    grants = await repository.held_grants(session, subject.id)
-    if not grants or not all(scope.contains(grant.path) for grant in grants):
-        raise NotFound(f"subject: nobody is called {shown(subject.name)}")
+async def subject_in_scope(
+    session: RequestSession, scope: Scope, subject: Subject, asked: str
+) -> None:
+    """NOT_FOUND, as for a name nobody has (quoting the name as asked), unless every grant
+    of the subject lies in the scope (and there is one): a caller learns nothing of people
+    outside their subtrees."""
+    if not await within(session, scope, subject):
+        raise NotFound(f"subject: nobody is called {shown(asked)}")
 
 
 async def _first_unit(session: RequestSession, subject: Subject) -> Jurisdiction | None:
@@ -62,12 +65,12 @@ async def _first_unit(session: RequestSession, subject: Subject) -> Jurisdiction
 
 
 async def _subject_within(
-    session: RequestSession, actor: Actor, scope: Scope, subject: Subject
+    session: RequestSession, actor: Actor, scope: Scope, subject: Subject, asked: str
 ) -> None:
     """Once the caller may manage the subject: they hold every permission it holds."""
     principal = actor.principal
     assert principal is not None
-    await subject_in_scope(session, scope, subject)
+    await subject_in_scope(session, scope, subject, asked)
     for grant in await repository.held_grants(session, subject.id):
         unit = await repository.unit_by_code(session, grant.code)
         assert unit is not None
@@ -116,7 +119,7 @@ async def create_token(
             lifetime = _lifetime(expires_in, limit_days=MAX_TOKEN_DAYS, whose="for yourself")
             reach = principal.reach
         else:
-            await _subject_within(session, actor, scope, subject)
+            await _subject_within(session, actor, scope, subject, name)
             lifetime = _lifetime(
                 expires_in, limit_days=ISSUED_TOKEN_DAYS, whose="issued for someone else"
             )

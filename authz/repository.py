@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, and_, delete, false, func, or_, select, true, update
 
 from authz.models import (
     CasbinRule,
@@ -23,7 +23,7 @@ from authz.roles import Action, Role
 from core.db.session import RequestSession
 from tenancy.models import Jurisdiction
 from tenancy.paths import path_codes, within
-from tenancy.scope import Scope, unscoped
+from tenancy.scope import SCOPED, Scope, unscoped
 
 POLICY_ROW = 1
 
@@ -232,17 +232,35 @@ async def grants_count(
     return await session.scalar(query.with_only_columns(func.count())) or 0
 
 
+ROLE_CHANGES = (
+    PolicyAuditAction.ROLE_DEFINE,
+    PolicyAuditAction.ROLE_UPDATE,
+    PolicyAuditAction.ROLE_RETIRE,
+)
+
+
 def _audit_query(
     scope: Scope, under_path: str | None
-) -> Select[PolicyAudit, Subject | None, Jurisdiction]:
+) -> Select[PolicyAudit, Subject | None, Jurisdiction | None]:
+    """Changes at units in the scope; and, for every administrator, changes to the roles
+    the operator defined for every tree (they bear on every subtree)."""
     query = (
         select(PolicyAudit, Subject, Jurisdiction)
         .outerjoin(Subject, Subject.id == PolicyAudit.subject_id)
-        .join(Jurisdiction, Jurisdiction.id == PolicyAudit.jurisdiction_id)
+        .outerjoin(Jurisdiction, Jurisdiction.id == PolicyAudit.jurisdiction_id)
     )
     if under_path is not None:
-        query = query.where(within(Jurisdiction.path, under_path))
-    return scope.within_scope(query, Jurisdiction.path)
+        return scope.within_scope(
+            query.where(within(Jurisdiction.path, under_path)), Jurisdiction.path
+        )
+    everywhere = and_(
+        PolicyAudit.jurisdiction_id.is_(None),
+        PolicyAudit.action.in_(ROLE_CHANGES),
+        true() if not scope.is_empty else false(),
+    )
+    return query.where(or_(scope.covers(Jurisdiction.path), everywhere)).execution_options(
+        **{SCOPED: scope.action}
+    )
 
 
 async def audit_count(session: RequestSession, scope: Scope, *, under_path: str | None) -> int:
@@ -257,7 +275,7 @@ async def audit_page(
     under_path: str | None,
     before_id: int | None,
     limit: int,
-) -> Sequence[tuple[PolicyAudit, Subject | None, Jurisdiction]]:
+) -> Sequence[tuple[PolicyAudit, Subject | None, Jurisdiction | None]]:
     """Policy changes at units in the scope, newest first."""
     query = _audit_query(scope, under_path)
     if before_id is not None:

@@ -21,17 +21,20 @@ from dataclasses import dataclass
 from authz import repository, role_store
 from authz.administration import acting, audit, check_holds, reason_for
 from authz.authentication import utc_now
-from authz.enforcer import RolePolicy
 from authz.models import PolicyAuditAction, RoleRow
+from authz.names import display_name
 from authz.principal import Actor
-from authz.roles import Action
+from authz.roles import ACTION_BY_PAIR, Action
 from core.db.session import RequestSession
 from core.errors import BadUserInput, Conflict, Forbidden, NotFound, shown
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope
 
-CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 NAME_MAX_LENGTH = 100
+MAX_INCLUDES = 20
+# Casbin follows inclusions ten deep; deeper chains would silently lose actions.
+MAX_INCLUSION_DEPTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +60,64 @@ class RoleChange:
 
 
 def _name(value: str, what: str) -> str:
-    value = value.strip()
-    if not value:
-        raise BadUserInput(f"{what}: a name is needed")
-    if len(value) > NAME_MAX_LENGTH:
-        raise BadUserInput(f"{what}: at most {NAME_MAX_LENGTH} characters")
-    return value
+    return display_name(value, what=what, limit=NAME_MAX_LENGTH)
 
 
-async def view_of(
-    session: RequestSession, role: RoleRow, unit: Jurisdiction | None, policy: RolePolicy
-) -> RoleView:
-    actions, includes = await role_store.rules_of(session, role.code)
-    home = unit.code if unit else ""
-    return RoleView(role, unit, actions, includes, policy.permissions(role.code, home))
+@dataclass(frozen=True, slots=True)
+class RuleBook:
+    """Every role's own actions and inclusions, read once; effective actions followed by
+    hand the way Casbin follows them (an inclusion passes on everything it permits)."""
+
+    own: dict[str, frozenset[Action]]
+    includes: dict[str, tuple[str, ...]]
+
+    @classmethod
+    async def read(cls, session: RequestSession) -> RuleBook:
+        own: dict[str, set[Action]] = {}
+        includes: dict[str, list[str]] = {}
+        for ptype, v0, v1, v2, v3 in await repository.role_rules(session):
+            if ptype == "p" and (v2 or "", v3 or "") in ACTION_BY_PAIR:
+                own.setdefault(v0, set()).add(ACTION_BY_PAIR[(v2 or "", v3 or "")])
+            elif ptype == "g":
+                includes.setdefault(v0, []).append(v1)
+        return cls(
+            own={code: frozenset(actions) for code, actions in own.items()},
+            includes={code: tuple(found) for code, found in includes.items()},
+        )
+
+    def effective(self, code: str) -> frozenset[Action]:
+        held: set[Action] = set()
+        seen: set[str] = set()
+        pending = [code]
+        while pending:
+            current = pending.pop()
+            if current not in seen:
+                seen.add(current)
+                held |= self.own.get(current, frozenset())
+                pending.extend(self.includes.get(current, ()))
+        return frozenset(held)
+
+    def depth(self, code: str) -> int:
+        """How many inclusions deep the role's longest chain goes."""
+        deepest, pending = 0, [(code, 0)]
+        while pending:
+            current, level = pending.pop()
+            deepest = max(deepest, level)
+            if level <= MAX_INCLUSION_DEPTH:
+                pending.extend((inner, level + 1) for inner in self.includes.get(current, ()))
+        return deepest
+
+    def view(self, role: RoleRow, unit: Jurisdiction | None) -> RoleView:
+        return RoleView(
+            role,
+            unit,
+            self.own.get(role.code, frozenset()),
+            self.includes.get(role.code, ()),
+            self.effective(role.code),
+        )
 
 
-def _snapshot(view: RoleView) -> str:
+def snapshot(view: RoleView) -> str:
     return json.dumps(
         {
             "code": view.role.code,
@@ -86,10 +130,6 @@ def _snapshot(view: RoleView) -> str:
         ensure_ascii=False,
         sort_keys=True,
     )
-
-
-async def _current_policy(session: RequestSession) -> RolePolicy:
-    return RolePolicy(await repository.role_rules(session))
 
 
 async def _home(
@@ -118,40 +158,62 @@ async def _check_includes(
     session: RequestSession, code: str, home: Jurisdiction | None, includes: tuple[str, ...]
 ) -> None:
     """Each included role is live and may be granted wherever this one may; no cycles."""
+    if len(includes) > MAX_INCLUDES:
+        raise BadUserInput(f"includes: at most {MAX_INCLUDES} roles")
     for included in includes:
         role = await role_store.role_by_code(session, included)
         if role is None or role.retired_at is not None:
             raise NotFound(f"includes: no role {shown(included)}")
         if role.jurisdiction_id is not None and (home is None or role.jurisdiction_id != home.id):
             raise NotFound(f"includes: no role {shown(included)}")
-    seen: set[str] = set()
-    pending = list(includes)
-    while pending:
-        current = pending.pop()
-        if current == code:
-            raise BadUserInput(f"includes: {code} would include itself")
-        if current not in seen:
-            seen.add(current)
-            pending.extend((await role_store.rules_of(session, current))[1])
+    book = await RuleBook.read(session)
+    if code in includes or any(code in _closure(book, included) for included in includes):
+        raise BadUserInput(f"includes: {code} would include itself")
 
 
-async def _apply(  # noqa: PLR0917 - the parts of a change
+async def _apply(
     session: RequestSession,
     actor: Actor,
     role: RoleRow,
     home: Jurisdiction | None,
+    *,
     actions: frozenset[Action],
     includes: tuple[str, ...],
+    before: frozenset[Action] = frozenset(),
 ) -> RoleView:
-    """Write the role's rules, then refuse what the actor could not have handed out."""
+    """Write the role's rules, then refuse what the actor could not have handed out (or,
+    for a role held by others, taken away: `before`)."""
+    includes = tuple(dict.fromkeys(includes))
     await _check_includes(session, role.code, home, includes)
     await role_store.set_rules(session, role.code, actions, includes)
-    view = await view_of(session, role, home, await _current_policy(session))
+    book = await RuleBook.read(session)
+    view = book.view(role, home)
+    for code in [role.code, *_includers(book, role.code)]:
+        if book.depth(code) > MAX_INCLUSION_DEPTH:
+            raise BadUserInput(
+                f"includes: {code} would include roles more than {MAX_INCLUSION_DEPTH} deep"
+            )
     if home is not None:
-        check_holds(actor, view.effective, home, what=f"let {role.code} do that")
+        check_holds(actor, view.effective | before, home, what=f"change what {role.code} does")
     elif actor.principal is not None:
         raise Forbidden(f"role {role.code} is the operator's: change it from the command line")
     return view
+
+
+def _includers(book: RuleBook, code: str) -> list[str]:
+    """Every role that includes this one, directly or not."""
+    return [other for other in book.includes if other != code and code in _closure(book, other)]
+
+
+def _closure(book: RuleBook, code: str) -> set[str]:
+    seen: set[str] = set()
+    pending = list(book.includes.get(code, ()))
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen.add(current)
+            pending.extend(book.includes.get(current, ()))
+    return seen
 
 
 async def define_role(
@@ -167,7 +229,7 @@ async def define_role(
     reason: str,
 ) -> RoleView:
     reason = reason_for(actor, reason)
-    if not CODE.match(code):
+    if not CODE.fullmatch(code):
         raise BadUserInput(
             f"code: {shown(code)} is not a role code (a lowercase letter, then 1 to 39 "
             "lowercase letters, digits or _)"
@@ -187,7 +249,7 @@ async def define_role(
         created_at=utc_now(),
     )
     await session.add(role)
-    view = await _apply(session, actor, role, home, actions, includes)
+    view = await _apply(session, actor, role, home, actions=actions, includes=includes)
     await audit(
         session,
         actor,
@@ -196,7 +258,7 @@ async def define_role(
         unit=home,
         role=code,
         reason=reason,
-        after=_snapshot(view),
+        after=snapshot(view),
     )
     return view
 
@@ -230,7 +292,9 @@ async def update_role(
     reason = reason_for(actor, reason)
     actor, scope = await acting(session, actor, Action.MANAGE_ROLES)
     role, home = await _changeable(session, actor, scope, code)
-    before = await view_of(session, role, home, await _current_policy(session))
+    before = (await RuleBook.read(session)).view(role, home)
+    # Taken now: the row is changed below.
+    was = snapshot(before)
     if change.name_zh is not None:
         role.name_zh = _name(change.name_zh, "nameZh")
     if change.name_en is not None:
@@ -238,7 +302,9 @@ async def update_role(
     await session.add(role)
     actions = before.actions if change.actions is None else change.actions
     includes = before.includes if change.includes is None else change.includes
-    view = await _apply(session, actor, role, home, actions, includes)
+    view = await _apply(
+        session, actor, role, home, actions=actions, includes=includes, before=before.effective
+    )
     await audit(
         session,
         actor,
@@ -247,8 +313,8 @@ async def update_role(
         unit=home,
         role=code,
         reason=reason,
-        before=_snapshot(before),
-        after=_snapshot(view),
+        before=was,
+        after=snapshot(view),
     )
     return view
 
@@ -265,7 +331,10 @@ async def retire_role(session: RequestSession, *, actor: Actor, code: str, reaso
     includers = await role_store.included_by(session, code)
     if includers:
         raise Conflict(f"role {code} is included by {', '.join(includers)}: change those first")
-    before = await view_of(session, role, home, await _current_policy(session))
+    before = (await RuleBook.read(session)).view(role, home)
+    if home is not None:
+        check_holds(actor, before.effective, home, what=f"retire {code}")
+    was = snapshot(before)
     role.retired_at = utc_now()
     await session.add(role)
     await role_store.remove_rules(session, code)
@@ -278,8 +347,8 @@ async def retire_role(session: RequestSession, *, actor: Actor, code: str, reaso
         unit=home,
         role=code,
         reason=reason,
-        before=_snapshot(before),
-        after=_snapshot(view),
+        before=was,
+        after=snapshot(view),
     )
     return view
 
@@ -289,12 +358,12 @@ async def visible_roles(
 ) -> list[RoleView]:
     """Roles the caller can see (every one for the operator, scope None): built-in and
     operator-defined roles, and those defined at a unit above or inside their subtrees."""
-    policy = await _current_policy(session)
+    book = await RuleBook.read(session)
     views = []
     for role, unit in await role_store.all_roles(session):
         if role.retired_at is not None and not retired:
             continue
         if scope is not None and unit is not None and not scope.can_see(unit.path):
             continue
-        views.append(await view_of(session, role, unit, policy))
+        views.append(book.view(role, unit))
     return views

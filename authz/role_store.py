@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, select
 
 from authz.models import CasbinRule, Grant, RoleRow
-from authz.roles import ACTION_BY_PAIR, Action
+from authz.roles import Action
 from core.db.session import RequestSession
 from tenancy.models import Jurisdiction
 from tenancy.scope import unscoped
@@ -39,22 +39,6 @@ async def all_roles(session: RequestSession) -> Sequence[tuple[RoleRow, Jurisdic
         why="roles are filtered by the units the caller can see",
     )
     return [(role, unit) for role, unit in await session.rows(query)]
-
-
-async def rules_of(session: RequestSession, code: str) -> tuple[frozenset[Action], tuple[str, ...]]:
-    """The actions a role permits by its own rules, and the roles it includes."""
-    query = select(CasbinRule.ptype, CasbinRule.v1, CasbinRule.v2, CasbinRule.v3).where(
-        CasbinRule.v0 == code
-    )
-    actions: set[Action] = set()
-    includes: list[str] = []
-    for ptype, v1, v2, v3 in await session.rows(query.order_by(CasbinRule.id)):
-        pair = (v2 or "", v3 or "")
-        if ptype == "p" and pair in ACTION_BY_PAIR:
-            actions.add(ACTION_BY_PAIR[pair])
-        elif ptype == "g":
-            includes.append(v1)
-    return frozenset(actions), tuple(includes)
 
 
 async def included_by(session: RequestSession, code: str) -> list[str]:

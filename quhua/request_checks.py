@@ -194,6 +194,8 @@ def _check_values(value: object) -> None:
 
 
 def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise BadRequest("The request holds the NUL character (U+0000): no text may")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:

@@ -45,6 +45,10 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     elif is_unexpected(error):
         formatted["message"] = "Internal server error"
         extensions["code"] = INTERNAL
+    elif error.path is not None and error.message.startswith("Argument "):
+        # graphql-core coerces a field's arguments as it reaches the field, after validation:
+        # a null variable given to a non-null argument with a default, for one.
+        extensions["code"] = ErrorCode.BAD_USER_INPUT.value
     else:
         extensions.setdefault("code", INVALID if error.path is None else INTERNAL)
     formatted["extensions"] = extensions

@@ -17,6 +17,7 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
 from schema.cost import QueryCostLimit
+from schema.text_rules import NoNulCharacter
 from schema.transactions import WritingTransaction
 
 MAX_DEPTH = 12
@@ -29,6 +30,7 @@ MAX_BATCH = 10
 VALIDATION_RULES: list[type[ASTValidationRule]] = [
     max_depth_rule(MAX_DEPTH, None),
     max_aliases_rule(MAX_ALIASES),
+    NoNulCharacter,
 ]
 
 

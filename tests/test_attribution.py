@@ -69,10 +69,16 @@ def code_of(body: dict[str, Any]) -> str:
         "system:start-up",
         "quhua demo",
         "Quhua Demo",
-        "nul\x00here",
         "two\nlines",
         "\u202eevil",
         "zero\u200bwidth",
+        "cli\u034f:root",
+        "quhua demo\ufe0f",
+        "alice\ufe0f",
+        "x\U000e0100",
+        "prov\u3164admin",
+        "\u2800",
+        "\u0301accent",
         "tab\there",
         "double  space",
         "",
@@ -252,3 +258,65 @@ def test_the_value_audit_names_the_token_and_its_issuer(world: tuple[str, str]) 
         "actorToken": issued["info"]["id"],
         "source": "api",
     }
+
+
+def test_someone_outside_the_subtree_is_answered_as_a_newcomer(world: tuple[str, str]) -> None:
+    """Granting a role to a name someone elsewhere holds answers with the name as asked and
+    the kind given, as for a new subject: nothing of the person elsewhere shows."""
+    url, root = world
+    elsewhere = unique("Yinchuan-Viewer")
+    with client_for(url, root) as admin:
+        data_of(admin, GRANT, subject=elsewhere, role="viewer", code="6401")
+    with client_for(url, issue_token(url, unique("county"), "admin", "640205")) as county:
+        asked = elsewhere.lower()
+        outsider = data_of(county, GRANT, subject=asked, role="viewer", code="640205")
+        newcomer = data_of(county, GRANT, subject=unique("newcomer"), role="viewer", code="640205")
+        assert outsider["grantRole"]["subject"]["name"] == asked
+        assert newcomer["grantRole"]["role"] == outsider["grantRole"]["role"]
+        unknown = graphql(county, ISSUE, subject="NOBODY-HERE", days=1)
+        hidden = graphql(county, ISSUE, subject=elsewhere.upper(), days=1)
+        assert unknown["errors"][0]["message"].replace("NOBODY-HERE", "X") == hidden["errors"][0][
+            "message"
+        ].replace(elsewhere.upper(), "X")
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("query($r: Boolean) { roles(retired: $r) { code } }", {"r": None}),
+        (
+            'mutation { grantRole(subject: "a\\u0000b", role: "viewer", jurisdiction: "6401", '
+            'reason: "x") { role } }',
+            {},
+        ),
+        (
+            'mutation($s: String!) { grantRole(subject: $s, role: "viewer", '
+            'jurisdiction: "6401", reason: "x") { role } }',
+            {"s": "a\u0000b"},
+        ),
+        ("mutation { createToken(expiresInDays: 2147483647) { token } }", {}),
+        ('mutation { revokeToken(id: "2147483648", reason: "x") { revokedAt } }', {}),
+        (
+            'mutation { defineRole(code: "admin\\n", nameZh: "x", nameEn: "x", actions: [], '
+            'jurisdiction: "64", reason: "x") { code } }',
+            {},
+        ),
+        ('{ grants(under: "' + "6" * 3000 + '") { totalCount } }', {}),
+    ],
+)
+def test_hostile_arguments_answer_a_clear_error(
+    world: tuple[str, str], query: str, variables: dict[str, Any]
+) -> None:
+    url, root = world
+    with client_for(url, root) as admin:
+        response = admin.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code < 500
+    body = response.json()
+    [error] = [e for e in body["errors"] if e["extensions"]["code"] != "ROLLED_BACK"]
+    assert error["extensions"]["code"] in {
+        "BAD_USER_INPUT",
+        "BAD_REQUEST",
+        "GRAPHQL_VALIDATION_FAILED",
+        "NOT_FOUND",
+    }, body
+    assert len(error["message"]) < 200

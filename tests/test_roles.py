@@ -240,3 +240,95 @@ def test_shrinking_a_role_reaches_another_server_within_a_second(
             return bool(errors) and errors[0]["extensions"]["code"] == "FORBIDDEN"
 
         assert seconds_until(refused) < 1.0
+
+
+def test_a_role_manager_takes_away_only_what_they_hold(world: tuple[str, str]) -> None:
+    """Shrinking or retiring a role hands nothing out, but takes from its holders what the
+    author may not grant either: refused, like a revocation would be."""
+    url, root = world
+    steward, held, spare = unique("steward"), unique("held"), unique("spare")
+    with client_for(url, root) as admin:
+        data_of(
+            admin,
+            DEFINE,
+            code=steward,
+            actions=["READ_TREE", "MANAGE_ROLES"],
+            includes=None,
+            at="64",
+        )
+        data_of(admin, DEFINE, code=held, actions=INSPECTOR_ACTIONS, includes=None, at="64")
+        data_of(admin, DEFINE, code=spare, actions=["WRITE_VALUES"], includes=None, at="64")
+        data_of(admin, GRANT, subject=unique("holder"), role=held, code="6401")
+        data_of(admin, GRANT, subject=steward, role=steward, code="64")
+        token = data_of(
+            admin, "mutation($s: String!) { createToken(subject: $s) { token } }", s=steward
+        )["createToken"]["token"]
+    with client_for(url, token) as limited:
+        assert code_of(graphql(limited, UPDATE, code=held, actions=["READ_TREE"])) == "FORBIDDEN"
+        assert code_of(graphql(limited, RETIRE, code=spare)) == "FORBIDDEN"
+
+
+def test_the_audit_keeps_the_role_as_it_was(world: tuple[str, str]) -> None:
+    url, root = world
+    code = unique("renamed")
+    with client_for(url, root) as admin:
+        data_of(admin, DEFINE, code=code, actions=["READ_TREE"], includes=None, at="64")
+        data_of(
+            admin,
+            'mutation($c: String!) { updateRole(code: $c, nameZh: "新", nameEn: "New", '
+            'actions: [READ_TREE, READ_VALUES], reason: "wider") { code } }',
+            c=code,
+        )
+        [edge] = data_of(admin, "{ policyAudit(first: 1) { edges { node { before after } } } }")[
+            "policyAudit"
+        ]["edges"]
+    before, after = json.loads(edge["node"]["before"]), json.loads(edge["node"]["after"])
+    assert (before["nameZh"], before["actions"]) == ("督查员", ["tree:read"])
+    assert (after["nameZh"], after["actions"]) == ("新", ["tree:read", "values:read"])
+
+
+def test_roles_the_operator_defines_everywhere_are_in_the_audit(world: tuple[str, str]) -> None:
+    url, root = world
+    code = unique("everywhere")
+    defined = quhua(
+        "role",
+        "define",
+        code,
+        "--name-zh",
+        "全国",
+        "--name-en",
+        "Everywhere",
+        "--action",
+        "READ_TREE",
+        url=url,
+    )
+    assert defined.exit_code == 0, defined.stdout
+    with client_for(url, root) as admin:
+        [edge] = data_of(
+            admin,
+            "{ policyAudit(first: 1) { edges { node { action role source jurisdiction "
+            "{ code } } } } }",
+        )["policyAudit"]["edges"]
+    assert edge["node"] == {
+        "action": "ROLE_DEFINE",
+        "role": code,
+        "source": "CLI",
+        "jurisdiction": None,
+    }
+
+
+def test_inclusions_are_bounded(world: tuple[str, str]) -> None:
+    url, root = world
+    with client_for(url, root) as admin:
+        many = define(admin, unique("many"), [], includes=[f"r{i}_x" for i in range(30)])
+        assert code_of(many) == "BAD_USER_INPUT"
+        repeated = define(admin, unique("twice"), [], includes=["viewer", "viewer"])
+        assert repeated["data"]["defineRole"]["includes"] == ["viewer"]
+        below = "viewer"
+        for depth in range(9):
+            code = unique(f"chain{depth}")
+            answer = define(admin, code, [], includes=[below])
+            if depth < 8:
+                assert answer["data"]["defineRole"]["effectiveActions"], answer
+                below = code
+        assert code_of(answer) == "BAD_USER_INPUT"

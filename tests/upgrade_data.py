@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import random
 import tomllib
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -123,6 +124,15 @@ INDICATORS = _t(
 SUBJECTS = _t(
     "subjects", ("id", Integer()), ("name", String()), ("kind", String()), ("created_at", _AT)
 )
+# From revision 0011: a name's key (NFKC, case-folded), and each policy change's source.
+SUBJECTS_KEYED = _t(
+    "subjects",
+    ("id", Integer()),
+    ("name", String()),
+    ("name_key", String()),
+    ("kind", String()),
+    ("created_at", _AT),
+)
 GRANTS = _t(
     "grants",
     ("subject_id", Integer()),
@@ -151,6 +161,18 @@ POLICY_AUDIT = _t(
     ("jurisdiction_id", Integer()),
     ("token_id", Integer()),
     ("reason", String()),
+)
+POLICY_AUDIT_SOURCED = _t(
+    "policy_audit",
+    ("at", _AT),
+    ("actor", String()),
+    ("action", String()),
+    ("subject_id", Integer()),
+    ("role", String()),
+    ("jurisdiction_id", Integer()),
+    ("token_id", Integer()),
+    ("reason", String()),
+    ("source", String()),
 )
 VALUES = _t(
     "data_values",
@@ -515,10 +537,17 @@ def _load_catalogue(connection: Connection) -> dict[tuple[str, str], int]:
 
 def _load_access(connection: Connection, units: dict[str, int]) -> None:
     created = NOW - dt.timedelta(days=200)
-    connection.execute(
-        insert(SUBJECTS),
-        [{"name": p.name, "kind": "person", "created_at": created} for p in PEOPLE],
-    )
+    keyed = "name_key" in _columns(connection, "subjects")
+    people: list[dict[str, Any]] = [
+        {"name": p.name, "kind": "person", "created_at": created} for p in PEOPLE
+    ]
+    if keyed:
+        taken: set[str] = set()
+        for number, (person, row) in enumerate(zip(PEOPLE, people, strict=True)):
+            key = unicodedata.normalize("NFKC", person.name).strip().casefold()
+            row["name_key"] = key if key not in taken else f"{key}\x01{number}"
+            taken.add(key)
+    connection.execute(insert(SUBJECTS_KEYED if keyed else SUBJECTS), people)
     subjects = _ids(connection, SUBJECTS, "name")
     audit: list[dict[str, Any]] = []
     for person in PEOPLE:
@@ -545,9 +574,15 @@ def _load_access(connection: Connection, units: dict[str, int]) -> None:
                 {"subject_id": subject, "role": None, "jurisdiction_id": None}
                 | {"action": "token_create", "token_id": token_id}
             )
+    sourced = "source" in _columns(connection, "policy_audit")
     connection.execute(
-        insert(POLICY_AUDIT),
-        [row | {"at": created, "actor": CLI, "reason": "set up"} for row in audit],
+        insert(POLICY_AUDIT_SOURCED if sourced else POLICY_AUDIT),
+        [
+            row
+            | {"at": created, "actor": CLI, "reason": "set up"}
+            | ({"source": "cli"} if sourced else {})
+            for row in audit
+        ],
     )
 
 

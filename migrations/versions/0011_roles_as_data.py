@@ -40,8 +40,9 @@ def _enum(values: list[str], name: str, length: int = 20) -> sa.Enum:
 
 
 def name_key(name: str) -> str:
-    """A subject name's identity: NFKC, then case-folded (frozen here as of this revision)."""
-    return unicodedata.normalize("NFKC", name).casefold()
+    """A subject name's identity: NFKC, without surrounding spaces, case-folded (frozen here
+    as of this revision)."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
 def _roles() -> None:
@@ -133,8 +134,9 @@ def _subjects() -> None:
         key = name_key(name)[:100]
         if key in taken:
             # Two names that earlier revisions told apart only by width or case: the later
-            # one keeps its name, and a key nobody can type.
-            key = f"{key[:80]}#{subject_id}"
+            # one keeps its name, and a key no name can have (U+0001 is refused in names),
+            # unique by the subject's id.
+            key = f"{key[:80]}\x01{subject_id}"
         taken.add(key)
         connection.execute(
             subjects.update().where(subjects.c.id == subject_id).values(name_key=key)

@@ -9,9 +9,12 @@ from authz.issuing import IssuedToken
 from authz.models import SubjectKind, Token
 from authz.principal import Actor
 from authz.scope import UNAUTHENTICATED_MESSAGE
-from core.errors import BadUserInput, Unauthenticated
+from core.errors import BadUserInput, Unauthenticated, shown
 from resolvers.access.queries import GrantView
 from resolvers.context import Context
+
+# Ids are 32-bit integers on PostgreSQL.
+MAX_ID = 2**31 - 1
 
 
 def actor_of(context: Context) -> Actor:
@@ -54,6 +57,8 @@ async def create_token(
     context: Context, *, subject: str | None, expires_in_days: int | None, label: str
 ) -> IssuedToken:
     actor = actor_of(context)
+    if expires_in_days is not None and not 1 <= expires_in_days <= issuing.MAX_TOKEN_DAYS:
+        raise BadUserInput(f"expiresInDays: 1 to {issuing.MAX_TOKEN_DAYS}")
     return await issuing.create_token(
         context.session,
         actor=actor,
@@ -65,8 +70,8 @@ async def create_token(
 
 async def revoke_token(context: Context, *, token_id: str, reason: str) -> Token:
     actor = actor_of(context)
-    if not token_id.isascii() or not token_id.isdigit() or len(token_id) > 18:
-        raise BadUserInput(f"id: {token_id[:20]!r} is not a token id")
+    if not token_id.isascii() or not token_id.isdigit() or int(token_id) > MAX_ID:
+        raise BadUserInput(f"id: {shown(token_id)} is not a token id")
     token, _ = await issuing.revoke_token(
         context.session, actor=actor, token_id=int(token_id), reason=reason
     )

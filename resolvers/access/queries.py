@@ -29,7 +29,8 @@ class GrantView:
 class AuditView:
     entry: PolicyAudit
     subject: Subject | None
-    unit: Jurisdiction
+    # None for a change to a role the operator defined for every tree.
+    unit: Jurisdiction | None
 
 
 def me(context: Context) -> Principal:
@@ -43,7 +44,7 @@ async def _under_path(context: Context, under: str | None) -> str | None:
         return None
     unit = await visible_unit(context, under, argument="under")
     if unit is None:
-        raise NotFound(f"under: no jurisdiction has code {under!r}")
+        raise NotFound(f"under: no jurisdiction has code {shown(under)}")
     return unit.path
 
 
@@ -121,5 +122,5 @@ async def tokens(context: Context, subject: str) -> tuple[Subject, list[Token]]:
         raise NotFound(f"subject: nobody is called {shown(subject)}")
     assert context.principal is not None
     if found.id != context.principal.subject_id:
-        await issuing.subject_in_scope(context.session, scope, found)
+        await issuing.subject_in_scope(context.session, scope, found, subject)
     return found, list(await repository.tokens_of(context.session, found.id))

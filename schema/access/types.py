@@ -194,7 +194,9 @@ class PolicyAuditEntry:
         description="Whose grant or token changed (null for a change to a role)."
     )
     role: str | None
-    jurisdiction: Jurisdiction
+    jurisdiction: Jurisdiction | None = strawberry.field(
+        description="Where the change applies (null: a role the operator defined for every tree)."
+    )
     reason: str
     before: str | None = strawberry.field(description="A role as it was (JSON).")
     after: str | None = strawberry.field(description="A role as it became (JSON).")
@@ -215,7 +217,7 @@ class PolicyAuditEntry:
             action=view.entry.action,
             subject=Subject.from_model(view.subject) if view.subject else None,
             role=view.entry.role,
-            jurisdiction=Jurisdiction.from_model(view.unit),
+            jurisdiction=Jurisdiction.from_model(view.unit) if view.unit else None,
             reason=view.entry.reason,
             before=view.entry.before,
             after=view.entry.after,
