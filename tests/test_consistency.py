@@ -19,7 +19,8 @@ from schema.scalars import serialize_datetime
 from tests.cli import quhua
 from tests.conftest import TOKENS, client_for, data_of, graphql
 
-VILLAGE = "640104001005"
+# Away from the units other modules of the shared database write to.
+VILLAGE = "640106001002"
 SUBMIT = """mutation($rows: [ValueInput!]!, $reason: String!) {
   submitValues(input: $rows, reason: $reason) { ok changed errors { index code message } } }"""
 DELETE = """mutation($rows: [ValueKeyInput!]!, $reason: String!) {
