@@ -53,9 +53,10 @@ def ningxia_url(
 TOKENS: dict[str, str] = {}
 
 
-def client_for(url: str, token: str | None = None) -> TestClient:
+def client_for(url: str, token: str | None = None, **settings: Any) -> TestClient:
+    """A client of the app over the database, as the token's subject (settings as given)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return TestClient(create_app(Settings(database_url=url)), headers=headers)
+    return TestClient(create_app(Settings(database_url=url, **settings)), headers=headers)
 
 
 @pytest.fixture
