@@ -101,6 +101,9 @@ def _add_reference(table: str, column: str, target: str) -> None:
     """
     name = f"fk_{table}_{column}_{target}"
     if op.get_bind().dialect.name == "sqlite":
+        if column in {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}:
+            # Kept by a downgrade (see _drop_reference).
+            return
         op.execute(
             f"ALTER TABLE {table} ADD COLUMN {column} INTEGER "
             f"CONSTRAINT {name} REFERENCES {target} (id)"
@@ -111,11 +114,21 @@ def _add_reference(table: str, column: str, target: str) -> None:
 
 
 def _drop_reference(table: str, column: str, target: str) -> None:
-    with op.batch_alter_table(table, schema=None) as batch_op:
-        if op.get_bind().dialect.name != "sqlite":
-            # SQLite's copy of the table leaves the constraint out with the column.
-            batch_op.drop_constraint(f"fk_{table}_{column}_{target}", type_="foreignkey")
-        batch_op.drop_column(column)
+    """Undo _add_reference. SQLite can drop neither a column holding a foreign key nor (by
+    copying it) a table others refer to while foreign keys are enforced: there the nullable
+    column stays, unused by earlier revisions, and _add_reference finds it again."""
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    op.drop_constraint(f"fk_{table}_{column}_{target}", table, type_="foreignkey")
+    op.drop_column(table, column)
+
+
+def _drop_plain(table: str, column: str) -> None:
+    """Drop a column nothing refers to, in place (SQLite 3.35 and later)."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    else:
+        op.drop_column(table, column)
 
 
 def _subjects() -> None:
@@ -229,8 +242,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _drop_reference("change_sets", "token_id", "tokens")
-    with op.batch_alter_table("change_sets", schema=None) as batch_op:
-        batch_op.drop_column("issuer")
+    _drop_plain("change_sets", "issuer")
     audit = sa.table(
         "policy_audit", sa.column("action", sa.String()), sa.column("role", sa.String())
     )
@@ -256,12 +268,10 @@ def downgrade() -> None:
         )
     op.drop_table("token_reach")
     _drop_reference("tokens", "issued_by_subject_id", "subjects")
-    with op.batch_alter_table("tokens", schema=None) as batch_op:
-        for column in ("limited", "issued_by"):
-            batch_op.drop_column(column)
+    for column in ("limited", "issued_by"):
+        _drop_plain("tokens", column)
     op.drop_index("uq_subjects_name_key", table_name="subjects")
-    with op.batch_alter_table("subjects", schema=None) as batch_op:
-        batch_op.drop_column("name_key")
+    _drop_plain("subjects", "name_key")
     grants = sa.table("grants", sa.column("role", sa.String()))
     op.execute(grants.delete().where(grants.c.role.notin_(OLD_ROLES)))
     with op.batch_alter_table("grants", schema=None) as batch_op:
