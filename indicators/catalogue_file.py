@@ -1,4 +1,5 @@
-"""The catalogue file (TOML): categories, data elements and indicators, checked as a whole."""
+"""The catalogue file (TOML): categories, data elements, indicators and the statistical year,
+checked as a whole."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from indicators.formulas import FormulaError, LinearForm, parse_formula
 from indicators.models import TimeAggregation, ValueType
-from indicators.periods import PeriodType
+from indicators.periods import STATISTICAL_YEAR_STARTS, PeriodType
 from tenancy.levels import Level
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -54,6 +55,9 @@ class CatalogueSpec:
     categories: dict[str, CategorySpec] = field(default_factory=dict)
     elements: dict[str, ElementSpec] = field(default_factory=dict)
     indicators: dict[str, IndicatorSpec] = field(default_factory=dict)
+    # The month (1–12) the statistical year (`2024FP`) starts in: `[periods]
+    # statistical_year_starts`, October when the file names none.
+    statistical_year_starts: int = STATISTICAL_YEAR_STARTS
 
     def options_of(self) -> dict[str, dict[str, list[str]]]:
         """element → category → option codes: what formulas are checked against."""
@@ -134,7 +138,8 @@ def read_catalogue(path: Path) -> CatalogueSpec:
 def parse_catalogue(raw: dict[str, Any]) -> CatalogueSpec:
     reader = _Reader()
     spec = CatalogueSpec()
-    reader.keys(raw, "catalogue", {"categories", "elements", "indicators"}, {"elements"})
+    reader.keys(raw, "catalogue", {"categories", "elements", "indicators", "periods"}, {"elements"})
+    spec.statistical_year_starts = _periods(reader, raw.get("periods", {}))
     for code, value in reader.table(raw.get("categories", {}), "categories").items():
         _category(reader, spec, code, value)
     for code, value in reader.table(raw.get("elements", {}), "elements").items():
@@ -145,6 +150,19 @@ def parse_catalogue(raw: dict[str, Any]) -> CatalogueSpec:
     if reader.problems:
         raise CatalogueError(reader.problems)
     return spec
+
+
+def _periods(reader: _Reader, value: Any) -> int:
+    """The month the statistical year starts in."""
+    table = reader.table(value, "periods")
+    reader.keys(table, "periods", {"statistical_year_starts"}, set())
+    starts = table.get("statistical_year_starts", STATISTICAL_YEAR_STARTS)
+    if isinstance(starts, bool) or not isinstance(starts, int) or not 1 <= starts <= 12:
+        reader.problem(
+            "periods.statistical_year_starts", f"{starts!r} is not a month: write 1 to 12"
+        )
+        return STATISTICAL_YEAR_STARTS
+    return starts
 
 
 def _category(reader: _Reader, spec: CatalogueSpec, code: str, value: Any) -> None:

@@ -13,6 +13,7 @@ from core.db.session import RequestSession
 from core.errors import shown
 from indicators.formulas import LinearForm, parse_formula
 from indicators.models import (
+    CatalogueSettings,
     Category,
     CategoryOption,
     DataElement,
@@ -22,7 +23,7 @@ from indicators.models import (
     TimeAggregation,
     ValueType,
 )
-from indicators.periods import Period, PeriodError, PeriodType
+from indicators.periods import STATISTICAL_YEAR_STARTS, Period, PeriodError, PeriodType
 from tenancy.levels import Level
 
 
@@ -69,7 +70,8 @@ class ElementInfo:
         return any(level.depth >= reporting.depth for reporting in self.reported_at)
 
     def period(self, text: str) -> Period:
-        """The period, which must be of the element's period type."""
+        """The period a value is reported for, which must be of the element's period type
+        (never a statistical year: those are read, not reported)."""
         period = Period.parse(text)
         if period.type is not self.period_type:
             raise PeriodError(
@@ -111,6 +113,13 @@ class CatalogueIndex:
     elements: dict[str, ElementInfo]
     by_combo: dict[int, tuple[ElementInfo, str]]
     indicators: dict[str, IndicatorInfo]
+    # The month (1–12) the statistical year starts in (`2024FP`).
+    statistical_year_starts: int = STATISTICAL_YEAR_STARTS
+
+    def period(self, text: str) -> Period:
+        """The period figures are asked for: a month, quarter, year or statistical year
+        (`2024FP`, starting in the catalogue's month); PeriodError saying what is wrong."""
+        return Period.parse(text, statistical_year_starts=self.statistical_year_starts)
 
     def element(self, code: str) -> ElementInfo:
         found = self.elements.get(code.strip())
@@ -138,6 +147,9 @@ _LINKS = select(ElementCategory.element_id, ElementCategory.category_id).order_b
     ElementCategory.element_id, ElementCategory.position
 )
 _COMBOS = select(OptionCombo.element_id, OptionCombo.key, OptionCombo.id)
+# The catalogue's one row of settings rides on every element's row: a request reads the
+# catalogue in as few statements as before it had settings. A catalogue without elements
+# has nothing to read figures of, and takes the default.
 _ELEMENTS = select(
     DataElement.id,
     DataElement.code,
@@ -146,6 +158,7 @@ _ELEMENTS = select(
     DataElement.period_type,
     DataElement.time_aggregation,
     DataElement.reported_at,
+    select(CatalogueSettings.statistical_year_starts).scalar_subquery(),
 )
 _INDICATORS = select(
     Indicator.code,
@@ -199,7 +212,9 @@ def _build(
     for element_id, key, combo_id in combos:
         element_combos.setdefault(element_id, {})[key] = combo_id
     infos = {}
-    for element_id, code, name, value_type, period_type, aggregation, reported_at in elements:
+    starts = STATISTICAL_YEAR_STARTS
+    for row in elements:
+        element_id, code, name, value_type, period_type, aggregation, reported_at, starts = row
         infos[code] = ElementInfo(
             id=element_id,
             code=code,
@@ -230,7 +245,7 @@ def _build(
         )
         for code, name, unit, factor, annualize, numerator, denominator in indicators
     }
-    return CatalogueIndex(infos, by_combo, formulas)
+    return CatalogueIndex(infos, by_combo, formulas, starts)
 
 
 def current_elements(

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Table, delete, insert, select, update
 from indicators.catalogue_changes import plan_changes
 from indicators.catalogue_file import CatalogueError, CatalogueSpec, CategorySpec, ElementSpec
 from indicators.models import (
+    CatalogueSettings,
     Category,
     CategoryOption,
     DataElement,
@@ -133,6 +134,16 @@ def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueRep
     if plan.problems:
         raise CatalogueError(plan.problems)
     report = CatalogueReport()
+    # Statistical years are read from the monthly values and the store, never stored: a
+    # new month re-reads no value, so it needs no check and no rebuild.
+    _upsert(
+        connection,
+        report,
+        "settings",
+        CatalogueSettings,
+        match={"id": 1},
+        values={"statistical_year_starts": spec.statistical_year_starts},
+    )
     category_ids: dict[str, int] = {}
     for category in spec.categories.values():
         category_ids[category.code] = _upsert(

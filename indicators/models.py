@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -111,6 +112,20 @@ class Indicator(Base):
     factor: Mapped[float] = mapped_column(Numeric(20, 6, asdecimal=False))
     unit: Mapped[str] = mapped_column(String(20))
     annualize: Mapped[bool] = mapped_column(Boolean)
+
+
+class CatalogueSettings(Base):
+    """What holds for the catalogue as a whole, one row (id 1) that every catalogue load
+    writes: the month (1 to 12) the statistical year (`2024FP`) starts in."""
+
+    __tablename__ = "catalogue_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="one_row"),
+        CheckConstraint("statistical_year_starts BETWEEN 1 AND 12", name="month"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statistical_year_starts: Mapped[int] = mapped_column(Integer)
 
 
 class DataValue(Base):
