@@ -27,13 +27,31 @@ class UnitBucket:
     present: bool  # the unit was not retired before the period began
     span: int
     month_index: int
+    # The elements whose figures are wanted, for a bucket the store does not keep (it is
+    # measured from the values, element by element); empty for one it keeps, which holds
+    # every element's.
+    elements: frozenset[int] = frozenset()
 
     @classmethod
     def of(
-        cls, unit_id: int, level: Level, retired_on: dt.date | None, period: Period
+        cls,
+        unit_id: int,
+        level: Level,
+        retired_on: dt.date | None,
+        period: Period,
+        elements: Iterable[int] = (),
     ) -> UnitBucket:
         present = retired_on is None or retired_on > period.start
-        return cls(unit_id, level, present, period.type.months, period.month_index)
+        span, start = period.type.months, period.month_index
+        wanted = frozenset() if start % span == 0 else frozenset(elements)
+        return cls(unit_id, level, present, span, start, wanted)
+
+    @property
+    def kept(self) -> bool:
+        """Whether the store keeps the bucket: calendar months, quarters and years start
+        on a multiple of their span. A statistical year that starts in another month than
+        January is measured from the values when it is read."""
+        return self.month_index % self.span == 0
 
     @property
     def start(self) -> dt.date:
@@ -76,13 +94,22 @@ class IndicatorResult:
     denominator_reporting_units: int = 0
 
 
-def _too_fine(element: ElementInfo, period: Period) -> str | None:
-    if period.type.months >= element.period_type.months:
+def _unreadable(element: ElementInfo, period: Period) -> str | None:
+    """Why the element has no figure for the period, if it has none: the period is shorter
+    than the element's, or starts inside one of them (a calendar year's value does not lie
+    in any statistical year that starts in October, nor a quarter's in one that starts in
+    November)."""
+    span = element.period_type.months
+    if period.type.months >= span and period.month_index % span == 0:
         return None
-    coarser = " or ".join(t.value for t in PeriodType if t.months >= element.period_type.months)
+    coarser = " or ".join(t.value for t in PeriodType if t.months >= span)
+    reported = f"{element.code} is reported by {element.period_type.value}"
+    if period.type.months < span:
+        return f"{reported}; ask for a {coarser}, not {period}"
+    months = period.months()
     return (
-        f"{element.code} is reported by {element.period_type.value}; "
-        f"ask for a {coarser}, not {period}"
+        f"{reported}, and the {period.kind} {period} ({months[0]} to {months[-1]}) starts "
+        f"inside one: ask for a calendar {coarser}"
     )
 
 
@@ -102,13 +129,13 @@ class ElementPlan:
     element: ElementInfo
     combos: tuple[int, ...]
     period: Period
-    too_fine: str | None
+    unreadable: str | None
     levels: tuple[Level, ...]
 
     @classmethod
     def of(cls, element: ElementInfo, combos: Iterable[int], period: Period) -> ElementPlan:
         levels = tuple(element.reported_at)
-        return cls(element, tuple(combos), period, _too_fine(element, period), levels)
+        return cls(element, tuple(combos), period, _unreadable(element, period), levels)
 
     def aggregate(self, bucket: UnitBucket, figures: Figures) -> Aggregate:
         """Summed over the unit's subtree and the period, with completeness."""
@@ -124,7 +151,7 @@ class ElementPlan:
         below = figures.below
         expected = own + sum(below.get(level, 0) for level in self.levels)
         reporting = figures.reports.get(element.id, 0)
-        reason = self.too_fine
+        reason = self.unreadable
         if reason is None and reporting == 0:
             reason = f"no unit reported {element.code} for {self.period}"
         if reason is not None:

@@ -34,9 +34,9 @@ from resolvers.rollups.queries import (
     bucket_of,
     element_argument,
     indicator_argument,
+    period_argument,
     require_figures,
 )
-from resolvers.values.queries import period_argument
 from tenancy import repository
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
@@ -146,7 +146,7 @@ async def rollup(
         for element in (index.read_by(column) if isinstance(column, IndicatorInfo) else [column])
     ]
     require_figures(context, root, level=level, elements=read)
-    asked = period_argument(period)
+    asked = period_argument(index, period)
     limit = page_size(first)
     scope = context.scope(actions[0])
     tree_filter = repository.TreeFilter(level=level, under_path=root.path, present_on=asked.start)
@@ -161,7 +161,7 @@ async def rollup(
             context.session, scope, tree_filter=tree_filter, after_path=after_path, limit=limit + 1
         )
         units = list(rows[:limit])
-        buckets = [bucket_of(unit, asked) for unit in units]
+        buckets = [bucket_of(unit, asked, read) for unit in units]
         figures = await loader.load_many(buckets)
         evaluated = [_evaluate(index, column, asked, buckets, figures) for column in columns]
         last = path_cursor(units[-1].path) if units else None
@@ -183,7 +183,7 @@ async def rollup(
     if order.column not in codes:
         raise BadUserInput(f"orderBy: column {shown(order.column)} is not among those asked")
     key = codes.index(order.column)
-    buckets = [bucket_of(unit, asked) for unit in rows]
+    buckets = [bucket_of(unit, asked, read) for unit in rows]
     figures = await loader.load_many(buckets)
     evaluated = [_evaluate(index, column, asked, buckets, figures) for column in columns]
     values = evaluated[key]

@@ -8,7 +8,7 @@ from authz.roles import Action
 from core.errors import BadUserInput, Forbidden, shown
 from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
 from indicators.formulas import Term
-from indicators.periods import Period
+from indicators.periods import Period, PeriodError
 from indicators.rollups.evaluation import (
     Aggregate,
     IndicatorResult,
@@ -19,7 +19,6 @@ from indicators.rollups.evaluation import (
 )
 from resolvers.context import Context
 from resolvers.rollups.loaders import FiguresLoader
-from resolvers.values.queries import period_argument
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
 
@@ -83,8 +82,20 @@ def require_figures(
     )
 
 
-def bucket_of(unit: Jurisdiction, period: Period) -> UnitBucket:
-    return UnitBucket.of(unit.id, unit.level, unit.valid_to, period)
+def period_argument(index: CatalogueIndex, text: str, *, argument: str = "period") -> Period:
+    """The period figures are asked for, a statistical year (`2024FP`) starting in the
+    catalogue's month; BAD_USER_INPUT saying what is wrong with it."""
+    try:
+        return index.period(text)
+    except PeriodError as error:
+        raise BadUserInput(f"{argument}: {error}") from error
+
+
+def bucket_of(unit: Jurisdiction, period: Period, elements: Iterable[ElementInfo]) -> UnitBucket:
+    """The unit's bucket of the period, for figures of the elements."""
+    return UnitBucket.of(
+        unit.id, unit.level, unit.valid_to, period, (element.id for element in elements)
+    )
 
 
 async def value(
@@ -101,8 +112,8 @@ async def value(
     info = element_argument(index, element, argument="element")
     require_figures(context, unit, level=unit.level, elements=[info])
     combos = combos_argument(info, disaggregation)
-    asked = period_argument(period)
-    bucket = bucket_of(unit, asked)
+    asked = period_argument(index, period)
+    bucket = bucket_of(unit, asked, [info])
     figures = await context.loader(FiguresLoader, Action.READ_AGGREGATES).load(bucket)
     return element_aggregate(info, combos, asked, bucket, figures)
 
@@ -113,8 +124,8 @@ async def _results(
     index = await context.catalogue()
     read = [element for info in chosen for element in index.read_by(info)]
     require_figures(context, unit, level=unit.level, elements=read)
-    asked = period_argument(period)
-    bucket = bucket_of(unit, asked)
+    asked = period_argument(index, period)
+    bucket = bucket_of(unit, asked, read)
     figures = await context.loader(FiguresLoader, Action.READ_INDICATORS).load(bucket)
     return [indicator_result(index, info, asked, bucket, figures) for info in chosen]
 

@@ -12,8 +12,12 @@ from indicators.rollups.evaluation import IndicatorPlan, IndicatorResult
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
 from resolvers.rollups.loaders import FiguresLoader
-from resolvers.rollups.queries import bucket_of, indicator_argument, require_figures
-from resolvers.values.queries import period_argument
+from resolvers.rollups.queries import (
+    bucket_of,
+    indicator_argument,
+    period_argument,
+    require_figures,
+)
 from tenancy.models import Jurisdiction
 
 MAX_PERIODS = 240
@@ -28,9 +32,11 @@ class SeriesResult:
 
 
 def _periods(first: Period, last: Period) -> list[Period]:
-    if first.type is not last.type:
+    """From first to last, both included, each starting where the one before ends: a series
+    of statistical years steps by twelve months from the catalogue's month."""
+    if first.kind != last.kind:
         raise BadUserInput(
-            f"from, to: {first} is a {first.type.value} and {last} a {last.type.value}; "
+            f"from, to: {first} is a {first.kind} and {last} a {last.kind}; "
             "give two periods of one type"
         )
     if last.month_index < first.month_index:
@@ -53,11 +59,13 @@ async def series(
     context.require(Action.READ_INDICATORS, unit)
     index = await context.catalogue()
     info = indicator_argument(index, indicator, argument="indicator")
-    require_figures(context, unit, level=unit.level, elements=index.read_by(info))
+    read = index.read_by(info)
+    require_figures(context, unit, level=unit.level, elements=read)
     periods = _periods(
-        period_argument(first, argument="from"), period_argument(last, argument="to")
+        period_argument(index, first, argument="from"),
+        period_argument(index, last, argument="to"),
     )
-    buckets = [bucket_of(unit, period) for period in periods]
+    buckets = [bucket_of(unit, period, read) for period in periods]
     loader = context.loader(FiguresLoader, Action.READ_INDICATORS)
     figures = await loader.load_many(buckets)
     results = [

@@ -11,6 +11,12 @@ from schema.context import Info
 from schema.levels import Level
 from schema.rollups.types import RollupGrid, RollupOrder, Series
 
+PERIOD = (
+    "2024, 2024-Q1, 2024-03, or the statistical year 2024FP: twelve months from the month "
+    "the catalogue's statistical year starts in, named by the year they end in (October: "
+    "2023-10 to 2024-09)."
+)
+
 
 @strawberry.type
 class RollupQuery:
@@ -24,7 +30,7 @@ class RollupQuery:
         *,
         under: Annotated[str, strawberry.argument(description="The root unit's code.")],
         level: Level,
-        period: Annotated[str, strawberry.argument(description="2024, 2024-Q1 or 2024-03.")],
+        period: Annotated[str, strawberry.argument(description=PERIOD)],
         indicators: list[str] | None = None,
         elements: list[str] | None = None,
         order_by: RollupOrder | None = None,
@@ -54,9 +60,18 @@ class RollupQuery:
         code: str,
         indicator: str,
         from_: Annotated[
-            str, strawberry.argument(name="from", description="First period, such as 2024-01.")
+            str,
+            strawberry.argument(
+                name="from", description="First period, such as 2024-01 or 2020FP."
+            ),
         ],
-        to: Annotated[str, strawberry.argument(description="Last period, of the same type.")],
+        to: Annotated[
+            str,
+            strawberry.argument(
+                description="Last period, of the same type: statistical years step by a year "
+                "from the catalogue's month."
+            ),
+        ],
     ) -> Series:
         found = await series.series(
             info.context, code=code, indicator=indicator, first=from_, last=to
