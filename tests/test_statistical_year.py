@@ -538,3 +538,22 @@ def test_the_migration_stores_october_and_goes_back(empty_url: str) -> None:
             assert "catalogue_settings" not in inspect(connection).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_a_units_values_of_a_statistical_year_are_those_of_its_months(
+    world: tuple[TestClient, Rows],
+) -> None:
+    client, _ = world
+    query = "query($c: String!, $p: String!) { jurisdiction(code: $c) { values(period: $p) { period value } } }"
+    months = [f"2023-{m:02d}" for m in (10, 11, 12)] + [f"2024-{m:02d}" for m in range(1, 10)]
+    found = 0
+    for code in LEVELS:
+        year = data_of(client, query, c=code, p="2024FP")["jurisdiction"]["values"]
+        by_month = [
+            value
+            for month in months
+            for value in data_of(client, query, c=code, p=month)["jurisdiction"]["values"]
+        ]
+        assert sorted(map(str, year)) == sorted(map(str, by_month)), code
+        found += len(year)
+    assert found > 0

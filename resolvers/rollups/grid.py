@@ -28,13 +28,13 @@ from resolvers.pagination import (
     page_size,
     path_cursor,
 )
+from resolvers.periods import period_argument
 from resolvers.rollups.loaders import FiguresLoader
 from resolvers.rollups.queries import (
     MAX_CODES,
     bucket_of,
     element_argument,
     indicator_argument,
-    period_argument,
     require_figures,
 )
 from tenancy import repository

@@ -8,7 +8,7 @@ from authz.roles import Action
 from core.errors import BadUserInput, Forbidden, shown
 from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
 from indicators.formulas import Term
-from indicators.periods import Period, PeriodError
+from indicators.periods import Period
 from indicators.rollups.evaluation import (
     Aggregate,
     IndicatorResult,
@@ -18,6 +18,7 @@ from indicators.rollups.evaluation import (
     term_combos,
 )
 from resolvers.context import Context
+from resolvers.periods import period_argument
 from resolvers.rollups.loaders import FiguresLoader
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
@@ -80,15 +81,6 @@ def require_figures(
         f"{unit.code}: {element.code} is reported by {levels} units, so its figures at the "
         f"{level.value} level are reported values, and the values there are outside your access"
     )
-
-
-def period_argument(index: CatalogueIndex, text: str, *, argument: str = "period") -> Period:
-    """The period figures are asked for, a statistical year (`2024FP`) starting in the
-    catalogue's month; BAD_USER_INPUT saying what is wrong with it."""
-    try:
-        return index.period(text)
-    except PeriodError as error:
-        raise BadUserInput(f"{argument}: {error}") from error
 
 
 def bucket_of(unit: Jurisdiction, period: Period, elements: Iterable[ElementInfo]) -> UnitBucket:

@@ -11,11 +11,11 @@ from indicators.periods import Period
 from indicators.rollups.evaluation import IndicatorPlan, IndicatorResult
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
+from resolvers.periods import period_argument
 from resolvers.rollups.loaders import FiguresLoader
 from resolvers.rollups.queries import (
     bucket_of,
     indicator_argument,
-    period_argument,
     require_figures,
 )
 from tenancy.models import Jurisdiction

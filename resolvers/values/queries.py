@@ -9,9 +9,10 @@ from core.errors import BadUserInput
 from indicators import stored_values
 from indicators.catalogue_index import CatalogueIndex
 from indicators.models import ChangeSet, DataValue, ValueChange
-from indicators.periods import Period, PeriodError
+from indicators.periods import Period
 from resolvers.context import Context
 from resolvers.pagination import Page, decode_id_cursor, id_cursor, make_page, page_size
+from resolvers.periods import period_argument
 from resolvers.values.loaders import ValuesByUnitLoader
 from tenancy.models import Jurisdiction
 
@@ -31,21 +32,13 @@ def cell(index: CatalogueIndex, combo_id: int, month_index: int) -> CellView:
     return CellView(element.code, key, str(first))
 
 
-def period_argument(text: str, *, argument: str = "period") -> Period:
-    """The period the argument names; BAD_USER_INPUT saying what is wrong with it."""
-    try:
-        return Period.parse(text)
-    except PeriodError as error:
-        raise BadUserInput(f"{argument}: {error}") from error
-
-
 async def values(
     context: Context, unit: Jurisdiction, *, period: str, elements: list[str] | None
 ) -> list[tuple[CellView, DataValue]]:
     """The unit's own stored values whose period lies in the asked one."""
     context.require(Action.READ_VALUES, unit)
-    asked = period_argument(period)
     index = await context.catalogue()
+    asked = period_argument(index, period)
     element_ids = None
     if elements is not None:
         try:

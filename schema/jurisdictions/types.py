@@ -13,6 +13,7 @@ from resolvers.values import queries as value_queries
 from schema.context import Info
 from schema.levels import Level
 from schema.pagination import Connection, to_connection
+from schema.periods import PERIOD
 from schema.rollups.types import Aggregate, IndicatorValue
 from schema.values.types import StoredValue, ValueChangeEntry
 from tenancy import models
@@ -68,7 +69,7 @@ class Jurisdiction:
     async def values(
         self,
         info: Info,
-        period: Annotated[str, strawberry.argument(description="2024, 2024-Q1 or 2024-03.")],
+        period: Annotated[str, strawberry.argument(description=PERIOD)],
         elements: list[str] | None = None,
     ) -> list[StoredValue]:
         found = await value_queries.values(
@@ -84,7 +85,7 @@ class Jurisdiction:
         self,
         info: Info,
         element: str,
-        period: Annotated[str, strawberry.argument(description="2024, 2024-Q1 or 2024-03.")],
+        period: Annotated[str, strawberry.argument(description=PERIOD)],
         disaggregation: str | None = None,
     ) -> Aggregate:
         found = await rollup_queries.value(
@@ -101,7 +102,7 @@ class Jurisdiction:
         self,
         info: Info,
         code: str,
-        period: Annotated[str, strawberry.argument(description="2024, 2024-Q1 or 2024-03.")],
+        period: Annotated[str, strawberry.argument(description=PERIOD)],
     ) -> IndicatorValue:
         found = await rollup_queries.indicator(info.context, self.unit, code=code, period=period)
         return IndicatorValue.from_result(found)
@@ -112,7 +113,7 @@ class Jurisdiction:
     async def indicators(
         self,
         info: Info,
-        period: Annotated[str, strawberry.argument(description="2024, 2024-Q1 or 2024-03.")],
+        period: Annotated[str, strawberry.argument(description=PERIOD)],
         codes: list[str] | None = None,
     ) -> list[IndicatorValue]:
         found = await rollup_queries.indicators(info.context, self.unit, codes=codes, period=period)

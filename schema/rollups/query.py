@@ -9,13 +9,8 @@ import strawberry
 from resolvers.rollups import grid, series
 from schema.context import Info
 from schema.levels import Level
+from schema.periods import PERIOD
 from schema.rollups.types import RollupGrid, RollupOrder, Series
-
-PERIOD = (
-    "2024, 2024-Q1, 2024-03, or the statistical year 2024FP: twelve months from the month "
-    "the catalogue's statistical year starts in, named by the year they end in (October: "
-    "2023-10 to 2024-09)."
-)
 
 
 @strawberry.type
