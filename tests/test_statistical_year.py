@@ -544,7 +544,10 @@ def test_a_units_values_of_a_statistical_year_are_those_of_its_months(
     world: tuple[TestClient, Rows],
 ) -> None:
     client, _ = world
-    query = "query($c: String!, $p: String!) { jurisdiction(code: $c) { values(period: $p) { period value } } }"
+    query = (
+        "query($c: String!, $p: String!) "
+        "{ jurisdiction(code: $c) { values(period: $p) { period value } } }"
+    )
     months = [f"2023-{m:02d}" for m in (10, 11, 12)] + [f"2024-{m:02d}" for m in range(1, 10)]
     found = 0
     for code in LEVELS:
