@@ -503,6 +503,8 @@ def test_a_catalogue_with_another_first_month(
                 """{ rollup(under: "64", level: TOWNSHIP, period: "2024FP",
                   elements: ["married_women"]) { codes columns { values } } }""",
             )["rollup"]
+            shown = data_of(client, "{ catalogue { statisticalYearStarts } }")["catalogue"]
+        assert shown == {"statisticalYearStarts": starts}
         assert close(data["births"]["value"], brute(rows, "64", "births", first)["value"])
         assert (
             data["births"]["reportingUnits"] == brute(rows, "64", "births", first)["reportingUnits"]

@@ -8,8 +8,10 @@ from indicators.repository import CatalogueView
 from resolvers.context import Context
 
 
-async def catalogue(context: Context) -> CatalogueView:
+async def catalogue(context: Context) -> tuple[CatalogueView, int]:
+    """The catalogue, and the month its statistical year starts in."""
     # The catalogue belongs to no jurisdiction; reading it needs a caller who may read
     # indicators somewhere.
     context.scope(Action.READ_INDICATORS)
-    return await repository.catalogue(context.session)
+    index = await context.catalogue()
+    return await repository.catalogue(context.session), index.statistical_year_starts

@@ -13,4 +13,5 @@ from schema.context import Info
 class CatalogueQuery:
     @strawberry.field(description="Every category, data element and indicator.")
     async def catalogue(self, info: Info) -> Catalogue:
-        return Catalogue.from_view(await queries.catalogue(info.context))
+        view, starts = await queries.catalogue(info.context)
+        return Catalogue.from_view(view, statistical_year_starts=starts)

@@ -62,9 +62,13 @@ class Catalogue:
     categories: list[Category]
     elements: list[DataElement]
     indicators: list[Indicator]
+    statistical_year_starts: int = strawberry.field(
+        description="The month (1-12) the statistical year starts in: 2024FP is the twelve "
+        "months from it, ending in 2024."
+    )
 
     @classmethod
-    def from_view(cls, view: CatalogueView) -> Catalogue:
+    def from_view(cls, view: CatalogueView, *, statistical_year_starts: int) -> Catalogue:
         categories = {
             c.id: Category(
                 code=c.code,
@@ -76,6 +80,7 @@ class Catalogue:
         return cls(
             categories=list(categories.values()),
             elements=[_element(e, view, categories) for e in view.elements],
+            statistical_year_starts=statistical_year_starts,
             indicators=[
                 Indicator(
                     code=i.code,
