@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from core.db.engine import sync_engine
 from core.files.textfiles import TextSource
 from quhua import migrate
-from quhua.demo import shipped_data
+from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tenancy.loading.load import load_divisions
 from tests.cli import quhua
 
@@ -71,6 +71,23 @@ def load_tree(url: str, name: str = NINGXIA) -> None:
         assert report.ok, report.errors[:5]
     finally:
         engine.dispose()
+
+
+def load_catalogue(url: str) -> None:
+    """Load the shipped catalogue, as an operator would."""
+    loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url)
+    assert loaded.exit_code == 0, loaded.stdout
+
+
+@contextmanager
+def ningxia_world(backend: str, folder: Path, administrator: str) -> Iterator[tuple[str, str]]:
+    """A database of its own with the Ningxia tree, the shipped catalogue, and the token of
+    a province administrator with this name."""
+    with fresh_database(backend, folder) as url:
+        upgrade(url)
+        load_tree(url)
+        load_catalogue(url)
+        yield url, issue_token(url, administrator, "admin", "64")
 
 
 def retire(url: str, code: str, valid_from: str, folder: Path) -> None:

@@ -19,10 +19,9 @@ from authz.principal import Actor
 from core.db.engine import async_engine
 from core.db.session import RequestSession
 from core.errors import QuhuaError
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of, graphql
-from tests.databases import fresh_database, issue_token, load_tree, upgrade
+from tests.databases import fresh_database, issue_token, load_tree, ningxia_world, upgrade
 
 GRANT = """mutation($subject: String!, $role: String!, $code: String!) {
   grantRole(subject: $subject, role: $role, jurisdiction: $code, reason: "new staff") {
@@ -44,12 +43,9 @@ AUDIT = """{ policyAudit(first: 1) { edges { node {
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str]]:
-    with fresh_database(str(request.param), tmp_path_factory.mktemp("attribution")) as url:
-        upgrade(url)
-        load_tree(url)
-        loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url)
-        assert loaded.exit_code == 0, loaded.stdout
-        yield url, issue_token(url, "attribution-root", "admin", "64")
+    folder = tmp_path_factory.mktemp("attribution")
+    with ningxia_world(str(request.param), folder, "attribution-root") as world:
+        yield world
 
 
 def unique(name: str) -> str:

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of, graphql
-from tests.databases import fresh_database, issue_token, load_tree, upgrade
+from tests.databases import issue_token, ningxia_world
 from tests.test_server import post, running_server, seconds_until
 
 INSPECTOR_ACTIONS = ["READ_TREE", "READ_VALUES", "READ_AUDIT", "READ_AGGREGATES"]
@@ -47,12 +46,8 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str]]:
     """Ningxia with the default catalogue and its province administrator's token."""
-    with fresh_database(str(request.param), tmp_path_factory.mktemp("roles")) as url:
-        upgrade(url)
-        load_tree(url)
-        loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url)
-        assert loaded.exit_code == 0, loaded.stdout
-        yield url, issue_token(url, "roles-root", "admin", "64")
+    with ningxia_world(str(request.param), tmp_path_factory.mktemp("roles"), "roles-root") as world:
+        yield world
 
 
 def unique(name: str) -> str:
