@@ -50,6 +50,12 @@ class Conflict(QuhuaError):
     code = ErrorCode.CONFLICT
 
 
+class Locked(QuhuaError):
+    """The values are approved and locked; the message names who approved them and when."""
+
+    code = ErrorCode.LOCKED
+
+
 def shown(value: str, limit: int = 40) -> str:
     """A caller's text as a message quotes it: its repr, cut to its first `limit` characters
     (then "…"), so that a long input is never echoed whole."""
