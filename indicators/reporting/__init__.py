@@ -1,0 +1,1 @@
+"""The monthly cycle: reports and their deadlines, approvals level by level, locking."""
