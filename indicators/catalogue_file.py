@@ -12,6 +12,7 @@ from typing import Any
 from indicators.formulas import FormulaError, LinearForm, parse_formula
 from indicators.models import TimeAggregation, ValueType
 from indicators.periods import STATISTICAL_YEAR_STARTS, PeriodType
+from indicators.quality.settings import QualitySettings, parse_quality
 from tenancy.levels import Level
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -58,6 +59,8 @@ class CatalogueSpec:
     # The month (1–12) the statistical year (`2024FP`) starts in: `[periods]
     # statistical_year_starts`, October when the file names none.
     statistical_year_starts: int = STATISTICAL_YEAR_STARTS
+    # `[quality]`: outlier thresholds, plausible ranges, consistency checks.
+    quality: QualitySettings = field(default_factory=QualitySettings)
 
     def options_of(self) -> dict[str, dict[str, list[str]]]:
         """element → category → option codes: what formulas are checked against."""
@@ -138,7 +141,12 @@ def read_catalogue(path: Path) -> CatalogueSpec:
 def parse_catalogue(raw: dict[str, Any]) -> CatalogueSpec:
     reader = _Reader()
     spec = CatalogueSpec()
-    reader.keys(raw, "catalogue", {"categories", "elements", "indicators", "periods"}, {"elements"})
+    reader.keys(
+        raw,
+        "catalogue",
+        {"categories", "elements", "indicators", "periods", "quality"},
+        {"elements"},
+    )
     spec.statistical_year_starts = _periods(reader, raw.get("periods", {}))
     for code, value in reader.table(raw.get("categories", {}), "categories").items():
         _category(reader, spec, code, value)
@@ -147,9 +155,16 @@ def parse_catalogue(raw: dict[str, Any]) -> CatalogueSpec:
     options = spec.options_of()
     for code, value in reader.table(raw.get("indicators", {}), "indicators").items():
         _indicator(reader, spec, options, code, value)
+    _quality(reader, spec, raw.get("quality", {}))
     if reader.problems:
         raise CatalogueError(reader.problems)
     return spec
+
+
+def _quality(reader: _Reader, spec: CatalogueSpec, value: Any) -> None:
+    spec.quality = parse_quality(
+        value, elements=spec.elements, indicators=spec.indicators, problems=reader.problems
+    )
 
 
 def _periods(reader: _Reader, value: Any) -> int:
