@@ -4,10 +4,22 @@ why, from where), and each value it changes one row (old, new, the file's line).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import Insert, insert
 
 from indicators.models import ChangeSet, ValueChange
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who writes: the subject and the token they used, and who issued that token when it
+    was someone else."""
+
+    subject_id: int | None
+    label: str
+    token_id: int | None = None
+    issuer: str | None = None
 
 
 def open_change_set(

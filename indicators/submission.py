@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db.session import RequestSession
 from core.errors import BadUserInput, ErrorCode, shown
-from indicators.audit import open_change_set
+from indicators.audit import Author, open_change_set
 from indicators.catalogue_index import (
     CatalogueIndex,
     ElementInfo,
@@ -21,6 +21,15 @@ from indicators.catalogue_index import (
 )
 from indicators.models import DataValue, ValueChange
 from indicators.periods import Period, PeriodError
+from indicators.reporting import events
+from indicators.reporting.expected import report_month
+from indicators.reporting.locks import (
+    approvals_between,
+    as_locks,
+    locks_of,
+    written_cells,
+    written_months,
+)
 from indicators.rollups.lifting import apply_statements
 from indicators.rollups.maintenance import (
     AFTER,
@@ -76,17 +85,6 @@ class _Cell:
     combo_id: int
     period: Period
     row: ValueRow
-
-
-@dataclass(frozen=True, slots=True)
-class Author:
-    """Who writes: the subject and the token they used, and who issued that token when it
-    was someone else."""
-
-    subject_id: int | None
-    label: str
-    token_id: int | None = None
-    issuer: str | None = None
 
 
 def _check_rows(
@@ -276,11 +274,33 @@ async def write_values(
         x = changes.c
         none = sql_cast(null(), Integer)
         listed = select(x.unit_id, x.combo_id, x.month_index, x.old, x.new, none, none)
-        await _run(session, [cells_from(units_of(listed)), *BEFORE])
+        await session.execute(cells_from(units_of(listed)))
+        if await _refused_for_locks(session, plans, outcome):
+            return outcome
+        await _run(session, BEFORE)
     await _write(session, plans, outcome, author=author, reason=reason, source=source)
     if changing:
         await _run(session, [*AFTER, *apply_statements(session.dialect)])
     return outcome
+
+
+async def _refused_for_locks(
+    session: RequestSession, plans: list[tuple[_Cell, DataValue | None]], outcome: Outcome
+) -> bool:
+    """LOCKED for each row whose value approvals lock (see indicators.reporting.locks)."""
+    first, last = (await session.rows(written_months()))[0]
+    if first is None or not await session.rows(approvals_between(first, last)):
+        return False
+    rows = {
+        (cell.unit.code, report_month(cell.element, cell.period.month_index)): cell.index
+        for cell, _ in plans
+    }
+    statement = locks_of(written_cells(), now=events.utc_now(), limit=MAX_ROWS)
+    for lock in as_locks(await session.rows(statement)):
+        index = rows.get((lock.unit, lock.month_index), 0)
+        outcome.problems.append(RowProblem(index, ErrorCode.LOCKED, lock.message))
+    outcome.problems.sort(key=lambda problem: problem.index)
+    return not outcome.ok
 
 
 async def _run(session: RequestSession, statements: list[Executable]) -> None:

@@ -45,6 +45,13 @@ from indicators.audit import open_change_set
 from indicators.catalogue_index import CatalogueIndex, current_elements_in, stale_elements
 from indicators.models import DataValue, OptionCombo, ValueChange
 from indicators.periods import PeriodError, first_month_from
+from indicators.reporting.locks import (
+    approvals_between,
+    as_locks,
+    locks_of,
+    written_cells,
+    written_months,
+)
 from indicators.rollups.lifting import apply_statements, clear_statements
 from indicators.rollups.maintenance import (
     AFTER,
@@ -214,8 +221,9 @@ def import_values(
             actor=actor,
             reason=reason,
             rollups=keep_rollups_fresh,
+            max_errors=max_errors,
         )
-        report.written = not dry_run
+        report.written = report.ok and not dry_run
     for table in (staging, file_units):
         table.drop(connection)
     return report
@@ -325,6 +333,7 @@ def _merge(
     actor: str,
     reason: str,
     rollups: bool,
+    max_errors: int,
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     stored = cast(Table, DataValue.__table__).alias("stored")
@@ -354,6 +363,9 @@ def _merge(
         .where(or_(found.c.id.is_(None), found.c.value != S.value))
     )
     connection.execute(cells_from(changed))
+    if _locked(connection, report, max_errors):
+        _run(connection, clear_statements())
+        return
     counts = connection.execute(select(func.count(D.stored_id), func.count())).one()
     report.updated, total_changed = int(counts[0]), int(counts[1])
     report.inserted = total_changed - report.updated
@@ -366,6 +378,19 @@ def _merge(
         _run(connection, [*AFTER, *apply_statements(dialect)])
     else:
         _run(connection, clear_statements())
+
+
+def _locked(connection: Connection, report: ImportReport, max_errors: int) -> bool:
+    """An error for each line whose value approvals lock (see indicators.reporting.locks);
+    one look at the approvals of the file's months when none is active."""
+    first, last = connection.execute(written_months()).one()
+    if first is None or connection.execute(approvals_between(first, last)).first() is None:
+        return False
+    statement = locks_of(written_cells(), now=dt.datetime.now(dt.UTC), limit=max_errors)
+    for lock in as_locks(connection.execute(statement)):
+        report.add_error(lock.line or 0, lock.message, limit=max_errors)
+    report.sort_errors()
+    return not report.ok
 
 
 def _write(

@@ -17,6 +17,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 _PATH = re.compile(r"^(\d{1,12}/){1,5}$")
 _ID = re.compile(r"^\d{1,18}$")
+_MONTH_PATH = re.compile(r"^\d{1,6}:(\d{1,12}/){1,5}$")
 
 
 def page_size(first: int | None, *, argument: str = "first") -> int:
@@ -51,6 +52,20 @@ def path_cursor(path: str) -> str:
 def id_cursor(row_id: int) -> str:
     """The cursor of a row in a listing ordered by id."""
     return _encode("i", str(row_id))
+
+
+def month_path_cursor(month_index: int, path: str) -> str:
+    """The cursor of a unit's month in a listing ordered by month, then path."""
+    return _encode("m", f"{month_index}:{path}")
+
+
+def decode_month_path_cursor(
+    cursor: str | None, *, argument: str = "after"
+) -> tuple[int, str] | None:
+    if cursor is None:
+        return None
+    month, _, path = _decode(cursor, "m", _MONTH_PATH, argument).partition(":")
+    return int(month), path
 
 
 def decode_path_cursor(cursor: str | None, *, argument: str = "after") -> str | None:

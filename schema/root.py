@@ -14,12 +14,16 @@ from schema.catalogue.query import CatalogueQuery
 from schema.errors import log_unexpected
 from schema.jurisdictions.query import JurisdictionQuery
 from schema.limits import MAX_BATCH, extensions
+from schema.reporting.mutation import ReportingMutation
+from schema.reporting.query import ReportingQuery
 from schema.rollups.query import RollupQuery
 from schema.scalars import SCALARS
 from schema.values.mutation import ValuesMutation
 
-Query = merge_types("Query", (JurisdictionQuery, AccessQuery, CatalogueQuery, RollupQuery))
-Mutation = merge_types("Mutation", (AccessMutation, ValuesMutation))
+Query = merge_types(
+    "Query", (JurisdictionQuery, AccessQuery, CatalogueQuery, RollupQuery, ReportingQuery)
+)
+Mutation = merge_types("Mutation", (AccessMutation, ValuesMutation, ReportingMutation))
 
 
 class QuhuaSchema(strawberry.Schema):

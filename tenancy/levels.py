@@ -23,6 +23,12 @@ class Level(StrEnum):
         return CODE_LENGTHS[self]
 
     @property
+    def path_length(self) -> int:
+        """Characters of the materialised path of a unit at this level (codes and `/`s):
+        every code has its level's length and every parent is one level up."""
+        return sum(CODE_LENGTHS[level] + 1 for level in _ORDER[: self.depth])
+
+    @property
     def parent(self) -> Level | None:
         """The level one up, or None for a province."""
         return _ORDER[self.depth - 2] if self.depth > 1 else None

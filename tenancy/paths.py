@@ -7,7 +7,7 @@ under Y" are single indexed predicates on SQLite and PostgreSQL alike. Paths hol
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, func
 from sqlalchemy.orm import InstrumentedAttribute
 
 SEPARATOR = "/"
@@ -38,3 +38,16 @@ def strictly_within(
 ) -> ColumnElement[bool]:
     """Rows whose path lies below root_path, the root itself excluded."""
     return and_(column > root_path, column < root_path + _UPPER)
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """The paths of a unit's ancestors and its own, root first."""
+    codes = path_codes(path)
+    return [SEPARATOR.join(codes[: depth + 1]) + SEPARATOR for depth in range(len(codes))]
+
+
+def path_prefixes(column: ColumnElement[str], lengths: list[int]) -> list[ColumnElement[str]]:
+    """The first `length` characters of the path column for each length: where paths are
+    made of codes of fixed length per level, the paths of a unit's ancestors (one index
+    seek each on the unique path, where a range join would pair every row with every root)."""
+    return [func.substr(column, 1, length) for length in lengths]

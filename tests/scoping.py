@@ -20,6 +20,11 @@ SCOPED_TABLES = frozenset(
         "rollups",
         "rollup_reports",
         "subtree_sizes",
+        "reports",
+        "approvals",
+        "reopenings",
+        "workflow_events",
+        "reporting_rules",
     }
 )
 

@@ -9,6 +9,7 @@ from quhua.cli import (
     catalogue,
     db,
     divisions,
+    reporting,
     roles,
     rollups,
     schema_export,
@@ -27,6 +28,7 @@ app.add_typer(divisions.app, name="divisions")
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(values.app, name="values")
 app.add_typer(rollups.app, name="rollups")
+app.add_typer(reporting.app, name="reporting")
 app.add_typer(schema_export.app, name="schema")
 app.add_typer(access.token_app, name="token")
 app.add_typer(roles.app, name="role")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from authz.roles import Action
-from indicators.submission import Author, Outcome, ValueRow, write_values
+from indicators.submission import Outcome, ValueRow, write_values
+from resolvers.authors import author_of
 from resolvers.context import Context
 
 API_SOURCE = "api"
@@ -12,18 +13,12 @@ API_SOURCE = "api"
 async def submit(context: Context, rows: list[ValueRow], reason: str) -> Outcome:
     """Store every row or none; the outcome lists each bad row by its index."""
     scope = context.scope(Action.WRITE_VALUES)
-    assert context.principal is not None
     outcome = await write_values(
         context.session,
         scope=scope,
         index=await context.catalogue(),
         rows=rows,
-        author=Author(
-            context.principal.subject_id,
-            context.principal.name,
-            token_id=context.principal.token_id,
-            issuer=context.principal.issued_by,
-        ),
+        author=author_of(context),
         reason=reason,
         source=API_SOURCE,
     )

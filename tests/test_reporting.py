@@ -1,0 +1,325 @@
+"""The monthly cycle through HTTP and the CLI: reports submitted at the server's time,
+approved bottom up, locking what they approve, returned, withdrawn and reopened, and the
+completeness and timeliness of every level counted from the tree as it stood."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from indicators.reporting import events
+from tests.cli import quhua
+from tests.conftest import client_for, data_of, graphql
+from tests.databases import issue_token, ningxia_world
+
+TOWNSHIP = "640104012"  # 星河街街道: two villages
+VILLAGES = ("640104012001", "640104012002")
+COUNTY = "640104"
+MONTH = "2026-10"
+CST = dt.timezone(dt.timedelta(hours=8))
+
+SUBMIT_VALUE = """mutation($unit: String!, $value: Float!, $period: String!) {
+  submitValues(reason: "monthly", input: [{jurisdiction: $unit, element: "births",
+    period: $period, value: $value, disaggregation: "sex=male;parity=1"}]) {
+    ok errors { code message } } }"""
+SUBMIT_REPORT = """mutation($unit: String!, $period: String!) {
+  submitReport(unit: $unit, period: $period, comment: "checked") {
+    resubmitted
+    report { state onTime firstSubmittedAt deadline lastSubmitted { actor reason }
+             returned { reason } changesSinceApproval { element disaggregation approved now } }
+  } }"""
+APPROVE = """mutation($unit: String!, $period: String!) {
+  approve(unit: $unit, period: $period, reason: "looks right") {
+    state approvedHere { unit { code } approved { actor reason } } waitingCount } }"""
+RETURN = """mutation($unit: String!, $period: String!) {
+  returnForCorrection(unit: $unit, period: $period, reason: "births look low") {
+    state approvedHere { unit { code } } } }"""
+WITHDRAW = """mutation($unit: String!, $period: String!) {
+  withdrawApproval(unit: $unit, period: $period, reason: "second look") { state } }"""
+REOPEN = """mutation($unit: String!, $period: String!) {
+  reopen(unit: $unit, period: $period, reason: "hospital records differ", hours: 2) {
+    period until } }"""
+STATUS = """query($unit: String!, $period: String!) {
+  approvalStatus(unit: $unit, period: $period) {
+    state approves waitingCount waitingFor { unit { code } needs }
+    approvedHere { unit { code } } approvedAbove { unit { code } } } }"""
+REPORTING = """query($under: String!, $period: String!, $level: Level!) {
+  reportingStatus(under: $under, period: $period, level: $level) {
+    counts { expected submitted onTime late missing returned completeness timeliness }
+    below { unit { code } counts { expected submitted } }
+    missingUnits(first: 1) {
+      totalCount edges { cursor node { unit { code } period report { state } } } }
+    lateUnits { edges { node { unit { code } report { onTime } } } }
+  } }"""
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Ningxia with the catalogue, and tokens for each level of 星河街街道's line."""
+    folder = tmp_path_factory.mktemp("reporting")
+    with ningxia_world(str(request.param), folder, "reporting-root") as (url, admin):
+        yield {
+            "url": url,
+            "admin": admin,
+            "village": issue_token(url, "village-clerk", "reporter", VILLAGES[0]),
+            "other_village": issue_token(url, "other-clerk", "reporter", "640104001002"),
+            "township": issue_token(url, "township-approver", "approver", TOWNSHIP),
+            "county": issue_token(url, "county-approver", "approver", COUNTY),
+            "other_city": issue_token(url, "shizuishan-approver", "approver", "6402"),
+        }
+
+
+def client(world: dict[str, str], who: str) -> TestClient:
+    return client_for(world["url"], world[who])
+
+
+def error_code(body: dict[str, Any]) -> str:
+    assert "errors" in body, body
+    return str(body["errors"][0]["extensions"]["code"])
+
+
+def at(text: str) -> dt.datetime:
+    """An instant of China Standard Time, as the server's clock."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=CST).astimezone(dt.UTC)
+
+
+def test_cycle_from_report_to_lock_and_back(
+    world: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    month = "2026-11"
+    with client(world, "village") as village:
+        assert data_of(village, SUBMIT_VALUE, unit=VILLAGES[0], value=3, period=month)[
+            "submitValues"
+        ]["ok"]
+        # Before the deadline (the 3rd of the following month, China Standard Time)…
+        monkeypatch.setattr(events, "utc_now", lambda: at("2026-12-03T23:59:00"))
+        first = data_of(village, SUBMIT_REPORT, unit=VILLAGES[0], period=month)["submitReport"]
+    assert first["resubmitted"] is False
+    assert first["report"]["state"] == "SUBMITTED"
+    assert first["report"]["onTime"] is True
+    assert first["report"]["deadline"] == "2026-12-03T16:00:00+00:00"
+    assert first["report"]["lastSubmitted"] == {"actor": "village-clerk", "reason": "checked"}
+    with client(world, "township") as township:
+        waiting = data_of(township, STATUS, unit=TOWNSHIP, period=month)["approvalStatus"]
+        assert waiting["state"] == "WAITING"
+        assert waiting["waitingFor"] == [{"unit": {"code": VILLAGES[1]}, "needs": "report"}]
+        refused = graphql(township, APPROVE, unit=TOWNSHIP, period=month)
+        assert error_code(refused) == "CONFLICT"
+        assert VILLAGES[1] in refused["errors"][0]["message"]
+        # …and one just after it: late.
+        monkeypatch.setattr(events, "utc_now", lambda: at("2026-12-04T00:00:01"))
+        late = data_of(township, SUBMIT_REPORT, unit=VILLAGES[1], period=month)["submitReport"]
+        assert late["report"]["onTime"] is False
+        monkeypatch.setattr(events, "utc_now", lambda: dt.datetime.now(dt.UTC))
+        approved = data_of(township, APPROVE, unit=TOWNSHIP, period=month)["approve"]
+        assert approved["state"] == "APPROVED_HERE"
+        assert approved["approvedHere"]["approved"] == {
+            "actor": "township-approver",
+            "reason": "looks right",
+        }
+    with client(world, "village") as village:
+        locked = data_of(village, SUBMIT_VALUE, unit=VILLAGES[0], value=4, period=month)
+        errors = locked["submitValues"]["errors"]
+        assert [e["code"] for e in errors] == ["LOCKED"]
+        assert TOWNSHIP in errors[0]["message"]
+        assert (
+            error_code(graphql(village, SUBMIT_REPORT, unit=VILLAGES[0], period=month)) == "LOCKED"
+        )
+        # A village's own approval rights would not reach above it.
+        assert error_code(graphql(village, APPROVE, unit=TOWNSHIP, period=month)) == "FORBIDDEN"
+    # The import takes the same lock, line by line, and writes nothing.
+    csv = tmp_path / "late.csv"
+    csv.write_text(
+        "jurisdiction,element,period,value,disaggregation\n"
+        f"{VILLAGES[0]},births,{month},5,sex=male;parity=1\n"
+        f"{VILLAGES[0]},births,2026-10,5,sex=male;parity=1\n"
+    )
+    imported = quhua("values", "import", str(csv), url=world["url"])
+    assert imported.exit_code != 0
+    assert "late.csv:2: 640104012001 2026-11 is locked: approved by 640104012" in imported.stderr
+    assert "late.csv:3" not in imported.stderr
+    assert "nothing was written" in imported.stderr
+    with client(world, "county") as county:
+        # A county cannot approve while… its other townships wait; it reopens the village.
+        assert error_code(graphql(county, APPROVE, unit=COUNTY, period=month)) == "CONFLICT"
+        reopened = data_of(county, REOPEN, unit=VILLAGES[0], period=month)["reopen"]
+        assert reopened["period"] == month
+    with client(world, "village") as village:
+        assert data_of(village, SUBMIT_VALUE, unit=VILLAGES[0], value=4, period=month)[
+            "submitValues"
+        ]["ok"]
+        again = data_of(village, SUBMIT_REPORT, unit=VILLAGES[0], period=month)["submitReport"]
+    assert again["resubmitted"] is True
+    assert again["report"]["onTime"] is True, "the first submission's time stays"
+    assert again["report"]["changesSinceApproval"] == [
+        {"element": "births", "disaggregation": "parity=1;sex=male", "approved": 3.0, "now": 4.0}
+    ]
+    with client(world, "township") as township:
+        # Its own approval, which the county has not approved above: withdrawn by itself.
+        assert (
+            data_of(township, WITHDRAW, unit=TOWNSHIP, period=month)["withdrawApproval"]["state"]
+            == "READY"
+        )
+        assert error_code(graphql(township, RETURN, unit=TOWNSHIP, period=month)) == "FORBIDDEN"
+        returned = data_of(township, RETURN, unit=VILLAGES[1], period=month)
+        assert returned["returnForCorrection"]["state"] == "NOT_APPROVING"
+    with client(world, "village") as village:
+        report = data_of(
+            village,
+            "query($u: String!, $p: String!) { report(unit: $u, period: $p) { state } }",
+            u=VILLAGES[0],
+            p=month,
+        )["report"]
+        assert report == {"state": "SUBMITTED"}
+
+
+def test_completeness_and_timeliness_roll_up(
+    world: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    month = "2026-08"
+    with client(world, "township") as township:
+        monkeypatch.setattr(events, "utc_now", lambda: at("2026-09-02T09:00:00"))
+        data_of(township, SUBMIT_REPORT, unit=VILLAGES[0], period=month)
+        monkeypatch.setattr(events, "utc_now", lambda: at("2026-09-09T09:00:00"))
+        data_of(township, SUBMIT_REPORT, unit=VILLAGES[1], period=month)
+    monkeypatch.setattr(events, "utc_now", lambda: dt.datetime.now(dt.UTC))
+    with client(world, "county") as county:
+        here = data_of(county, REPORTING, under=TOWNSHIP, period=month, level="VILLAGE")
+        status = here["reportingStatus"]
+        assert status["counts"] == {
+            "expected": 2,
+            "submitted": 2,
+            "onTime": 1,
+            "late": 1,
+            "missing": 0,
+            "returned": 0,
+            "completeness": 100.0,
+            "timeliness": 50.0,
+        }
+        assert [row["node"]["unit"]["code"] for row in status["lateUnits"]["edges"]] == [
+            VILLAGES[1]
+        ]
+        above = data_of(county, REPORTING, under=COUNTY, period=month, level="VILLAGE")
+        counts = above["reportingStatus"]["counts"]
+        assert counts["submitted"] == 2
+        assert counts["expected"] == counts["submitted"] + counts["missing"]
+        rows = {row["unit"]["code"]: row["counts"] for row in above["reportingStatus"]["below"]}
+        assert rows[TOWNSHIP] == {"expected": 2, "submitted": 2}
+        assert sum(row["expected"] for row in rows.values()) == counts["expected"]
+        missing = above["reportingStatus"]["missingUnits"]
+        assert missing["totalCount"] == counts["missing"]
+        cursor = missing["edges"][0]["cursor"]
+        second = data_of(
+            county,
+            """query($c: String!) { reportingStatus(under: "640104", period: "2026-08",
+              level: VILLAGE) { missingUnits(first: 1, after: $c) {
+                edges { node { unit { code } } } } } }""",
+            c=cursor,
+        )["reportingStatus"]["missingUnits"]["edges"]
+        assert second[0]["node"]["unit"]["code"] > missing["edges"][0]["node"]["unit"]["code"]
+        # A quarter counts each of its months: the other two months are all missing here.
+        quarter = data_of(county, REPORTING, under=TOWNSHIP, period="2026-Q3", level="VILLAGE")
+        assert quarter["reportingStatus"]["counts"]["expected"] == 6
+        # Townships report funding in a quarter's last month only.
+        townships = data_of(county, REPORTING, under=COUNTY, period=month, level="TOWNSHIP")
+        assert townships["reportingStatus"]["counts"]["expected"] == 0
+    with client(world, "other_city") as other:
+        refused = graphql(other, REPORTING, under=COUNTY, period=month, level="VILLAGE")
+        assert error_code(refused) == "FORBIDDEN"
+        assert refused["data"] is None
+
+
+def test_bad_acts_are_refused_with_what_was_wrong(world: dict[str, str]) -> None:
+    with client(world, "village") as village:
+        for period, words in [("2026-Q3", "by month"), ("2030-01", "has not begun")]:
+            body = graphql(village, SUBMIT_REPORT, unit=VILLAGES[0], period=period)
+            assert error_code(body) == "BAD_USER_INPUT"
+            assert words in body["errors"][0]["message"]
+        assert (
+            error_code(graphql(village, SUBMIT_REPORT, unit=VILLAGES[1], period=MONTH))
+            == "FORBIDDEN"
+        )
+        assert (
+            error_code(graphql(village, SUBMIT_REPORT, unit="999999999999", period=MONTH))
+            == "NOT_FOUND"
+        )
+    with client(world, "township") as township:
+        body = graphql(township, SUBMIT_REPORT, unit=TOWNSHIP, period=MONTH)
+        assert error_code(body) == "BAD_USER_INPUT"
+        assert "nothing due" in body["errors"][0]["message"]
+        assert error_code(graphql(township, WITHDRAW, unit=TOWNSHIP, period=MONTH)) == "CONFLICT"
+        blank = graphql(
+            township,
+            'mutation { withdrawApproval(unit: "640104012", period: "2026-10", reason: " ") '
+            "{ state } }",
+        )
+        assert error_code(blank) == "BAD_USER_INPUT"
+    with client(world, "county") as county:
+        assert error_code(graphql(county, REOPEN, unit=VILLAGES[0], period=MONTH)) == "CONFLICT"
+
+
+def test_rules_per_tree(world: dict[str, str]) -> None:
+    """A county where townships do not approve: it waits for the villages' reports itself,
+    and its villages' deadline is its own."""
+    url = world["url"]
+    month = "2026-07"
+    county = "640303"  # 7 townships
+    changed = quhua(
+        "reporting",
+        "rule",
+        "--at",
+        county,
+        "--level",
+        "township",
+        "--no-approves",
+        "--reason",
+        "townships forward without approving",
+        url=url,
+    )
+    assert changed.exit_code == 0, changed.stdout
+    assert (
+        quhua(
+            "reporting",
+            "rule",
+            "--at",
+            county,
+            "--level",
+            "village",
+            "--deadline-day",
+            "7",
+            url=url,
+        ).exit_code
+        == 0
+    )
+    shown = quhua("reporting", "rules", "--at", county, url=url)
+    assert f"township\tdue by day 5\tdoes not approve\t{county}" in shown.stdout
+    assert "village\tdue by day 7\tdoes not approve\t640303" in shown.stdout
+    with client(world, "admin") as admin:
+        rules = data_of(
+            admin, '{ reportingRules(unit: "640303") { level deadlineDay approves setAt } }'
+        )
+        assert {"level": "VILLAGE", "deadlineDay": 7, "approves": False, "setAt": county} in rules[
+            "reportingRules"
+        ]
+        status = data_of(admin, STATUS, unit=county, period=month)["approvalStatus"]
+        assert status["state"] == "WAITING"
+        assert {w["needs"] for w in status["waitingFor"]} == {"report"}
+        assert len(status["waitingFor"][0]["unit"]["code"]) == 12
+        township = status["waitingFor"][0]["unit"]["code"][:9]
+        township_status = data_of(admin, STATUS, unit=township, period=month)["approvalStatus"]
+        assert township_status["state"] == "NOT_APPROVING"
+        submitted = data_of(
+            admin, SUBMIT_REPORT, unit=status["waitingFor"][0]["unit"]["code"], period=month
+        )
+        assert submitted["submitReport"]["report"]["deadline"] == "2026-08-07T16:00:00+00:00"
+        assert (
+            data_of(admin, STATUS, unit=county, period=month)["approvalStatus"]["waitingCount"]
+            == status["waitingCount"] - 1
+        )
