@@ -5,6 +5,8 @@ completeness and timeliness of every level counted from the tree as it stood."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -323,3 +325,51 @@ def test_rules_per_tree(world: dict[str, str]) -> None:
             data_of(admin, STATUS, unit=county, period=month)["approvalStatus"]["waitingCount"]
             == status["waitingCount"] - 1
         )
+
+
+def test_a_write_racing_an_approval_lands_before_it_or_is_locked(world: dict[str, str]) -> None:
+    """Writers and the approver take turns on the units: a value either is in what was
+    approved, or is refused LOCKED; none slips in after the approval unseen."""
+    month = "2026-05"
+    township = "640104002"
+    with client(world, "admin") as admin:
+        villages = [
+            edge["node"]["code"]
+            for edge in data_of(
+                admin,
+                '{ jurisdiction(code: "640104002") { children { edges { node { code } } } } }',
+            )["jurisdiction"]["children"]["edges"]
+        ]
+        for village in villages:
+            data_of(admin, SUBMIT_REPORT, unit=village, period=month)
+    outcomes: list[str] = []
+
+    def write() -> None:
+        with client(world, "admin") as writer:
+            for value in range(1, 200):
+                body = data_of(writer, SUBMIT_VALUE, unit=villages[0], value=value, period=month)
+                errors = body["submitValues"]["errors"]
+                outcomes.append(errors[0]["code"] if errors else "OK")
+                if errors:
+                    return
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    with client(world, "admin") as approver:
+        while not outcomes:
+            time.sleep(0.01)
+        assert data_of(approver, APPROVE, unit=township, period=month)["approve"]["state"] == (
+            "APPROVED_HERE"
+        )
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+        assert outcomes[-1] == "LOCKED" and set(outcomes[:-1]) == {"OK"}, outcomes
+        # What was approved is what is stored: nothing changed after the approval's mark.
+        after = data_of(
+            approver,
+            "query($u: String!, $p: String!) { report(unit: $u, period: $p) {"
+            " changesSinceApproval { now } } }",
+            u=villages[0],
+            p=month,
+        )
+        assert after["report"]["changesSinceApproval"] == []
