@@ -7,7 +7,15 @@ from core.db.base import Base
 from indicators import models as indicator_models
 from indicators.reporting import models as reporting_models
 from indicators.rollups import models as rollup_models
+from indicators.targets import models as target_models
 from tenancy import models as tenancy_models
 
 target_metadata = Base.metadata
-MODEL_MODULES = (tenancy_models, authz_models, indicator_models, rollup_models, reporting_models)
+MODEL_MODULES = (
+    tenancy_models,
+    authz_models,
+    indicator_models,
+    rollup_models,
+    reporting_models,
+    target_models,
+)
