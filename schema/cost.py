@@ -63,6 +63,7 @@ from graphql.language import DocumentNode
 from strawberry.extensions import SchemaExtension
 
 from core.errors import BadUserInput
+from indicators.targets.store import MAX_TARGETS
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from resolvers.rollups.series import MAX_PERIODS
 from tenancy.levels import Level
@@ -79,7 +80,12 @@ PAGE_ARGUMENT = "first"
 # while a dashboard's few indicators for a unit's children are not.
 FIGURE_WEIGHT = 50
 ONE_BY_ONE = frozenset(
-    {("Jurisdiction", "value"), ("Jurisdiction", "indicator"), ("Jurisdiction", "indicators")}
+    {
+        ("Jurisdiction", "value"),
+        ("Jurisdiction", "indicator"),
+        ("Jurisdiction", "indicators"),
+        ("Jurisdiction", "assessment"),
+    }
 )
 # Deeper than any document the depth limit lets through: only a fragment that spreads
 # itself (which validation refuses first) could nest further.
@@ -122,6 +128,9 @@ ASSUMED: dict[tuple[str, str], Assumed] = {
     # category a few options (at most 6). A page each would price the catalogue at 127,551.
     ("DataElement", "categories"): Assumed(size=lambda _: 10),
     ("Category", "options"): Assumed(size=lambda _: 20),
+    # A unit has at most MAX_TARGETS targets a year, and its assessment one result for each.
+    ("Jurisdiction", "targets"): Assumed(size=lambda _: MAX_TARGETS),
+    ("Assessment", "targets"): Assumed(size=lambda _: MAX_TARGETS),
     # One row for each period from `from` to `to`: at most MAX_PERIODS.
     ("Query", "series"): Assumed(opens=Page(rows=MAX_PERIODS)),
 }

@@ -18,12 +18,17 @@ from schema.reporting.mutation import ReportingMutation
 from schema.reporting.query import ReportingQuery
 from schema.rollups.query import RollupQuery
 from schema.scalars import SCALARS
+from schema.targets.mutation import TargetsMutation
+from schema.targets.query import TargetsQuery
 from schema.values.mutation import ValuesMutation
 
 Query = merge_types(
-    "Query", (JurisdictionQuery, AccessQuery, CatalogueQuery, RollupQuery, ReportingQuery)
+    "Query",
+    (JurisdictionQuery, AccessQuery, CatalogueQuery, RollupQuery, ReportingQuery, TargetsQuery),
 )
-Mutation = merge_types("Mutation", (AccessMutation, ValuesMutation, ReportingMutation))
+Mutation = merge_types(
+    "Mutation", (AccessMutation, ValuesMutation, ReportingMutation, TargetsMutation)
+)
 
 
 class QuhuaSchema(strawberry.Schema):

@@ -14,6 +14,7 @@ from quhua.cli import (
     rollups,
     schema_export,
     serve,
+    targets,
     values,
 )
 
@@ -28,6 +29,7 @@ app.add_typer(divisions.app, name="divisions")
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(values.app, name="values")
 app.add_typer(rollups.app, name="rollups")
+app.add_typer(targets.app, name="targets")
 app.add_typer(reporting.app, name="reporting")
 app.add_typer(schema_export.app, name="schema")
 app.add_typer(access.token_app, name="token")

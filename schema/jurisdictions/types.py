@@ -9,12 +9,14 @@ import strawberry
 
 from resolvers.jurisdictions import queries
 from resolvers.rollups import queries as rollup_queries
+from resolvers.targets import queries as target_queries
 from resolvers.values import queries as value_queries
 from schema.context import Info
 from schema.levels import Level
 from schema.pagination import Connection, to_connection
 from schema.periods import PERIOD
 from schema.rollups.types import Aggregate, IndicatorValue
+from schema.targets.types import YEAR, Assessment, TargetType
 from schema.values.types import StoredValue, ValueChangeEntry
 from tenancy import models
 
@@ -135,3 +137,20 @@ class Jurisdiction:
         ] = None,
     ) -> int:
         return await queries.descendant_count(info.context, self.unit, level)
+
+    @strawberry.field(description="The unit's targets for the year, set by the units above it.")
+    async def targets(
+        self, info: Info, year: Annotated[str, strawberry.argument(description=YEAR)]
+    ) -> list[TargetType]:
+        found = await target_queries.targets(info.context, self.unit, year=year)
+        return [TargetType.from_model(target) for target in found]
+
+    @strawberry.field(
+        description="The unit assessed on its targets for the year: each target's actual "
+        "figure, a score and a grade; null when it has no targets for the year."
+    )
+    async def assessment(
+        self, info: Info, year: Annotated[str, strawberry.argument(description=YEAR)]
+    ) -> Assessment | None:
+        found = await target_queries.assessment(info.context, self.unit, year=year)
+        return Assessment.from_assessment(found) if found else None
