@@ -19,6 +19,7 @@ from indicators.models import (
     Indicator,
     OptionCombo,
 )
+from indicators.quality.store import store_quality
 from indicators.rollups.verification import hold_writers, rebuild
 
 
@@ -214,6 +215,7 @@ def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueRep
                 "annualize": indicator.annualize,
             },
         )
+    store_quality(connection, spec.quality)
     if plan.rebuild:
         ids = connection.execute(
             select(DataElement.id).where(DataElement.code.in_(sorted(plan.rebuild)))

@@ -70,8 +70,8 @@ from tenancy.levels import Level
 
 # The nodes a request may ask for, unless the app's settings say otherwise
 # (QUHUA_MAX_QUERY_COST): a tenth of GitHub's 500,000, since each node here may be a figure
-# computed for a unit. The largest grid of the shipped catalogue (1,000 rows, 32 columns)
-# costs 33,033; five `indicators` lists over 1,000 villages, 252,001.
+# computed for a unit. The largest grid of the shipped catalogue (1,000 rows, 33 columns)
+# costs 34,034; five `indicators` lists over 1,000 villages, 252,001.
 MAX_QUERY_COST = 50_000
 PAGE_ARGUMENT = "first"
 # A figure asked of one unit (`value`, `indicator`, `indicators` on a Jurisdiction) costs

@@ -36,7 +36,7 @@ def counts(url: str) -> tuple[int, int]:
 def test_the_default_loads_and_reloads_unchanged(migrated_url: str) -> None:
     code, report = load(migrated_url, DEFAULT)
     assert code == 0
-    assert report["created"] == {"categories": 3, "options": 11, "elements": 17, "indicators": 15}
+    assert report["created"] == {"categories": 3, "options": 11, "elements": 18, "indicators": 15}
     code, report = load(migrated_url, DEFAULT)
     assert code == 0
     assert report["created"] == {}

@@ -208,6 +208,6 @@ def test_the_largest_grid_of_the_catalogue_passes(
     codes = {
         kind: [c["code"] for c in catalogue["catalogue"][kind]] for kind in catalogue["catalogue"]
     }
-    assert cost(grid, **codes) == 1 + 1000 + 32 * 1001 < MAX_QUERY_COST
+    assert cost(grid, **codes) == 1 + 1000 + 33 * 1001 < MAX_QUERY_COST
     answer = data_of(ningxia_client, grid, **codes)
-    assert len(answer["rollup"]["columns"]) == 32
+    assert len(answer["rollup"]["columns"]) == 33
