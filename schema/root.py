@@ -14,6 +14,7 @@ from schema.catalogue.query import CatalogueQuery
 from schema.errors import log_unexpected
 from schema.jurisdictions.query import JurisdictionQuery
 from schema.limits import MAX_BATCH, extensions
+from schema.quality.query import QualityQuery
 from schema.reporting.mutation import ReportingMutation
 from schema.reporting.query import ReportingQuery
 from schema.rollups.query import RollupQuery
@@ -24,7 +25,15 @@ from schema.values.mutation import ValuesMutation
 
 Query = merge_types(
     "Query",
-    (JurisdictionQuery, AccessQuery, CatalogueQuery, RollupQuery, ReportingQuery, TargetsQuery),
+    (
+        JurisdictionQuery,
+        AccessQuery,
+        CatalogueQuery,
+        RollupQuery,
+        QualityQuery,
+        ReportingQuery,
+        TargetsQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation", (AccessMutation, ValuesMutation, ReportingMutation, TargetsMutation)

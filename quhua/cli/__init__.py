@@ -9,6 +9,7 @@ from quhua.cli import (
     catalogue,
     db,
     divisions,
+    quality,
     reporting,
     roles,
     rollups,
@@ -38,6 +39,7 @@ app.command("grant")(access.grant)
 app.command("revoke")(access.revoke)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
+app.command("outliers")(quality.outliers)
 
 
 def main() -> None:
