@@ -13,6 +13,7 @@ from indicators.formulas import FormulaError, LinearForm, parse_formula
 from indicators.models import TimeAggregation, ValueType
 from indicators.periods import STATISTICAL_YEAR_STARTS, PeriodType
 from indicators.quality.settings import QualitySettings, parse_quality
+from indicators.validation.rules import RuleSpec, parse_rule
 from tenancy.levels import Level
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -61,6 +62,8 @@ class CatalogueSpec:
     statistical_year_starts: int = STATISTICAL_YEAR_STARTS
     # `[quality]`: outlier thresholds, plausible ranges, consistency checks.
     quality: QualitySettings = field(default_factory=QualitySettings)
+    # `[validation_rules.CODE]`: checks between figures (indicators/validation/rules.py).
+    rules: dict[str, RuleSpec] = field(default_factory=dict)
 
     def options_of(self) -> dict[str, dict[str, list[str]]]:
         """element → category → option codes: what formulas are checked against."""
@@ -144,7 +147,7 @@ def parse_catalogue(raw: dict[str, Any]) -> CatalogueSpec:
     reader.keys(
         raw,
         "catalogue",
-        {"categories", "elements", "indicators", "periods", "quality"},
+        {"categories", "elements", "indicators", "periods", "quality", "validation_rules"},
         {"elements"},
     )
     spec.statistical_year_starts = _periods(reader, raw.get("periods", {}))
@@ -156,6 +159,8 @@ def parse_catalogue(raw: dict[str, Any]) -> CatalogueSpec:
     for code, value in reader.table(raw.get("indicators", {}), "indicators").items():
         _indicator(reader, spec, options, code, value)
     _quality(reader, spec, raw.get("quality", {}))
+    for code, value in reader.table(raw.get("validation_rules", {}), "validation_rules").items():
+        _rule(reader, spec, options, code, value)
     if reader.problems:
         raise CatalogueError(reader.problems)
     return spec
@@ -165,6 +170,21 @@ def _quality(reader: _Reader, spec: CatalogueSpec, value: Any) -> None:
     spec.quality = parse_quality(
         value, elements=spec.elements, indicators=spec.indicators, problems=reader.problems
     )
+
+
+def _rule(
+    reader: _Reader,
+    spec: CatalogueSpec,
+    options: dict[str, dict[str, list[str]]],
+    code: str,
+    value: Any,
+) -> None:
+    where = f"validation_rules.{code}"
+    table = reader.table(value, where)
+    rule, problems = parse_rule(code, table, options=options)
+    reader.problems += problems
+    if reader.code(code, where) and rule is not None:
+        spec.rules[code] = rule
 
 
 def _periods(reader: _Reader, value: Any) -> int:

@@ -21,6 +21,7 @@ from indicators.models import (
 )
 from indicators.quality.store import store_quality
 from indicators.rollups.verification import hold_writers, rebuild
+from indicators.validation.upkeep import store_rules
 
 
 def _table(model: type[Any]) -> Table:
@@ -222,4 +223,6 @@ def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueRep
         ).scalars()
         rebuild(connection, elements=list(ids))
         report.rebuilt = plan.rebuild
+    # Last: a rule re-run reads the store as rebuilt.
+    store_rules(connection, spec, rebuilt=plan.rebuild, count=report.count)
     return report

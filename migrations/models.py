@@ -9,6 +9,7 @@ from indicators.quality import models as quality_models
 from indicators.reporting import models as reporting_models
 from indicators.rollups import models as rollup_models
 from indicators.targets import models as target_models
+from indicators.validation import models as validation_models
 from tenancy import models as tenancy_models
 
 target_metadata = Base.metadata
@@ -19,5 +20,6 @@ MODEL_MODULES = (
     rollup_models,
     reporting_models,
     target_models,
+    validation_models,
     quality_models,
 )

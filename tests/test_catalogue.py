@@ -36,7 +36,13 @@ def counts(url: str) -> tuple[int, int]:
 def test_the_default_loads_and_reloads_unchanged(migrated_url: str) -> None:
     code, report = load(migrated_url, DEFAULT)
     assert code == 0
-    assert report["created"] == {"categories": 3, "options": 11, "elements": 18, "indicators": 15}
+    assert report["created"] == {
+        "categories": 3,
+        "options": 11,
+        "elements": 18,
+        "indicators": 15,
+        "validation_rules": 7,
+    }
     code, report = load(migrated_url, DEFAULT)
     assert code == 0
     assert report["created"] == {}
