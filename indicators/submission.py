@@ -39,6 +39,7 @@ from indicators.rollups.maintenance import (
     units_of,
 )
 from indicators.rollups.scratch import changes, create_statements
+from indicators.validation.refresh import Violation, refresh_violations
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope, Statement, unscoped
 
@@ -71,6 +72,9 @@ class Outcome:
     problems: list[RowProblem] = field(default_factory=list)
     changed: int = 0
     unchanged: int = 0
+    # The validation rules failing at the rows' units and months once written: warnings
+    # (indicators/validation).
+    violations: list[Violation] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -281,6 +285,9 @@ async def write_values(
     await _write(session, plans, outcome, author=author, reason=reason, source=source)
     if changing:
         await _run(session, [*AFTER, *apply_statements(session.dialect)])
+    # Every row's unit and month, changed or not: the answer warns of what fails there.
+    touched = sorted({(cell.unit.id, cell.period.month_index) for cell in cells})
+    outcome.violations = await refresh_violations(session, index, touched)
     return outcome
 
 

@@ -60,6 +60,7 @@ from indicators.rollups.maintenance import (
     lock_units,
 )
 from indicators.rollups.scratch import cells, create_statements
+from indicators.validation.refresh import refresh_violations_sync
 from tenancy.models import Jurisdiction
 
 COLUMNS = ("jurisdiction", "element", "period", "value", "disaggregation")
@@ -108,6 +109,8 @@ class ImportReport(FileReport):
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Open validation violations at the units and months whose values changed.
+    violations: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +118,7 @@ class ImportReport(FileReport):
             "inserted": self.inserted,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "violations": self.violations,
         }
 
 
@@ -172,11 +176,14 @@ def import_values(
     max_errors: int = 1000,
     on_progress: Callable[[int], None] | None = None,
     keep_rollups_fresh: bool = True,
+    keep_violations: bool = True,
 ) -> ImportReport:
     """Check and merge a values file inside the caller's transaction (the caller commits).
 
     keep_rollups_fresh=False exists only to measure what keeping the store costs, in a
-    transaction that is rolled back: committed, it would leave the roll-ups stale.
+    transaction that is rolled back: committed, it would leave the roll-ups stale; so does
+    keep_violations=False for the validation violations (which are read from the store, and
+    refreshed only with it).
     """
     report = ImportReport()
     for table in (staging, file_units):
@@ -214,7 +221,7 @@ def import_values(
                 limit=max_errors,
             )
     if report.ok:
-        _merge(
+        touched = _merge(
             connection,
             report,
             source=source.path.name,
@@ -223,6 +230,8 @@ def import_values(
             rollups=keep_rollups_fresh,
             max_errors=max_errors,
         )
+        if touched and keep_rollups_fresh and keep_violations:
+            report.violations = len(refresh_violations_sync(connection, index, touched))
         report.written = report.ok and not dry_run
     for table in (staging, file_units):
         table.drop(connection)
@@ -334,7 +343,8 @@ def _merge(
     reason: str,
     rollups: bool,
     max_errors: int,
-) -> None:
+) -> list[tuple[int, int]]:
+    """Write the file's changes; the (unit, month) cells whose values changed."""
     now = dt.datetime.now(dt.UTC)
     stored = cast(Table, DataValue.__table__).alias("stored")
     staged = staging.join(file_units, U.code == S.code)
@@ -365,11 +375,15 @@ def _merge(
     connection.execute(cells_from(changed))
     if _locked(connection, report, max_errors):
         _run(connection, clear_statements())
-        return
+        return []
     counts = connection.execute(select(func.count(D.stored_id), func.count())).one()
     report.updated, total_changed = int(counts[0]), int(counts[1])
     report.inserted = total_changed - report.updated
     report.unchanged = report.rows - total_changed
+    touched = [
+        (int(unit_id), int(month))
+        for unit_id, month in connection.execute(select(D.unit_id, D.month_index).distinct())
+    ]
     if total_changed and rollups:
         _run(connection, BEFORE)
     if total_changed:
@@ -378,6 +392,7 @@ def _merge(
         _run(connection, [*AFTER, *apply_statements(dialect)])
     else:
         _run(connection, clear_statements())
+    return touched
 
 
 def _locked(connection: Connection, report: ImportReport, max_errors: int) -> bool:

@@ -10,6 +10,7 @@ from indicators.audit import change_source
 from indicators.models import ChangeSet, DataValue, ValueChange
 from indicators.submission import Outcome, ValueRow
 from resolvers.values.queries import CellView
+from schema.validation.rules import ValidationWarning
 
 
 @strawberry.input(description="One value for one unit, element, breakdown and period.")
@@ -69,6 +70,9 @@ class ValuesPayload:
     changed: int = strawberry.field(description="Values created, changed or deleted.")
     unchanged: int = strawberry.field(description="Rows that matched what was stored.")
     errors: list[ValueRowError]
+    violations: list[ValidationWarning] = strawberry.field(
+        description="Validation rules failing at the rows' units and months once written."
+    )
 
     @classmethod
     def from_outcome(cls, outcome: Outcome) -> ValuesPayload:
@@ -80,6 +84,9 @@ class ValuesPayload:
                 ValueRowError(index=p.index, code=p.code.value, message=p.message)
                 for p in outcome.problems
             ],
+            violations=[ValidationWarning.from_violation(v) for v in outcome.violations]
+            if outcome.ok
+            else [],
         )
 
 
