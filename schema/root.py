@@ -21,6 +21,7 @@ from schema.rollups.query import RollupQuery
 from schema.scalars import SCALARS
 from schema.targets.mutation import TargetsMutation
 from schema.targets.query import TargetsQuery
+from schema.validation.query import ValidationQuery
 from schema.values.mutation import ValuesMutation
 
 Query = merge_types(
@@ -33,6 +34,7 @@ Query = merge_types(
         QualityQuery,
         ReportingQuery,
         TargetsQuery,
+        ValidationQuery,
     ),
 )
 Mutation = merge_types(

@@ -16,6 +16,7 @@ from quhua.cli import (
     schema_export,
     serve,
     targets,
+    validate,
     values,
 )
 
@@ -40,6 +41,7 @@ app.command("revoke")(access.revoke)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("outliers")(quality.outliers)
+app.command("validate")(validate.validate)
 
 
 def main() -> None:

@@ -19,6 +19,8 @@ from indicators.rollups.evaluation import (
     IndicatorResult,
     UnitBucket,
 )
+from indicators.validation import listing
+from indicators.validation.rules import Importance
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
 from resolvers.pagination import (
@@ -67,6 +69,7 @@ class GridColumn:
 
 @dataclass(frozen=True, slots=True)
 class Grid:
+    root: Jurisdiction
     period: Period
     level: Level
     units: list[Jurisdiction]
@@ -165,7 +168,7 @@ async def rollup(
         figures = await loader.load_many(buckets)
         evaluated = [_evaluate(index, column, asked, buckets, figures) for column in columns]
         last = path_cursor(units[-1].path) if units else None
-        return Grid(asked, level, units, evaluated, len(rows) > limit, last, total)
+        return Grid(root, asked, level, units, evaluated, len(rows) > limit, last, total)
     # Ordered by a value: every unit's figures first, then a page by offset.
     rows = await repository.page(
         context.session,
@@ -199,6 +202,7 @@ async def rollup(
     on_page = ranked[offset : offset + limit]
     end = offset + len(on_page)
     return Grid(
+        root,
         asked,
         level,
         [rows[row] for row in on_page],
@@ -210,3 +214,22 @@ async def rollup(
         id_cursor(end) if on_page else None,
         total,
     )
+
+
+async def violation_counts(
+    context: Context, grid: Grid, *, importance: Importance | None
+) -> list[int]:
+    """Open validation violations in each row's subtree whose period lies inside the
+    grid's, in row order: one statement for the page. They check raw values: FORBIDDEN
+    without values:read at the root."""
+    context.require(Action.READ_VALUES, grid.root)
+    rules = await listing.stored_rules(context.session, await context.catalogue())
+    rules = [rule for rule in rules if importance is None or rule.importance is importance]
+    counts = await listing.open_counts(
+        context.session,
+        context.scope(Action.READ_VALUES),
+        units=grid.units,
+        period=grid.period,
+        rules=rules,
+    )
+    return [counts.get(unit.id, 0) for unit in grid.units]

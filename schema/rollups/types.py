@@ -12,9 +12,12 @@ import strawberry
 
 from indicators.rollups.evaluation import Aggregate as AggregateResult
 from indicators.rollups.evaluation import IndicatorResult
+from resolvers.rollups import grid as grids
 from resolvers.rollups.grid import Grid, GridColumn
 from resolvers.rollups.series import SeriesResult
+from schema.context import Info
 from schema.levels import Level
+from schema.validation.enums import Importance
 
 
 @strawberry.type(description="A data element summed over a unit's subtree and over a period.")
@@ -135,6 +138,13 @@ class RollupGrid:
     @strawberry.field(description="How many units the whole grid has, over every page.")
     async def total_count(self) -> int:
         return await self.grid.total()
+
+    @strawberry.field(
+        description="Open validation violations in each row's subtree (the unit included) "
+        "whose period lies inside the grid's, in row order; needs values:read at the root."
+    )
+    async def violations(self, info: Info, importance: Importance | None = None) -> list[int]:
+        return await grids.violation_counts(info.context, self.grid, importance=importance)
 
     @classmethod
     def from_grid(cls, grid: Grid) -> RollupGrid:
