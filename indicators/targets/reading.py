@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
 from core.db.session import RequestSession
-from indicators.targets.models import Target, TargetChange
-from tenancy.levels import Level
+from indicators.targets.models import Bound, Target, TargetChange
 from tenancy.models import Jurisdiction
 from tenancy.paths import within
 from tenancy.scope import Scope
@@ -17,15 +18,42 @@ from tenancy.scope import Scope
 UnitYear = tuple[int, int]  # (unit id, the year's first month)
 
 
+class StoredTarget(NamedTuple):
+    """A target as read: plain rows, since a ranking reads thousands of them."""
+
+    id: int
+    jurisdiction_id: int
+    month_index: int
+    indicator: str
+    bound: Bound
+    value: float
+    weight: float
+    veto: bool
+    updated_at: dt.datetime
+
+
+_TARGET_COLUMNS = (
+    Target.id,
+    Target.jurisdiction_id,
+    Target.month_index,
+    Target.indicator,
+    Target.bound,
+    Target.value,
+    Target.weight,
+    Target.veto,
+    Target.updated_at,
+)
+
+
 async def targets_of(
     session: RequestSession, scope: Scope, keys: Sequence[UnitYear]
-) -> dict[UnitYear, list[Target]]:
+) -> dict[UnitYear, list[StoredTarget]]:
     """Each unit's targets for the year, by code."""
-    found: dict[UnitYear, list[Target]] = defaultdict(list)
+    found: dict[UnitYear, list[StoredTarget]] = defaultdict(list)
     if not keys:
         return found
     query = (
-        select(Target)
+        select(*_TARGET_COLUMNS)
         .join(Jurisdiction, Jurisdiction.id == Target.jurisdiction_id)
         .where(
             Target.jurisdiction_id.in_(sorted({unit for unit, _ in keys})),
@@ -33,28 +61,9 @@ async def targets_of(
         )
         .order_by(Target.jurisdiction_id, Target.indicator)
     )
-    for target in await session.scalars(scope.within_scope(query, Jurisdiction.path)):
+    for row in await session.rows(scope.within_scope(query, Jurisdiction.path)):
+        target = StoredTarget(*row)
         found[target.jurisdiction_id, target.month_index].append(target)
-    return found
-
-
-async def targets_at_level(
-    session: RequestSession, scope: Scope, *, root_path: str, level: Level, month_index: int
-) -> dict[int, list[Target]]:
-    """The targets for the year of every unit at the level under the root, by unit id."""
-    query = (
-        select(Target)
-        .join(Jurisdiction, Jurisdiction.id == Target.jurisdiction_id)
-        .where(
-            within(Jurisdiction.path, root_path),
-            Jurisdiction.level == level,
-            Target.month_index == month_index,
-        )
-        .order_by(Target.jurisdiction_id, Target.indicator)
-    )
-    found: dict[int, list[Target]] = defaultdict(list)
-    for target in await session.scalars(scope.within_scope(query, Jurisdiction.path)):
-        found[target.jurisdiction_id].append(target)
     return found
 
 

@@ -3,26 +3,22 @@ their figures, each read as one batch, whatever the number of units."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from authz.roles import Action
-from core.db.session import RequestSession
-from core.errors import BadUserInput, QuhuaError
+from core.errors import BadUserInput
 from indicators.assessment import Actual, Assessment, Basis, TargetSpec, assess
 from indicators.catalogue_index import CatalogueIndex, ElementInfo
 from indicators.periods import Period, PeriodError
 from indicators.rollups.evaluation import ElementPlan, Figures, IndicatorPlan, UnitBucket
-from indicators.targets.models import Target
+from indicators.rollups.reading import read_figures
+from indicators.targets.reading import StoredTarget, targets_of
 from indicators.targets.store import year_of
+from indicators.targets.thresholds import thresholds_for
 from resolvers.context import Context
-from resolvers.dataloader import Loader
-from resolvers.rollups.loaders import FiguresLoader
-from resolvers.rollups.queries import bucket_of, require_figures
-from resolvers.targets.loaders import TargetsByUnitYearLoader, ThresholdsByPathLoader
+from resolvers.rollups.queries import bucket_of
 from tenancy.models import Jurisdiction
-from tenancy.scope import Scope
 
 
 def year_argument(index: CatalogueIndex, text: str, *, argument: str = "year") -> Period:
@@ -87,7 +83,11 @@ class _Plan:
 
 class Assessor:
     """Assessments of many units for one year, in a few statements whatever their number:
-    their targets, the thresholds above them and their figures, each loaded as one batch."""
+    their targets, the thresholds above them and their figures, each read as one batch.
+
+    The units were checked against the caller's scope: each unit's figures cover its own
+    subtree, and the thresholds are those of the units above it, the rules it is graded by.
+    """
 
     def __init__(self, context: Context, index: CatalogueIndex, period: Period) -> None:
         self.context = context
@@ -101,17 +101,26 @@ class Assessor:
             found = self._plans[code] = _Plan.of(self.index, code, self.period)
         return found
 
-    async def targets(self, units: Sequence[Jurisdiction]) -> list[list[Target]]:
-        loader = self.context.loader(TargetsByUnitYearLoader, Action.READ_ASSESSMENTS)
-        return await loader.load_many([(unit.id, self.period.month_index) for unit in units])
+    async def targets(
+        self, units: Sequence[Jurisdiction], action: Action = Action.READ_ASSESSMENTS
+    ) -> list[list[StoredTarget]]:
+        """Each unit's targets for the year, by code: one statement."""
+        keys = [(unit.id, self.period.month_index) for unit in units]
+        found = await targets_of(self.context.session, self.context.scope(action), keys)
+        return [found.get(key, []) for key in keys]
 
-    def elements(self, targets: Sequence[Target]) -> list[ElementInfo]:
+    async def figures(self, buckets: Sequence[UnitBucket]) -> list[Figures]:
+        """The store's figures of each bucket, read as every aggregate reads them."""
+        found = await read_figures(self.context.session, buckets)
+        return [found[bucket] for bucket in buckets]
+
+    def elements(self, targets: Sequence[StoredTarget]) -> list[ElementInfo]:
         """The elements the targets' figures read, by code."""
         read = {e.code: e for t in targets for e in self.plan(t.indicator).elements}
         return [read[code] for code in sorted(read)]
 
     async def assess(
-        self, units: Sequence[Jurisdiction], held: Sequence[list[Target]]
+        self, units: Sequence[Jurisdiction], held: Sequence[list[StoredTarget]]
     ) -> list[Assessment | None]:
         """Each unit's assessment on its targets (the callers checked the units' figures)."""
         context = self.context
@@ -119,11 +128,10 @@ class Assessor:
         if basis is not Basis.ALL_DATA:
             raise BadUserInput(f"assessments on {basis.value} are not available yet")
         graded = [(u, t) for u, t in zip(units, held, strict=True) if t]
-        thresholds = await context.loader(
-            ThresholdsByPathLoader, Action.READ_ASSESSMENTS
-        ).load_many([unit.path for unit, _ in graded])
+        grading_of = await thresholds_for(context.session, [unit.path for unit, _ in graded])
+        thresholds = [grading_of[unit.path] for unit, _ in graded]
         buckets = [bucket_of(unit, self.period, self.elements(t)) for unit, t in graded]
-        figures = await context.loader(FiguresLoader, Action.READ_ASSESSMENTS).load_many(buckets)
+        figures = await self.figures(buckets)
         found: dict[int, Assessment | None] = {}
         for (unit, held_targets), bucket, figured, grading in zip(
             graded, buckets, figures, thresholds, strict=True
@@ -134,88 +142,3 @@ class Assessor:
             actuals = [self.plan(t.indicator).actual(bucket, figured) for t in held_targets]
             found[unit.id] = assess(self.period, specs, actuals, thresholds=grading, basis=basis)
         return [found.get(unit.id) for unit in units]
-
-
-# A unit and the year as the caller wrote it: fields of sibling units load together, before
-# anything is awaited, so that the catalogue is read once for them all and their targets
-# and figures in one batch each.
-UnitYearText = tuple[Jurisdiction, str]
-
-
-class _ContextLoader(Loader[UnitYearText, object]):
-    """A loader whose batches need the request's other loaders and its catalogue."""
-
-    def __init__(self, session: RequestSession, scope: Scope) -> None:
-        del session, scope
-        self.context: Context | None = None
-        super().__init__(load_fn=self._batch)
-
-    async def _batch(self, keys: list[UnitYearText]) -> list[object]:
-        assert self.context is not None
-        context = self.context
-        index = await context.catalogue()
-        found: list[object] = [None] * len(keys)
-        by_year: dict[str, list[int]] = defaultdict(list)
-        for position, (_, year) in enumerate(keys):
-            by_year[year].append(position)
-        for year, positions in by_year.items():
-            try:
-                period = year_argument(index, year)
-            except BadUserInput as error:
-                for position in positions:
-                    found[position] = error
-                continue
-            units = [keys[position][0] for position in positions]
-            for position, answer in zip(
-                positions, await self.answer(context, index, period, units), strict=True
-            ):
-                found[position] = answer
-        return found
-
-    async def answer(
-        self, context: Context, index: CatalogueIndex, period: Period, units: list[Jurisdiction]
-    ) -> list[object]:
-        raise NotImplementedError
-
-
-class TargetsByUnitLoader(_ContextLoader):
-    """(unit, year as written) → the unit's targets for the year, by code."""
-
-    async def answer(
-        self, context: Context, index: CatalogueIndex, period: Period, units: list[Jurisdiction]
-    ) -> list[object]:
-        loader = context.loader(TargetsByUnitYearLoader, Action.READ_TARGETS)
-        return list(await loader.load_many([(unit.id, period.month_index) for unit in units]))
-
-
-class AssessmentByUnitLoader(_ContextLoader):
-    """(unit, year as written) → the unit's assessment (None without targets), or the error
-    that refuses it (its figures are reported values the caller may not read)."""
-
-    async def answer(
-        self, context: Context, index: CatalogueIndex, period: Period, units: list[Jurisdiction]
-    ) -> list[object]:
-        assessor = Assessor(context, index, period)
-        held = await assessor.targets(units)
-        answers: list[object] = [None] * len(units)
-        readable: list[int] = []
-        for position, (unit, targets) in enumerate(zip(units, held, strict=True)):
-            try:
-                require_figures(
-                    context, unit, level=unit.level, elements=assessor.elements(targets)
-                )
-            except QuhuaError as error:
-                answers[position] = error
-                continue
-            readable.append(position)
-        graded = await assessor.assess([units[p] for p in readable], [held[p] for p in readable])
-        for position, assessment in zip(readable, graded, strict=True):
-            answers[position] = assessment
-        return answers
-
-
-def bound_loader(context: Context, kind: type[_ContextLoader], action: Action) -> _ContextLoader:
-    """This request's loader of that kind, knowing the request's context."""
-    loader = context.loader(kind, action)
-    loader.context = context
-    return loader

@@ -9,20 +9,20 @@ from authz.roles import Action
 from core.errors import Forbidden, NotFound, shown
 from indicators.assessment import Assessment
 from indicators.targets import reading
-from indicators.targets.models import Target, TargetChange
+from indicators.targets.models import TargetChange
 from indicators.targets.store import year_at
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
 from resolvers.pagination import Page, decode_id_cursor, id_cursor, make_page, page_size
-from resolvers.targets.assessing import AssessmentByUnitLoader, TargetsByUnitLoader, bound_loader
+from resolvers.targets.loaders import AssessmentByUnitLoader, TargetsByUnitLoader, bound_loader
 from tenancy.models import Jurisdiction
 
 
-async def targets(context: Context, unit: Jurisdiction, *, year: str) -> list[Target]:
+async def targets(context: Context, unit: Jurisdiction, *, year: str) -> list[reading.StoredTarget]:
     """The unit's targets for the year, by code."""
     context.require(Action.READ_TARGETS, unit)
     loader = bound_loader(context, TargetsByUnitLoader, Action.READ_TARGETS)
-    return cast(list[Target], await loader.load((unit, year)))
+    return cast(list[reading.StoredTarget], await loader.load((unit, year)))
 
 
 async def assessment(context: Context, unit: Jurisdiction, *, year: str) -> Assessment | None:

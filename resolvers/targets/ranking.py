@@ -16,7 +16,6 @@ from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
 from resolvers.pagination import Page, decode_id_cursor, id_cursor, page_size
 from resolvers.rollups.grid import MAX_ORDERED_UNITS
-from resolvers.rollups.loaders import FiguresLoader
 from resolvers.rollups.queries import bucket_of, require_figures
 from resolvers.targets.assessing import Assessor, year_argument
 from tenancy import repository
@@ -120,7 +119,7 @@ async def ranking(
         plan = assessor.plan(code)
         require_figures(context, root, level=level, elements=plan.elements)
         buckets = [bucket_of(unit, period, plan.elements) for unit in units]
-        figures = await context.loader(FiguresLoader, Action.READ_ASSESSMENTS).load_many(buckets)
+        figures = await assessor.figures(buckets)
         actuals = [plan.actual(b, f) for b, f in zip(buckets, figures, strict=True)]
         ranked = [
             RankedUnit(unit, None, actual.value, actual.null_reason)

@@ -9,7 +9,8 @@ import strawberry
 from indicators import assessment as domain
 from indicators.assessment import Basis, Grade
 from indicators.submission import Outcome
-from indicators.targets.models import Bound, Target, TargetChange
+from indicators.targets.models import Bound, TargetChange
+from indicators.targets.reading import StoredTarget
 from indicators.targets.store import TargetRow, year_at
 from resolvers.targets.queries import ChangeView
 from schema.values.types import ValueRowError
@@ -103,7 +104,7 @@ class TargetType:
     updated_at: dt.datetime
 
     @classmethod
-    def from_model(cls, target: Target) -> TargetType:
+    def from_model(cls, target: StoredTarget) -> TargetType:
         return cls(
             year=str(year_at(target.month_index)),
             indicator=target.indicator,
