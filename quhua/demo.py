@@ -15,15 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from authz import administration, issuing, repository
 from authz.models import AuditSource, SubjectKind
 from authz.principal import Actor
-from authz.roles import Role
+from authz.roles import Action, Role
+from authz.scope import operator_scope
 from core.db.engine import SQLITE_WRITE
 from core.db.session import RequestSession
 from core.files.textfiles import TextSource
+from indicators.audit import Author
 from indicators.catalogue_file import read_catalogue
-from indicators.catalogue_index import catalogue_index_sync
+from indicators.catalogue_index import catalogue_index, catalogue_index_sync
 from indicators.catalogue_store import store_catalogue
 from indicators.models import DataValue
 from indicators.periods import Period
+from indicators.targets.models import Bound
+from indicators.targets.store import TargetRow, write_targets
 from indicators.value_import import ImportReport, import_values
 from quhua import migrate
 from quhua.synthetic import generate, write_csv
@@ -32,6 +36,7 @@ from tenancy.loading.load import load_divisions
 from tenancy.loading.report import LoadReport
 from tenancy.models import Jurisdiction
 from tenancy.paths import within
+from tenancy.scope import unscoped
 
 NATIONAL_TREE = "divisions_2023.csv.xz"
 DEFAULT_CATALOGUE = "catalogue.toml"
@@ -163,7 +168,8 @@ DEMO_TOKEN_LIFETIME = dt.timedelta(days=30)
 
 
 async def issue_demo_tokens(engine: AsyncEngine) -> list[tuple[DemoUser, str]]:
-    """Grant the demo users their roles (once) and give each a fresh token.
+    """Grant the demo users their roles (once), give each a fresh token, and set the demo's
+    targets of the counties.
 
     Tokens are kept only as hashes, so each run revokes the previous run's demo tokens and
     prints new ones.
@@ -201,5 +207,71 @@ async def issue_demo_tokens(engine: AsyncEngine) -> list[tuple[DemoUser, str]]:
                 label=DEMO_LABEL,
             )
             issued.append((user, new.secret))
+        await set_demo_targets(db)
         await db.commit()
     return issued
+
+
+DEMO_TARGET_YEAR = "2024"
+# The seed's yearly responsibility targets for every county of Ningxia, weighted as points
+# out of 100: failing only the births ceiling still passes (98), failing a rate fails, and
+# the family-planning rate vetoes the assessment.
+DEMO_TARGETS = (
+    ("births", Bound.AT_MOST, 2000.0, 2.0, False),
+    ("birth_rate", Bound.AT_MOST, 9.5, 40.0, False),
+    ("natural_growth_rate", Bound.AT_MOST, 4.5, 40.0, False),
+    ("policy_rate", Bound.AT_LEAST, 95.0, 18.0, True),
+)
+# Two counties signed targets of their own (the synthetic data's rates lie above the seed's
+# in most counties): with them the demo's 2024 shows every grade, 西夏区 commended, 永宁县
+# passed (over its births ceiling alone), 红寺堡区 failed, the others vetoed.
+DEMO_TARGETS_AGREED = {
+    "640105": {"birth_rate": 10.5, "policy_rate": 94.0},
+    "640121": {"births": 1500.0, "birth_rate": 10.0, "policy_rate": 94.0},
+}
+
+
+def demo_target_rows(counties: Sequence[str]) -> list[TargetRow]:
+    """The demo's targets of the counties for DEMO_TARGET_YEAR."""
+    return [
+        TargetRow(
+            jurisdiction=county,
+            year=DEMO_TARGET_YEAR,
+            indicator=code,
+            bound=bound,
+            value=DEMO_TARGETS_AGREED.get(county, {}).get(code, value),
+            weight=weight,
+            veto=veto,
+        )
+        for county in counties
+        for code, bound, value, weight, veto in DEMO_TARGETS
+    ]
+
+
+async def set_demo_targets(db: RequestSession) -> None:
+    """Set the demo's targets for the counties of Ningxia (unchanged ones stay as they are)."""
+    counties = await db.scalars(
+        unscoped(
+            select(Jurisdiction.code)
+            .where(
+                Jurisdiction.level == Level.COUNTY,
+                Jurisdiction.code.startswith(DEMO_PROVINCE),
+                Jurisdiction.valid_to.is_(None),
+            )
+            .order_by(Jurisdiction.code),
+            why="the demo sets targets for the whole province",
+        )
+    )
+    outcome = await write_targets(
+        db,
+        scope=await operator_scope(db, Action.WRITE_TARGETS),
+        index=await catalogue_index(db),
+        rows=demo_target_rows(list(counties)),
+        author=Author(None, "quhua demo"),
+        reason="the seed's yearly targets",
+        source="demo",
+        operator=True,
+        max_rows=None,
+    )
+    if not outcome.ok:
+        raise RuntimeError(f"the demo targets were refused: {outcome.problems[:3]}")

@@ -4,7 +4,9 @@ and scope: a target or an assessment outside it is FORBIDDEN."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,18 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 from starlette.testclient import TestClient
 
-from core.db.engine import sync_engine
-from indicators.targets.models import Target, TargetChange
-from quhua.demo import shipped_data
+from core.db.engine import async_engine, sync_engine
+from indicators.assessment import Actual, Basis, Grade, TargetSpec, Thresholds, assess
+from indicators.periods import Period
+from indicators.targets.models import Bound, Target, TargetChange
+from quhua.demo import (
+    DEMO_SEED,
+    DEMO_TARGET_YEAR,
+    demo_target_rows,
+    issue_demo_tokens,
+    shipped_data,
+)
+from quhua.synthetic import generate
 from tenancy.scope import SCOPE_EXEMPT, SCOPED
 from tests.cli import quhua
 from tests.conftest import StatementCounter, client_for, data_of, graphql
@@ -594,3 +605,65 @@ def test_csv_import_line_numbers_all_or_nothing(
         "import targets.csv:3",
         "import targets.csv:4",
     }
+
+
+def county_figures_of_the_demo(year: int) -> dict[str, dict[str, float]]:
+    """Each county's births, birth rate, natural growth and family-planning rate of the
+    demo's synthetic reports for the year, summed here from the generator's rows."""
+    with shipped_data(NINGXIA).open(encoding="utf-8") as file:
+        villages = [row["code"] for row in csv.DictReader(file) if row["level"] == "village"]
+    sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    population: dict[str, dict[tuple[str, str], list[float]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for code, element, _, value, cell in generate(
+        villages, first_year=year, years=1, seed=DEMO_SEED
+    ):
+        county = code[:6]
+        if element == "population":
+            population[county][code, cell].append(float(value))
+        else:
+            sums[county][element] += float(value)
+    figures = {}
+    for county, found in sums.items():
+        people = sum(sum(months) / len(months) for months in population[county].values())
+        figures[county] = {
+            "births": found["births"],
+            "birth_rate": found["births"] / people * 1000,
+            "natural_growth_rate": (found["births"] - found["deaths"]) / people * 1000,
+            "policy_rate": found["policy_births"] / found["births"] * 100,
+        }
+    return figures
+
+
+def test_the_demo_targets_show_every_grade() -> None:
+    figures = county_figures_of_the_demo(int(DEMO_TARGET_YEAR))
+    rows = demo_target_rows(sorted(figures))
+    grades = {}
+    for county in figures:
+        own = [row for row in rows if row.jurisdiction == county]
+        specs = [
+            TargetSpec(r.indicator, Bound(str(r.bound)), r.value or 0, r.weight, r.veto)
+            for r in own
+        ]
+        found = assess(
+            Period.parse(DEMO_TARGET_YEAR),
+            specs,
+            [Actual(figures[county][s.indicator]) for s in specs],
+            thresholds=Thresholds(),
+            basis=Basis.ALL_DATA,
+        )
+        assert found is not None
+        grades[county] = found.grade
+    assert set(grades.values()) == set(Grade), grades
+    assert len(rows) == 22 * 4
+
+
+def test_the_demo_sets_its_targets_once(tmp_path: Path) -> None:
+    with ningxia_world("sqlite", tmp_path, "demo-check") as (url, _):
+        for _ in range(2):
+            engine = async_engine(url)
+            asyncio.run(issue_demo_tokens(engine))
+            asyncio.run(engine.dispose())
+        # 22 counties, four targets each, audited once: the second run changed nothing.
+        assert stored(url) == (22 * 4, 22 * 4)
