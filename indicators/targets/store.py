@@ -129,8 +129,12 @@ class _Checked:
         return (self.unit.id, self.period.month_index, self.code)
 
 
-def _static(index: CatalogueIndex, number: int, row: TargetRow, outcome: Outcome) -> Any:
-    """(period, code, bound, value, weight) of the row, or None after recording why not."""
+# What a row says once read: (year, code, bound, value, weight); bound None for a removal.
+_Read = tuple[Period, str, Bound | None, float | None, float | None]
+
+
+def _static(index: CatalogueIndex, number: int, row: TargetRow, outcome: Outcome) -> _Read | None:
+    """What the row says, or None after recording why it cannot be read."""
     try:
         period = year_of(index, row.year)
         code = measure_of(index, row.indicator).code
@@ -205,9 +209,10 @@ async def _check(
             outcome.problems.append(RowProblem(number, *problem))
             continue
         assert unit is not None
-        if static[number] is None:
+        read = static[number]
+        if read is None:
             continue
-        period, measure, bound, value, weight = static[number]
+        period, measure, bound, value, weight = read
         if unit.valid_to is not None and unit.valid_to <= period.start:
             outcome.problems.append(
                 RowProblem(
