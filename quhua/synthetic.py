@@ -5,6 +5,8 @@ and its own rates; each month it reports every cell of the village-level element
 default catalogue, consistent with itself (options add up to totals, policy-compliant births
 never exceed births), with a sex ratio at birth around 105 to 118 and birth rates
 around 6 to 14‰. A few villages report late or not at all, and a few values are outliers.
+Hospitals register every birth (hospital_births), and the villages of one county report only
+about four in five of them: an under-reporting county for the consistency check.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ METHOD_SHARES = (
 )
 MISSING_SHARE = 0.03
 OUTLIER_SHARE = 0.001
+# 同心县: its villages report about four births in five that hospitals register.
+UNDER_REPORTING_COUNTY = "640324"
+UNDER_REPORTED_SHARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,11 @@ def village_rows(village: Village, period: str, rng: random.Random) -> Iterator[
     for sex, count in (("male", boys), ("female", births - boys)):
         for (parity, _), n in zip(PARITY_SHARES, _split(rng, count, PARITY_SHARES), strict=True):
             yield code, "births", period, str(n), f"sex={sex};parity={parity}"
+    # Drawn from nothing: the other figures are the same with or without it (see generate).
+    missed = (
+        math.ceil(births * UNDER_REPORTED_SHARE) if code.startswith(UNDER_REPORTING_COUNTY) else 0
+    )
+    yield code, "hospital_births", period, str(births + missed), ""
     outside_policy = sum(rng.random() < 0.04 for _ in range(births))
     yield code, "policy_births", period, str(births - outside_policy), ""
     yield code, "deaths", period, str(_poisson(rng, people * village.death_rate / 12_000)), ""
@@ -161,6 +171,10 @@ def generate(
             if rng.random() < MISSING_SHARE:
                 continue
             for code, element, month, value, cell in village_rows(village, period, rng):
+                if element == "hospital_births":
+                    # Registered, never an outlier: no draw, so every other row is the same.
+                    yield code, element, month, value, cell
+                    continue
                 outlier = rng.random() < OUTLIER_SHARE and element in ("births", "deaths")
                 yield code, element, month, str(int(value) * 10 + 5) if outlier else value, cell
 
