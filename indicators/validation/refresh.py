@@ -32,7 +32,7 @@ from indicators.formulas import LinearForm, parse_formula
 from indicators.models import DataElement, DataValue, OptionCombo
 from indicators.periods import Period, PeriodType
 from indicators.rollups.contributions import contributions
-from indicators.rollups.evaluation import ElementPlan, Figures, UnitBucket, term_combos
+from indicators.rollups.evaluation import ElementPlan, Figures, term_combos
 from indicators.rollups.models import LEAF, Rollup, RollupReport
 from indicators.validation.judging import Failure, judge
 from indicators.validation.models import ValidationRule, ValidationViolation
@@ -179,6 +179,12 @@ def _own_contributions(
 ) -> Any:
     """(unit, combo, start, contribution) of the units' own values, each combined over
     buckets of the span by its element's time aggregation."""
+    if span == 1:
+        # A month holds one value per combo: summed, averaged or the latest, it is itself.
+        plain = select(V.jurisdiction_id, V.combo_id, V.month_index, V.value).where(
+            V.jurisdiction_id.in_(units), V.combo_id.in_(combos), V.month_index.in_(starts)
+        )
+        return unscoped(plain, why=CHECKED)
     scan = (
         select(
             V.jurisdiction_id.label("unit_id"),
@@ -252,20 +258,31 @@ def _read(
                     found.reports[element_id] = int(count)
 
 
-Side = list[tuple[ElementPlan, int]]
+# Each term: its element's id, its combos, its coefficient, whether the period can read it.
+Side = list[tuple[int, tuple[int, ...], int, bool]]
 
 
 def _side(index: CatalogueIndex, form: LinearForm, period: Period) -> Side:
+    side = []
+    for term, coefficient in form.terms:
+        element = index.elements[term.element]
+        plan = ElementPlan.of(element, term_combos(element, term), period)
+        side.append((element.id, plan.combos, coefficient, plan.unreadable is None))
+    return side
+
+
+def _values(side: Side, found: Figures) -> list[tuple[int, float | None]]:
+    """Each term's coefficient and value: None, as an aggregate's null, where the period
+    cannot read the element or no unit of the subtree reported it (ElementPlan)."""
+    totals, reports = found.totals, found.reports
     return [
         (
-            ElementPlan.of(
-                index.elements[term.element],
-                term_combos(index.elements[term.element], term),
-                period,
-            ),
             coefficient,
+            sum(totals.get(combo, 0.0) for combo in combos)
+            if readable and reports.get(element_id)
+            else None,
         )
-        for term, coefficient in form.terms
+        for element_id, combos, coefficient, readable in side
     ]
 
 
@@ -311,7 +328,7 @@ def _plan(
     return plan
 
 
-def _evaluate(index: CatalogueIndex, plan: _Plan, levels: dict[int, Level]) -> dict[Key, Failure]:
+def _evaluate(index: CatalogueIndex, plan: _Plan) -> dict[Key, Failure]:
     """The failing targets, from their figures."""
     failing: dict[Key, Failure] = {}
     sides: dict[tuple[int, int], tuple[Side, Side]] = {}
@@ -325,10 +342,9 @@ def _evaluate(index: CatalogueIndex, plan: _Plan, levels: dict[int, Level]) -> d
                 _side(index, rule.right, period),
             )
         found = plan.figures[unit_id, span, start]
-        bucket = UnitBucket(unit_id, levels[unit_id], True, span, start)
-        left = [(c, p.aggregate(bucket, found).value) for p, c in both[0]]
-        right = [(c, p.aggregate(bucket, found).value) for p, c in both[1]]
-        failure = judge(rule, left, right)
+        if not found.reports:
+            continue  # nothing reported there: no rule has anything to check
+        failure = judge(rule, _values(both[0], found), _values(both[1], found))
         if failure is not None:
             failing[key] = failure
     return failing
@@ -357,7 +373,7 @@ def refresh_steps(
     by_id = {unit.id: unit for unit in [*units.values(), *above.values()]}
     plan = _plan(index, rules, asked, units, above)
     yield from _read(index, plan.figures, plan.groups)
-    failing = _evaluate(index, plan, {unit_id: unit.level for unit_id, unit in by_id.items()})
+    failing = _evaluate(index, plan)
     stored = yield from _stored(plan.targets, [rule.id for rule in rules])
     ids = yield from _write(failing, stored, dialect)
     by_rule = {rule.id: rule for rule in rules}
