@@ -369,7 +369,10 @@ def refresh_steps(
     if not asked or not rules:
         return Refreshed([], 0, 0, 0)
     units = yield from _units(sorted(asked))
-    above = (yield from _ancestors(units.values())) if ancestors else {}
+    # The units above matter only where some rule applies higher than a unit asked.
+    highest = min((level.depth for rule in rules for level in rule.levels), default=0)
+    higher = any(unit.level.depth > highest for unit in units.values())
+    above = (yield from _ancestors(units.values())) if ancestors and higher else {}
     by_id = {unit.id: unit for unit in [*units.values(), *above.values()]}
     plan = _plan(index, rules, asked, units, above)
     yield from _read(index, plan.figures, plan.groups)
