@@ -62,7 +62,13 @@ SAFE_ERRORS = {
 }
 EXAMPLES = 300
 # Fields the checks find by name: never aliased.
-UNALIASED = {"code", "values", "auditTrail"}
+UNALIASED = {"code", "values", "auditTrail", "unit"}
+# Findings about one unit (data quality), always asked with it: what the caller must hold there.
+FINDINGS = {
+    "Outlier": "aggregates:read",
+    "ConsistencyCheck": "aggregates:read",
+    "ImplausibleIndicator": "indicators:read",
+}
 
 
 def path_of(code: str) -> str:
@@ -300,6 +306,8 @@ def argument(name: str, graphql_type: Any) -> st.SearchStrategy[Any]:
         values = st.integers(-2, 40)
     elif named.name == "ID":
         values = st.integers(0, 60).map(str)
+    elif named.name == "Boolean":
+        values = st.booleans()
     else:
         values = st.text(max_size=8)
     return values if required else st.one_of(st.none(), values)
@@ -316,6 +324,8 @@ def selection(draw: st.DrawFn, object_type: GraphQLObjectType, depth: int) -> st
     """Fields of an object type; Jurisdiction always selects code, so it can be checked."""
     fields: list[str] = []
     must = {"code"} if object_type.name == "Jurisdiction" else set()
+    if object_type.name in FINDINGS:
+        must = {"unit"}
     candidates = sorted(object_type.fields)
     chosen = set(draw(st.lists(st.sampled_from(candidates), max_size=4, unique=True))) | must
     for field_name in sorted(chosen):
@@ -363,6 +373,8 @@ def literal(value: Any, graphql_type: Any) -> str:
     named = named_type(graphql_type)
     if isinstance(named, GraphQLEnumType):
         return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, int | float) and named.name in ("Int", "Float"):
         return str(value)
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
@@ -532,6 +544,15 @@ def walk(node: Any, caller: Caller, problems: list[str]) -> None:
     if not isinstance(node, dict):
         return
     code = node.get("code")
+    unit = node.get("unit")
+    needs = FINDINGS.get(str(node.get("__typename")))
+    if needs is not None and isinstance(unit, dict) and isinstance(unit.get("code"), str):
+        # A village's findings are its reported values; a unit above's, its aggregates.
+        for permission in (
+            (needs, "values:read") if TREE.level[unit["code"]] == "village" else (needs,)
+        ):
+            if not caller.in_scope(unit["code"], permission):
+                problems.append(f"a {node['__typename']} of {unit['code']} without {permission}")
     if node.get("__typename") == "Jurisdiction" and isinstance(code, str):
         if code not in caller.visible():
             problems.append(f"saw {code}")
