@@ -102,6 +102,12 @@ class Caller:
             self._visible = seen
         return self._visible
 
+    def strictly_below(self, code: str, permission: str) -> bool:
+        """Whether the unit lies below (never at) one of the units granting the permission."""
+        return any(
+            code != root and self.tree.is_within(code, root) for root in self.roots(permission)
+        )
+
     def holds_at(self, code: str) -> set[str]:
         held: set[str] = set()
         for role, root in self.grants:

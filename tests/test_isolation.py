@@ -36,6 +36,7 @@ from authz.roles import Action, Role
 from authz.tokens import new_token, shown_prefix, token_hash
 from core.db.engine import sync_engine
 from indicators.models import DataValue, ValueChange
+from indicators.targets.models import AssessmentThresholds, Target, TargetChange, ThresholdChange
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from resolvers.pagination import id_cursor, path_cursor
 from schema.root import schema
@@ -62,7 +63,16 @@ SAFE_ERRORS = {
 }
 EXAMPLES = 300
 # Fields the checks find by name: never aliased.
-UNALIASED = {"code", "values", "auditTrail", "unit"}
+UNALIASED = {
+    "code",
+    "values",
+    "auditTrail",
+    "unit",
+    "targets",
+    "assessment",
+    "jurisdiction",
+    "jurisdictionCode",
+}
 # Findings about one unit (data quality), always asked with it: what the caller must hold there.
 FINDINGS = {
     "Outlier": "aggregates:read",
@@ -155,6 +165,11 @@ Snapshot = tuple[
     set[Rule],
     set[tuple[str, bool]],
     set[tuple[int, str, str]],
+    # Targets (unit, year's first month, code, bound, value, weight, veto), thresholds
+    # (unit, commended, passed), and how many changes of each the audit holds.
+    set[tuple[str, int, str, str, float, float, bool]],
+    set[tuple[str, float, float]],
+    tuple[int, int],
 ]
 
 
@@ -204,8 +219,34 @@ def snapshot(url: str) -> Snapshot:
             )
         }
         audited = connection.execute(select(func.count()).select_from(ValueChange)).scalar_one()
+        targets = {
+            (code, month, indicator, str(bound), value, weight, veto)
+            for code, month, indicator, bound, value, weight, veto in connection.execute(
+                select(
+                    Jurisdiction.code,
+                    Target.month_index,
+                    Target.indicator,
+                    Target.bound,
+                    Target.value,
+                    Target.weight,
+                    Target.veto,
+                ).join(Jurisdiction, Jurisdiction.id == Target.jurisdiction_id)
+            )
+        }
+        thresholds = {
+            (code, commended, passed)
+            for code, commended, passed in connection.execute(
+                select(
+                    Jurisdiction.code, AssessmentThresholds.commended, AssessmentThresholds.passed
+                ).join(Jurisdiction, Jurisdiction.id == AssessmentThresholds.jurisdiction_id)
+            )
+        }
+        target_audit = (
+            connection.execute(select(func.count()).select_from(TargetChange)).scalar_one(),
+            connection.execute(select(func.count()).select_from(ThresholdChange)).scalar_one(),
+        )
     engine.dispose()
-    return grants, tokens, values, audited, rules, roles, reach
+    return grants, tokens, values, audited, rules, roles, reach, targets, thresholds, target_audit
 
 
 def permissions_in(state: Snapshot) -> dict[str, set[str]]:
@@ -300,6 +341,12 @@ def argument(name: str, graphql_type: Any) -> st.SearchStrategy[Any]:
         values = st.sampled_from([0, 1, 7, -1, 2.5])
     elif name in {"elements"}:
         values = st.sampled_from(["births", "deaths"])
+    elif name == "year":
+        values = st.sampled_from(["2024", "2024FP", "2023", "2024-03", "20x"])
+    elif name == "indicator":
+        values = st.sampled_from(["births", "birth_rate", "policy_rate", "nope"])
+    elif name == "by":
+        values = st.sampled_from(["SCORE", "birth_rate", "births", "nope"])
     elif name == "search":
         values = st.sampled_from(["银川", "社区", "6401", "%", "_", "64010"])
     elif named.name in ("Int", "Float"):
@@ -450,6 +497,15 @@ def policy_changes(caller: Caller, name: str, before: Snapshot, after: Snapshot)
             for role, code in held
         ):
             problems.append(f"a token of {who} changed from outside")
+    for code, *_ in before[7] ^ after[7]:
+        if not caller.strictly_below(code, "targets:write"):
+            problems.append(f"a target of {code} changed by a caller who may not set it")
+    for code, *_ in before[8] ^ after[8]:
+        if not caller.in_scope(code, "targets:write"):
+            problems.append(f"the thresholds below {code} changed from outside")
+    for kept, audit, what in ((7, 0, "targets"), (8, 1, "thresholds")):
+        if (before[kept] != after[kept]) != (before[9][audit] != after[9][audit]):
+            problems.append(f"{what} and their audit did not change together")
     for token_id, code, actions in after[6] - before[6]:
         labels = {Action[action].label for action in actions.split()}
         if token_id in new_ids and not (
@@ -570,8 +626,31 @@ def walk(node: Any, caller: Caller, problems: list[str]) -> None:
                 )
                 if value != expected:
                     problems.append(f"{key} of {code}: {value}, expected {expected}")
+        if node.get("targets") is not None and not caller.in_scope(code, "targets:read"):
+            problems.append(f"read the targets of {code}")
+        if node.get("assessment") is not None and not caller.in_scope(code, "assessments:read"):
+            problems.append(f"read the assessment of {code}")
+    walk_targets(node, caller, problems)
     for value in node.values():
         walk(value, caller, problems)
+
+
+def walk_targets(node: dict[str, Any], caller: Caller, problems: list[str]) -> None:
+    """A ranking lists units whose assessments the caller may read; the audit of targets,
+    changes of units whose audit or targets it may read."""
+    kind = node.get("__typename")
+    ranked = node.get("jurisdiction")
+    ranked_code = ranked.get("code") if isinstance(ranked, dict) else None
+    outside = isinstance(ranked_code, str) and not caller.in_scope(ranked_code, "assessments:read")
+    if kind == "RankingEntry" and outside:
+        problems.append(f"ranked {ranked_code} outside the assessments it may read")
+    changed = node.get("jurisdictionCode")
+    if kind == "TargetChangeEntry" and isinstance(changed, str):
+        readable = caller.in_scope(changed, "audit:read") or caller.in_scope(
+            changed, "targets:read"
+        )
+        if not readable:
+            problems.append(f"read a change to the targets of {changed}")
 
 
 @settings(
@@ -587,6 +666,26 @@ def walk(node: Any, caller: Caller, problems: list[str]) -> None:
     documents=[
         "query { r0: me { grants { grantedAt jurisdiction { ancestors { code __typename }"
         " auditTrail { __typename } code __typename } __typename } __typename } }"
+    ],
+)
+# A county administrator sets targets for its own county (refused: the province grades
+# it), then for a township of it, and ranks the county's townships.
+@example(
+    grants=[("admin", "640104")],
+    documents=[
+        'mutation { r0: setTargets(input: [{jurisdiction: "640104", year: "2024FP", '
+        'indicator: "birth_rate", bound: AT_LEAST, value: 1}], reason: "x") { ok __typename } }'
+    ],
+)
+@example(
+    grants=[("admin", "640104")],
+    documents=[
+        'mutation { r0: setTargets(input: [{jurisdiction: "640104001", year: "2024", '
+        'indicator: "births", bound: AT_MOST, value: 7, veto: true}], reason: "x") '
+        "{ ok changed __typename } }",
+        'query { r0: ranking(under: "640104", level: TOWNSHIP, year: "2024") { edges { node { '
+        'rank jurisdiction { code assessment(year: "2024") { grade } __typename } __typename } '
+        "__typename } __typename } }",
     ],
 )
 # A county administrator issues a token for someone in the county, who is then made a
