@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from core.db.engine import sync_engine
 from indicators.reporting import events
+from quhua.demo_cycle import seed_cycle
 from tests.cli import quhua
 from tests.conftest import client_for, data_of, graphql
-from tests.databases import issue_token, ningxia_world
+from tests.databases import issue_token, ningxia_world, retire
 
 TOWNSHIP = "640104012"  # 星河街街道: two villages
 VILLAGES = ("640104012001", "640104012002")
@@ -373,3 +375,135 @@ def test_a_write_racing_an_approval_lands_before_it_or_is_locked(world: dict[str
             p=month,
         )
         assert after["report"]["changesSinceApproval"] == []
+
+
+def test_expected_units_are_the_tree_as_it_stood(world: dict[str, str], tmp_path: Path) -> None:
+    """A village retired on 1 March is expected in February, not in March; a village that
+    began on 1 April is expected from April. Submitted never exceeds expected."""
+    url, township, gone = world["url"], "640104003", "640104003004"
+    retire(url, gone, "2026-03-01", tmp_path)
+    added = tmp_path / "new-village.csv"
+    added.write_text(
+        "code,name,level,parent_code\n640104003999,新建社区居委会,village,640104003\n",
+        encoding="utf-8",
+    )
+    loaded = quhua("divisions", "load", str(added), "--valid-from", "2026-04-01", url=url)
+    assert loaded.exit_code == 0, loaded.stdout
+    expected = {}
+    with client(world, "admin") as admin:
+        for month in ("2026-02", "2026-03", "2026-04"):
+            body = data_of(admin, REPORTING, under=township, period=month, level="VILLAGE")
+            expected[month] = body["reportingStatus"]["counts"]["expected"]
+        refused = graphql(admin, SUBMIT_REPORT, unit=gone, period="2026-03")
+        assert error_code(refused) == "BAD_USER_INPUT"
+        assert "did not exist" in refused["errors"][0]["message"]
+        data_of(admin, SUBMIT_REPORT, unit=gone, period="2026-02")
+        assert error_code(graphql(admin, SUBMIT_REPORT, unit="640104003999", period="2026-03")) == (
+            "BAD_USER_INPUT"
+        )
+        data_of(admin, SUBMIT_REPORT, unit="640104003999", period="2026-04")
+        counts = data_of(admin, REPORTING, under=township, period="2026", level="VILLAGE")[
+            "reportingStatus"
+        ]["counts"]
+    assert expected["2026-02"] == expected["2026-03"] + 1
+    assert expected["2026-04"] == expected["2026-03"] + 1
+    assert counts["submitted"] == 2 and counts["submitted"] <= counts["expected"]
+
+
+def test_every_act_is_in_the_history(world: dict[str, str]) -> None:
+    month, village = "2026-04", VILLAGES[0]
+    with client(world, "township") as township:
+        data_of(township, SUBMIT_REPORT, unit=village, period=month)
+        data_of(township, SUBMIT_REPORT, unit=VILLAGES[1], period=month)
+        data_of(township, RETURN, unit=village, period=month)
+        history = data_of(
+            township,
+            """query($u: String!, $p: String) { reportingHistory(unit: $u, period: $p, first: 2) {
+              totalCount edges { node { unit { code } period kind act { actor reason } } } } }""",
+            u=TOWNSHIP,
+            p=month,
+        )["reportingHistory"]
+    assert history["totalCount"] == 3
+    assert [edge["node"] for edge in history["edges"]] == [
+        {
+            "unit": {"code": village},
+            "period": month,
+            "kind": "RETURNED",
+            "act": {"actor": "township-approver", "reason": "births look low"},
+        },
+        {
+            "unit": {"code": VILLAGES[1]},
+            "period": month,
+            "kind": "SUBMITTED",
+            "act": {"actor": "township-approver", "reason": "checked"},
+        },
+    ]
+    with client(world, "other_village") as other:
+        body = graphql(other, '{ reportingHistory(unit: "640104012001") { totalCount } }')
+        assert error_code(body) == "FORBIDDEN"
+
+
+def test_approved_data_only(world: dict[str, str]) -> None:
+    month = "2026-02"
+    figure = """query($u: String!, $p: String!) { jurisdiction(code: $u) {
+      value(element: "births", period: $p, approvedOnly: true) { value nullReason }
+      indicator(code: "sex_ratio_at_birth", period: $p, approvedOnly: true) {
+        numerator nullReason } } }"""
+    with client(world, "township") as township:
+        for village, value in zip(VILLAGES, (2, 5), strict=True):
+            data_of(township, SUBMIT_VALUE, unit=village, value=value, period=month)
+            data_of(township, SUBMIT_REPORT, unit=village, period=month)
+        before = data_of(township, figure, u=TOWNSHIP, p=month)["jurisdiction"]
+        assert before["value"]["value"] is None
+        assert before["value"]["nullReason"].startswith("not approved data: 2026-02")
+        assert before["indicator"]["numerator"] is None
+        data_of(township, APPROVE, unit=TOWNSHIP, period=month)
+        after = data_of(township, figure, u=TOWNSHIP, p=month)["jurisdiction"]
+        assert after["value"] == {"value": 7.0, "nullReason": None}
+        assert after["indicator"]["numerator"] == 7.0
+        village = data_of(township, figure, u=VILLAGES[1], p=month)["jurisdiction"]
+        assert village["value"]["value"] == 5.0
+        # A quarter is approved data only when each of its months is.
+        quarter = data_of(township, figure, u=TOWNSHIP, p="2026-Q1")["jurisdiction"]
+        assert quarter["value"]["value"] is None
+        assert "2026-01, 2026-03" in quarter["value"]["nullReason"]
+    with client(world, "county") as county:
+        above = data_of(county, figure, u=COUNTY, p=month)["jurisdiction"]
+        assert above["value"]["value"] is None
+        data_of(county, REOPEN, unit=VILLAGES[0], period=month)
+        reopened = data_of(county, figure, u=TOWNSHIP, p=month)["jurisdiction"]
+        assert reopened["value"]["value"] is None, "a reopened month is not approved data"
+
+
+def test_the_demo_cycle_shows_every_state(world: dict[str, str]) -> None:
+    """The demo's year: late, missing and returned reports; months approved up to the
+    cities, which the API agrees are what approvals of those units need."""
+    engine = sync_engine(world["url"])
+    try:
+        with engine.begin() as connection:
+            seeded = seed_cycle(connection, province="64", year=2025, seed=7)
+            assert seeded is not None
+            assert seed_cycle(connection, province="64", year=2025, seed=7) is None
+    finally:
+        engine.dispose()
+    assert seeded.returned > 0
+    with client(world, "admin") as admin:
+        december = data_of(admin, REPORTING, under="64", period="2025-12", level="VILLAGE")
+        counts = december["reportingStatus"]["counts"]
+        assert counts["late"] > 0
+        assert counts["missing"] > 0
+        assert counts["returned"] > 0
+        listing = """query($p: String!, $l: Level!) { approvalStatuses(under: "64", period: $p,
+          level: $l, first: 100) { edges { node { state } } } }"""
+
+        def states(period: str, level: str) -> set[str]:
+            edges = data_of(admin, listing, p=period, l=level)["approvalStatuses"]["edges"]
+            return {edge["node"]["state"] for edge in edges}
+
+        assert states("2025-03", "CITY") == {"APPROVED_HERE"}
+        assert states("2025-03", "COUNTY") == {"APPROVED_ABOVE"}
+        assert states("2025-08", "COUNTY") == {"APPROVED_HERE"}
+        assert states("2025-08", "CITY") == {"READY"}
+        assert "WAITING" in states("2025-12", "COUNTY")
+        province = data_of(admin, STATUS, unit="64", period="2025-03")["approvalStatus"]
+        assert province["state"] == "READY"

@@ -19,6 +19,7 @@ from rich.table import Table
 from core.db.engine import async_engine
 from quhua import demo as demo_data
 from quhua.cli.common import DatabaseOption, engine_for, require_current_schema, settings_for
+from quhua.demo_cycle import seed_demo_cycle
 from quhua.settings import Settings
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
@@ -99,6 +100,13 @@ def _seed(settings: Settings) -> None:
         typer.echo(
             f"imported {count:,} synthetic monthly values for the villages of Ningxia "
             f"in {time.perf_counter() - started:.1f} s"
+        )
+    with engine_for(settings) as engine:
+        cycle = seed_demo_cycle(engine)
+    if cycle is not None:
+        typer.echo(
+            f"the demo's {demo_data.DEMO_YEARS[0]} reporting cycle is in: {cycle.reports:,} "
+            f"reports, {cycle.approvals:,} approvals, {cycle.returned} returned for correction"
         )
 
 

@@ -20,7 +20,9 @@ from indicators.reporting.units import month_argument, months_argument, unit_arg
 from resolvers.context import Context
 from resolvers.pagination import (
     Page,
+    decode_id_cursor,
     decode_month_path_cursor,
+    id_cursor,
     make_page,
     month_path_cursor,
     page_size,
@@ -174,3 +176,47 @@ async def reporting_rules(context: Context, *, unit: str) -> list[LevelRule]:
     found = await unit_argument(context.session, scope, unit, what="read the rules of")
     book = await rule_book(context.session, [found.path])
     return [book.rule(found.path, level) for level in Level if level.depth >= found.level.depth]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    event: WorkflowEvent
+    unit: Jurisdiction
+
+
+async def history(
+    context: Context, *, unit: str, period: str | None, first: int | None, after: str | None
+) -> Page[HistoryEntry]:
+    """Every act of the monthly cycle on the unit and its subtree (of one month, when
+    given), newest first: who, when, why."""
+    scope = context.scope(Action.READ_AUDIT)
+    found = await unit_argument(context.session, scope, unit, what="read the history of")
+    limit, before = page_size(first), decode_id_cursor(after)
+    where = [within(Jurisdiction.path, found.path)]
+    if period is not None:
+        where.append(WorkflowEvent.month_index == month_argument(await context.catalogue(), period))
+    statement = (
+        select(WorkflowEvent, Jurisdiction)
+        .join(Jurisdiction, Jurisdiction.id == WorkflowEvent.unit_id)
+        .where(*where)
+    )
+    if before is not None:
+        statement = statement.where(WorkflowEvent.id < before)
+    statement = statement.order_by(WorkflowEvent.id.desc()).limit(limit + 1)
+    rows = [
+        HistoryEntry(event, row_unit)
+        for event, row_unit in await context.session.rows(unscoped(statement, why=_CHECKED))
+    ]
+
+    async def count() -> int:
+        counted = (
+            select(func.count())
+            .select_from(WorkflowEvent)
+            .join(Jurisdiction, Jurisdiction.id == WorkflowEvent.unit_id)
+            .where(*where)
+        )
+        return int(await context.session.scalar(unscoped(counted, why=_CHECKED)) or 0)
+
+    return make_page(
+        rows, limit=limit, cursor_of=lambda e: id_cursor(e.event.id), after=before, total=count
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from authz.roles import Action
 from core.errors import BadUserInput, Forbidden, shown
 from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
 from indicators.formulas import Term
 from indicators.periods import Period
+from indicators.reporting.coverage import unapproved_months
+from indicators.reporting.expected import month_text
 from indicators.rollups.evaluation import (
     Aggregate,
     IndicatorResult,
@@ -97,8 +100,10 @@ async def value(
     element: str,
     period: str,
     disaggregation: str | None,
+    approved_only: bool = False,
 ) -> Aggregate:
-    """The element summed over the unit's subtree and over the period."""
+    """The element summed over the unit's subtree and over the period (withheld, saying
+    why, when only approved data is asked and some month of it is not)."""
     context.require(Action.READ_AGGREGATES, unit)
     index = await context.catalogue()
     info = element_argument(index, element, argument="element")
@@ -107,11 +112,28 @@ async def value(
     asked = period_argument(index, period)
     bucket = bucket_of(unit, asked, [info])
     figures = await context.loader(FiguresLoader, Action.READ_AGGREGATES).load(bucket)
-    return element_aggregate(info, combos, asked, bucket, figures)
+    found = element_aggregate(info, combos, asked, bucket, figures)
+    withheld = await _not_approved(context, unit, asked) if approved_only else None
+    return found if withheld is None else replace(found, value=None, null_reason=withheld)
+
+
+async def _not_approved(context: Context, unit: Jurisdiction, period: Period) -> str | None:
+    """Why the unit's figures of the period are not approved data, or None if they are."""
+    months = [month.month_index for month in period.months()]
+    missing = await unapproved_months(context.session, unit, months)
+    if not missing:
+        return None
+    shown_months = ", ".join(month_text(m) for m in missing[:3])
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    return f"not approved data: {shown_months}{more} not approved at {unit.code} or above"
 
 
 async def _results(
-    context: Context, unit: Jurisdiction, chosen: list[IndicatorInfo], period: str
+    context: Context,
+    unit: Jurisdiction,
+    chosen: list[IndicatorInfo],
+    period: str,
+    approved_only: bool = False,
 ) -> list[IndicatorResult]:
     index = await context.catalogue()
     read = [element for info in chosen for element in index.read_by(info)]
@@ -119,11 +141,23 @@ async def _results(
     asked = period_argument(index, period)
     bucket = bucket_of(unit, asked, read)
     figures = await context.loader(FiguresLoader, Action.READ_INDICATORS).load(bucket)
-    return [indicator_result(index, info, asked, bucket, figures) for info in chosen]
+    found = [indicator_result(index, info, asked, bucket, figures) for info in chosen]
+    withheld = await _not_approved(context, unit, asked) if approved_only else None
+    if withheld is None:
+        return found
+    return [
+        replace(r, value=None, numerator=None, denominator=None, null_reason=withheld)
+        for r in found
+    ]
 
 
 async def indicators(
-    context: Context, unit: Jurisdiction, *, codes: list[str] | None, period: str
+    context: Context,
+    unit: Jurisdiction,
+    *,
+    codes: list[str] | None,
+    period: str,
+    approved_only: bool = False,
 ) -> list[IndicatorResult]:
     """The indicators asked (all of the catalogue's when codes is null), in the order asked."""
     context.require(Action.READ_INDICATORS, unit)
@@ -135,13 +169,13 @@ async def indicators(
         if codes is not None
         else [index.indicators[code] for code in sorted(index.indicators)]
     )
-    return await _results(context, unit, chosen, period)
+    return await _results(context, unit, chosen, period, approved_only)
 
 
 async def indicator(
-    context: Context, unit: Jurisdiction, *, code: str, period: str
+    context: Context, unit: Jurisdiction, *, code: str, period: str, approved_only: bool = False
 ) -> IndicatorResult:
     context.require(Action.READ_INDICATORS, unit)
     info = indicator_argument(await context.catalogue(), code, argument="code")
-    (found,) = await _results(context, unit, [info], period)
+    (found,) = await _results(context, unit, [info], period, approved_only)
     return found

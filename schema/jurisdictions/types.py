@@ -20,6 +20,14 @@ from schema.targets.types import YEAR, Assessment, TargetType
 from schema.values.types import StoredValue, ValueChangeEntry
 from tenancy import models
 
+ApprovedOnly = Annotated[
+    bool,
+    strawberry.argument(
+        description="Only approved data: withheld (null, with nullReason) unless every month "
+        "of the period is approved at the unit or above and none is reopened."
+    ),
+]
+
 
 @strawberry.type(
     description="An administrative division (行政区划) and the tenant that reports for it."
@@ -89,6 +97,7 @@ class Jurisdiction:
         element: str,
         period: Annotated[str, strawberry.argument(description=PERIOD)],
         disaggregation: str | None = None,
+        approved_only: ApprovedOnly = False,
     ) -> Aggregate:
         found = await rollup_queries.value(
             info.context,
@@ -96,6 +105,7 @@ class Jurisdiction:
             element=element,
             period=period,
             disaggregation=disaggregation,
+            approved_only=approved_only,
         )
         return Aggregate.from_result(found)
 
@@ -105,8 +115,11 @@ class Jurisdiction:
         info: Info,
         code: str,
         period: Annotated[str, strawberry.argument(description=PERIOD)],
+        approved_only: ApprovedOnly = False,
     ) -> IndicatorValue:
-        found = await rollup_queries.indicator(info.context, self.unit, code=code, period=period)
+        found = await rollup_queries.indicator(
+            info.context, self.unit, code=code, period=period, approved_only=approved_only
+        )
         return IndicatorValue.from_result(found)
 
     @strawberry.field(
@@ -117,8 +130,11 @@ class Jurisdiction:
         info: Info,
         period: Annotated[str, strawberry.argument(description=PERIOD)],
         codes: list[str] | None = None,
+        approved_only: ApprovedOnly = False,
     ) -> list[IndicatorValue]:
-        found = await rollup_queries.indicators(info.context, self.unit, codes=codes, period=period)
+        found = await rollup_queries.indicators(
+            info.context, self.unit, codes=codes, period=period, approved_only=approved_only
+        )
         return [IndicatorValue.from_result(result) for result in found]
 
     @strawberry.field(description="Every change to the unit's values, newest first.")

@@ -15,6 +15,7 @@ from schema.reporting.types import (
     After,
     ApprovalStatus,
     First,
+    HistoryItem,
     Report,
     ReportingRule,
     ReportingStatus,
@@ -72,3 +73,22 @@ class ReportingQuery:
     async def reporting_rules(self, info: Info, unit: Unit) -> list[ReportingRule]:
         rules = await queries.reporting_rules(info.context, unit=unit)
         return [ReportingRule.from_rule(rule) for rule in rules]
+
+    @strawberry.field(
+        description="Every act of the monthly cycle on a unit and its subtree (of one month, "
+        "when given), newest first: submissions, approvals, returns, withdrawals, reopenings "
+        "and rule changes, with who, when and why."
+    )
+    async def reporting_history(
+        self,
+        info: Info,
+        *,
+        unit: Unit,
+        period: Annotated[str | None, strawberry.argument(description="A month: 2024-03.")] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[HistoryItem]:
+        page = await queries.history(
+            info.context, unit=unit, period=period, first=first, after=after
+        )
+        return to_connection(page, HistoryItem.from_entry)

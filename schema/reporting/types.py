@@ -10,19 +10,20 @@ import strawberry
 from indicators.periods import Period, PeriodType
 from indicators.reporting.approvals import ApprovalState, ApprovalView, GivenApproval
 from indicators.reporting.expected import month_text
+from indicators.reporting.models import EventKind, ReportState, WorkflowEvent
 from indicators.reporting.models import Reopening as ReopeningRow
-from indicators.reporting.models import ReportState, WorkflowEvent
 from indicators.reporting.rules import LevelRule
 from indicators.reporting.status import Counts, FollowUp, FollowUpRow
 from resolvers.pagination import MAX_PAGE_SIZE
 from resolvers.reporting import queries
-from resolvers.reporting.queries import ReportView, StatusAsked
+from resolvers.reporting.queries import HistoryEntry, ReportView, StatusAsked
 from schema.context import Info
 from schema.jurisdictions.types import Jurisdiction
 from schema.levels import Level
 from schema.pagination import Connection, to_connection
 
 strawberry.enum(ReportState, description="Where a unit's report for a month stands.")
+strawberry.enum(EventKind, description="An act of the monthly cycle.")
 strawberry.enum(
     ApprovalState,
     description="Where a unit's approval of a month stands: NOT_APPROVING (its level does "
@@ -328,4 +329,26 @@ class Reopening:
     def from_model(cls, row: ReopeningRow) -> Reopening:
         return cls(
             period=month_text(row.month_index), opened_at=_utc(row.opened_at), until=_utc(row.until)
+        )
+
+
+@strawberry.type(description="One act of the monthly cycle on a unit.")
+class HistoryItem:
+    unit: Jurisdiction
+    period: str | None = strawberry.field(description="null: a rule, which holds every month.")
+    kind: EventKind
+    act: Act
+    detail: str = strawberry.field(
+        description="What it changed, as JSON: a rule before and after, a reopening's end."
+    )
+
+    @classmethod
+    def from_entry(cls, entry: HistoryEntry) -> HistoryItem:
+        month = entry.event.month_index
+        return cls(
+            unit=Jurisdiction.from_model(entry.unit),
+            period=None if month is None else month_text(month),
+            kind=entry.event.kind,
+            act=Act.from_model(entry.event),
+            detail=entry.event.detail,
         )
