@@ -185,11 +185,13 @@ def test_a_few_statements_whatever_the_units(
             counts[name, under] = sql_statements.count - before
         # A page that holds every finding is its own total.
         assert counts[name, TOWNSHIP] <= counts[name, COUNTY], counts
-    # The province's 2,912 villages: two more batches of a thousand, each a page of units and
-    # one read, for the total (all checks are listed: the page stops at the first batch) or for
-    # the page (few values are implausible: it reads on; the total is its length).
+    # Each batch of units is a page of units and one read. Every unit has a check: the page is
+    # found in the first batch, and the total reads a thousand units at once, the province's
+    # 2,912 villages in two more than the county's 308. Few values are implausible: the page
+    # reads on, in batches from 100 units doubling to 1,000 (six for the province, three for
+    # the county), and the total is its length.
     assert counts["checks", "64"] == counts["checks", COUNTY] + 4, counts
-    assert counts["ranges", "64"] == counts["ranges", COUNTY] + 4, counts
+    assert counts["ranges", "64"] == counts["ranges", COUNTY] + 6, counts
 
 
 def codes_of(body: dict[str, Any]) -> list[str]:
