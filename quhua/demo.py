@@ -35,7 +35,7 @@ from tenancy.levels import Level
 from tenancy.loading.load import load_divisions
 from tenancy.loading.report import LoadReport
 from tenancy.models import Jurisdiction
-from tenancy.paths import within
+from tenancy.paths import child_path, within
 from tenancy.scope import unscoped
 
 NATIONAL_TREE = "divisions_2023.csv.xz"
@@ -255,7 +255,7 @@ async def set_demo_targets(db: RequestSession) -> None:
             select(Jurisdiction.code)
             .where(
                 Jurisdiction.level == Level.COUNTY,
-                Jurisdiction.code.startswith(DEMO_PROVINCE),
+                within(Jurisdiction.path, child_path(None, DEMO_PROVINCE)),
                 Jurisdiction.valid_to.is_(None),
             )
             .order_by(Jurisdiction.code),
