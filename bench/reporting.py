@@ -78,7 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, fresh_database(args.backend, Path(folder)) as url:
         reports = build(url)
         token = issue_token(url, "bench-admin", "admin", "64")
-        print(f"{args.backend}: Ningxia, {reports:,} village reports of {YEAR}")
+        print(f"{args.backend}: Ningxia, {reports:,} reports of {YEAR}")
         app = create_app(Settings(database_url=url))
         with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
             for period in ("2025-06", "2025"):

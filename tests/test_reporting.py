@@ -507,3 +507,33 @@ def test_the_demo_cycle_shows_every_state(world: dict[str, str]) -> None:
         assert "WAITING" in states("2025-12", "COUNTY")
         province = data_of(admin, STATUS, unit="64", period="2025-03")["approvalStatus"]
         assert province["state"] == "READY"
+
+
+def test_rules_of_high_importance_refuse_the_report(world: dict[str, str]) -> None:
+    month, village = "2026-01", VILLAGES[0]
+    put = """mutation($u: String!, $p: String!, $e: String!, $v: Float!) {
+      submitValues(reason: "monthly", input: [{jurisdiction: $u, element: $e, period: $p,
+        value: $v}]) { ok } }"""
+    submit = """mutation($u: String!, $p: String!) { submitReport(unit: $u, period: $p) {
+      report { state } violations { rule { code importance } leftValue rightValue } } }"""
+    with client(world, "village") as clerk:
+        data_of(clerk, SUBMIT_VALUE, unit=village, value=1, period=month)
+        data_of(clerk, put, u=village, p=month, e="policy_births", v=5)
+        data_of(clerk, put, u=village, p=month, e="three_checks_done", v=4)
+        data_of(clerk, put, u=village, p=month, e="three_checks_due", v=2)
+        refused = graphql(clerk, submit, u=village, p=month)
+        assert error_code(refused) == "BAD_USER_INPUT"
+        assert (
+            "policy_births_within_births for 2026-01 (5 against 1)"
+            in (refused["errors"][0]["message"])
+        )
+        data_of(clerk, put, u=village, p=month, e="policy_births", v=0)
+        accepted = data_of(clerk, submit, u=village, p=month)["submitReport"]
+    assert accepted["report"]["state"] == "SUBMITTED"
+    warnings = {v["rule"]["code"]: v for v in accepted["violations"]}
+    assert set(warnings) == {"three_checks_within_due", "births_with_population"}
+    assert warnings["three_checks_within_due"] == {
+        "rule": {"code": "three_checks_within_due", "importance": "MEDIUM"},
+        "leftValue": 4.0,
+        "rightValue": 2.0,
+    }

@@ -54,6 +54,7 @@ from tenancy.scope import unscoped
 _CHECKED = "the unit was checked against the caller's scope; this reads its subtree and above"
 MAX_REOPEN_HOURS = 168
 SHOWN_WAITING = 20
+MAX_LISTED_IDS = 2000
 
 
 class ApprovalState(StrEnum):
@@ -143,16 +144,24 @@ async def _cycle(
 ) -> _Cycle:
     book = await rule_book(session, [under.path])
     nodes = await _nodes(session, book, units, under, month_index)
+    ids = sorted({unit.id for unit in units} | {node.id for node in nodes})
+    # The units asked and those they wait for, by id while they are few (a county's
+    # villages); a whole subtree's otherwise.
+    mine = (
+        Jurisdiction.id.in_(ids)
+        if len(ids) <= MAX_LISTED_IDS
+        else within(Jurisdiction.path, under.path)
+    )
     reports_statement = (
         select(Report.unit_id, Report.state)
         .join(Jurisdiction, Jurisdiction.id == Report.unit_id)
-        .where(Report.month_index == month_index, within(Jurisdiction.path, under.path))
+        .where(Report.month_index == month_index, mine)
     )
     reports = {
         unit_id: state
         for unit_id, state in await session.rows(unscoped(reports_statement, why=_CHECKED))
     }
-    above = ancestor_paths(under.path)
+    above = sorted({path for unit in units for path in ancestor_paths(unit.path)})
     approvals_statement = (
         select(Approval, Jurisdiction, WorkflowEvent)
         .join(Jurisdiction, Jurisdiction.id == Approval.unit_id)
@@ -160,7 +169,7 @@ async def _cycle(
         .where(
             Approval.month_index == month_index,
             Approval.withdrawn_event_id.is_(None),
-            or_(Jurisdiction.path.in_(above), within(Jurisdiction.path, under.path)),
+            or_(Jurisdiction.path.in_(above), mine),
         )
     )
     approvals = {

@@ -29,6 +29,8 @@ from indicators.reporting.locks import as_locks, locks_of, one_cell
 from indicators.reporting.models import Approval, EventKind, Report, ReportState
 from indicators.reporting.rules import REPORTING_TIME_ZONE, deadline, rule_book
 from indicators.rollups.maintenance import lock_units
+from indicators.validation.refresh import Violation, refresh_violations
+from indicators.validation.rules import Importance
 from tenancy.models import Jurisdiction
 from tenancy.paths import ancestor_paths
 from tenancy.scope import unscoped
@@ -41,6 +43,8 @@ class Submitted:
     unit: Jurisdiction
     report: Report
     resubmitted: bool
+    # The unit's rules that fail for the month's periods (none of them HIGH: those refuse).
+    violations: list[Violation]
 
 
 async def last_change_id(session: RequestSession) -> int:
@@ -87,6 +91,9 @@ async def submit_report(
     await session.execute(unscoped(lock_units([unit.id]), why=_CHECKED))
     now = events.utc_now()
     await check_unlocked(session, unit, month_index, now)
+    found = await refresh_violations(session, index, [(unit.id, month_index)])
+    violations = [v for v in found if v.unit_id == unit.id]
+    refuse_blocking(unit, violations)
     event = await record_event(
         session,
         kind=EventKind.SUBMITTED,
@@ -124,7 +131,24 @@ async def submit_report(
         unscoped(select(Report).where(*key), why=_CHECKED).execution_options(populate_existing=True)
     )
     assert report is not None
-    return Submitted(unit, report, resubmitted=stored is not None)
+    return Submitted(unit, report, resubmitted=stored is not None, violations=violations)
+
+
+def refuse_blocking(unit: Jurisdiction, violations: list[Violation]) -> None:
+    """BAD_USER_INPUT naming each HIGH rule the unit's values fail: a report with those is
+    not submitted until the values are fixed."""
+    high = [v for v in violations if v.rule.importance is Importance.HIGH]
+    if not high:
+        return
+    failing = "; ".join(
+        f"{v.rule.code} for {v.period} ({_side(v.left_value)} against {_side(v.right_value)})"
+        for v in high
+    )
+    raise BadUserInput(f"unit: {unit.code}'s values fail rules of HIGH importance: {failing}")
+
+
+def _side(value: float | None) -> str:
+    return "nothing" if value is None else f"{value:g}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from resolvers.reporting.queries import ReportView
 from schema.context import Info
 from schema.reporting.query import Month, Unit
 from schema.reporting.types import ApprovalStatus, Reopening, Report, ReportPayload
+from schema.validation.rules import ValidationWarning
 
 Reason = Annotated[str, strawberry.argument(description="Why: kept with the act.")]
 
@@ -28,7 +29,11 @@ class ReportingMutation:
             info.context, unit=unit, period=period, comment=comment
         )
         view = ReportView(submitted.unit, submitted.report)
-        return ReportPayload(report=Report.from_view(view), resubmitted=submitted.resubmitted)
+        return ReportPayload(
+            report=Report.from_view(view),
+            resubmitted=submitted.resubmitted,
+            violations=[ValidationWarning.from_violation(v) for v in submitted.violations],
+        )
 
     @strawberry.mutation(
         description="Approve a unit's month (your level, bottom up): CONFLICT naming the units "

@@ -21,6 +21,7 @@ from schema.context import Info
 from schema.jurisdictions.types import Jurisdiction
 from schema.levels import Level
 from schema.pagination import Connection, to_connection
+from schema.validation.rules import ValidationWarning
 
 strawberry.enum(ReportState, description="Where a unit's report for a month stands.")
 strawberry.enum(EventKind, description="An act of the monthly cycle.")
@@ -132,6 +133,10 @@ class Report:
 class ReportPayload:
     report: Report
     resubmitted: bool = strawberry.field(description="It had been submitted before.")
+    violations: list[ValidationWarning] = strawberry.field(
+        description="Rules the unit's values fail for the month's periods: warnings (a rule "
+        "of HIGH importance refuses the report instead)."
+    )
 
 
 @strawberry.type(description="An approval: the unit that gave it, and who, when, why.")
