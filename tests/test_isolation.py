@@ -95,7 +95,9 @@ def world(
         load_tree(url)
         loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url)
         assert loaded.exit_code == 0
-        issue_token(url, "isolation-root", "admin", "64")
+        root = issue_token(url, "isolation-root", "admin", "64")
+        with client_for(url, root) as client:
+            seed_violations(client)
         defined = quhua(
             "role",
             "define",
@@ -121,6 +123,36 @@ def world(
             )
         with client_for(url) as client:
             yield url, client
+
+
+# A village in each of the first counties reports more policy births than births, and no
+# population: violations of a HIGH and a LOW rule, for validationViolations and the grid.
+SEEDED = [
+    next(v for v in BY_LEVEL["village"] if v.startswith(county))
+    for county in BY_LEVEL["county"][:4]
+]
+SEED = """mutation($rows: [ValueInput!]!) {
+  submitValues(input: $rows, reason: "seed") { ok violations { rule { code } } } }"""
+
+
+def seed_violations(client: TestClient) -> None:
+    rows = [
+        row
+        for village in SEEDED
+        for row in (
+            {"jurisdiction": village, "element": "policy_births", "period": "2024-03", "value": 5},
+            {
+                "jurisdiction": village,
+                "element": "births",
+                "period": "2024-03",
+                "disaggregation": "sex=male;parity=1",
+                "value": 3,
+            },
+        )
+    ]
+    answer = client.post("/graphql", json={"query": SEED, "variables": {"rows": rows}}).json()
+    assert answer["data"]["submitValues"]["ok"], answer
+    assert len(answer["data"]["submitValues"]["violations"]) == 2 * len(SEEDED), answer
 
 
 def make_caller(url: str, grants: list[tuple[str, str]]) -> tuple[str, str]:
@@ -343,6 +375,8 @@ def argument(name: str, graphql_type: Any) -> st.SearchStrategy[Any]:
         values = st.sampled_from(["births", "deaths"])
     elif name == "year":
         values = st.sampled_from(["2024", "2024FP", "2023", "2024-03", "20x"])
+    elif name == "rule":
+        values = st.sampled_from(["policy_births_within_births", "births_with_population", "x"])
     elif name == "indicator":
         values = st.sampled_from(["births", "birth_rate", "policy_rate", "nope"])
     elif name == "by":
@@ -373,6 +407,10 @@ def selection(draw: st.DrawFn, object_type: GraphQLObjectType, depth: int) -> st
     must = {"code"} if object_type.name == "Jurisdiction" else set()
     if object_type.name in FINDINGS:
         must = {"unit"}
+    # Violations and a grid's counts are checked against the units they name.
+    must |= {"ValidationViolation": {"jurisdiction"}, "RollupGrid": {"codes"}}.get(
+        object_type.name, set()
+    )
     candidates = sorted(object_type.fields)
     chosen = set(draw(st.lists(st.sampled_from(candidates), max_size=4, unique=True))) | must
     for field_name in sorted(chosen):
@@ -631,6 +669,7 @@ def walk(node: Any, caller: Caller, problems: list[str]) -> None:
         if node.get("assessment") is not None and not caller.in_scope(code, "assessments:read"):
             problems.append(f"read the assessment of {code}")
     walk_targets(node, caller, problems)
+    walk_validation(node, caller, problems)
     for value in node.values():
         walk(value, caller, problems)
 
@@ -651,6 +690,24 @@ def walk_targets(node: dict[str, Any], caller: Caller, problems: list[str]) -> N
         )
         if not readable:
             problems.append(f"read a change to the targets of {changed}")
+
+
+def walk_validation(node: dict[str, Any], caller: Caller, problems: list[str]) -> None:
+    """Violations check raw values: listed, counted in a grid or warned of only where the
+    caller may read (or, for a writer's warnings, write) values."""
+    kind = node.get("__typename")
+    unit = node.get("jurisdiction")
+    if kind == "ValidationViolation" and isinstance(unit, dict):
+        code = unit.get("code")
+        if isinstance(code, str) and not caller.in_scope(code, "values:read"):
+            problems.append(f"listed a violation of {code} without values:read")
+    writable = isinstance(unit, str) and caller.in_scope(unit, "values:write")
+    if kind == "ValidationWarning" and isinstance(unit, str) and not writable:
+        problems.append(f"warned of a violation of {unit} without values:write")
+    if kind == "RollupGrid" and node.get("violations") is not None:
+        for code in node.get("codes") or []:
+            if not caller.in_scope(code, "values:read"):
+                problems.append(f"counted the violations of {code} without values:read")
 
 
 @settings(
@@ -686,6 +743,26 @@ def walk_targets(node: dict[str, Any], caller: Caller, problems: list[str]) -> N
         'query { r0: ranking(under: "640104", level: TOWNSHIP, year: "2024") { edges { node { '
         'rank jurisdiction { code assessment(year: "2024") { grade } __typename } __typename } '
         "__typename } __typename } }",
+    ],
+)
+# A county's viewer lists the violations of the province (refused) and of its county, and
+# counts them in a grid of the county's townships.
+@example(
+    grants=[("viewer", BY_LEVEL["county"][0])],
+    documents=[
+        'query { r0: validationViolations(under: "64", period: "2024") { totalCount } }',
+        f'query {{ r0: validationViolations(under: "{BY_LEVEL["county"][0]}", period: "2024") '
+        "{ edges { node { jurisdiction { code __typename } rule { code } __typename } } } "
+        f'r1: rollup(under: "{BY_LEVEL["county"][0]}", level: VILLAGE, period: "2024-03", '
+        'elements: ["births"]) { codes violations __typename } }',
+    ],
+)
+# An aggregate reader may read a grid's figures, never its violations.
+@example(
+    grants=[("aggregate_reader", BY_LEVEL["county"][0])],
+    documents=[
+        f'query {{ r0: rollup(under: "{BY_LEVEL["county"][0]}", level: TOWNSHIP, '
+        'period: "2024-03", elements: ["births"]) { codes violations __typename } }',
     ],
 )
 # A county administrator issues a token for someone in the county, who is then made a
