@@ -7,6 +7,7 @@ county's birth rate everywhere.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -108,6 +109,11 @@ def _figure(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+def _score(score: float) -> str:
+    """The score cut (never rounded up) to two decimals: 99.999 is not shown as 100."""
+    return _figure(math.floor(score * 100 + 1e-6) / 100)
+
+
 def _failure(result: TargetResult) -> str:
     target = result.target
     side = "at most" if target.bound is Bound.AT_MOST else "at least"
@@ -139,10 +145,13 @@ def assess(
     failed = [r for r in results if not r.met]
     vetoes = [r for r in failed if r.target.veto]
     listed = "; ".join(_failure(r) for r in failed)
-    shown = _figure(score)
+    shown = _score(score)
     if vetoes:
         grade = Grade.VETOED
         reason = f"vetoed by {'; '.join(_failure(r) for r in vetoes)} (score {shown})"
+        others = [r for r in failed if not r.target.veto]
+        if others:
+            reason += f"; not met besides: {'; '.join(_failure(r) for r in others)}"
     elif score >= thresholds.commended:
         grade = Grade.COMMENDED
         reason = f"score {shown}: every target met" if not failed else f"score {shown}; {listed}"

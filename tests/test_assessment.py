@@ -74,7 +74,11 @@ def test_grades_follow_the_score_and_a_veto_overrides_it() -> None:
     assert failed.grade is Grade.FAILED and failed.score == pytest.approx(9800 / 101)
     vetoed = graded([kept, (spec(Bound.AT_MOST, 1, weight=0.001, veto=True), 5.0)])
     assert vetoed.grade is Grade.VETOED and vetoed.score > 99.99
-    assert vetoed.reason.startswith("vetoed by births at most 1: 5")
+    assert vetoed.reason == "vetoed by births at most 1: 5 (score 99.99)"
+    both = graded([broken, (spec(Bound.AT_MOST, 1, weight=1, veto=True), 5.0)])
+    assert both.reason == (
+        "vetoed by births at most 1: 5 (score 0); not met besides: births at most 1: 5"
+    )
     # A veto target that is met vetoes nothing.
     assert graded([(spec(Bound.AT_MOST, 10, veto=True), 5.0)]).grade is Grade.COMMENDED
     lenient = Thresholds(commended=90, passed=50, set_at="64")
