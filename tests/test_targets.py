@@ -586,15 +586,18 @@ def test_csv_import_line_numbers_all_or_nothing(
         header
         + f"{A},2030,births,AT_MOST,2000,2,false\n"
         + f"{B},2030FP,policy_rate,at_least,95,18,true\n"
-        + "64,2030,births,at_most,30000,,\n"
+        + "64,2030,births,at_most,1234567.25,,\n"
     )
+    checked = quhua("targets", "import", str(good), "--dry-run", url=url)
+    assert "3 targets, none wrong; nothing written" in checked.stdout, checked.stderr
+    assert stored(url) == before
     result = quhua("targets", "import", str(good), "--reason", "signed 2030", url=url)
     assert result.exit_code == 0, result.stderr
     assert "3 targets; 3 set or changed" in result.stdout
     listed = quhua("targets", "list", "--under", "64", "--year", "2030", url=url)
     assert listed.stdout.splitlines() == [
         header.strip(),
-        "64,2030,births,at_most,30000,1,false",
+        "64,2030,births,at_most,1234567.25,1,false",
         f"{A},2030,births,at_most,2000,2,false",
     ]
     sources = data_of(

@@ -155,11 +155,17 @@ def import_file(
 
 
 def _summary(file: Path, report: TargetsReport) -> list[str]:
-    verb = "imported" if report.written else "checked"
+    if not report.written:
+        return [f"checked {file.name}: {report.rows} targets, none wrong; nothing written"]
     return [
-        f"{verb} {file.name}: {report.rows} targets; {report.changed} set or changed, "
+        f"imported {file.name}: {report.rows} targets; {report.changed} set or changed, "
         f"{report.unchanged} unchanged"
     ]
+
+
+def _plain(value: float) -> str:
+    """A figure as the store keeps it (six decimals), without trailing zeros: 9.5, 2000."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 @app.command("list")
@@ -200,8 +206,8 @@ def list_targets(
                 str(year_at(target.month_index)),
                 target.indicator,
                 target.bound.value,
-                f"{target.value:g}",
-                f"{target.weight:g}",
+                _plain(target.value),
+                _plain(target.weight),
                 "true" if target.veto else "false",
             ]
         )
