@@ -27,7 +27,7 @@ from graphql import (
 )
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
@@ -36,6 +36,7 @@ from authz.roles import Action, Role
 from authz.tokens import new_token, shown_prefix, token_hash
 from core.db.engine import sync_engine
 from indicators.models import DataValue, ValueChange
+from indicators.reporting.models import Approval, Reopening, Report, ReportingRule
 from indicators.targets.models import AssessmentThresholds, Target, TargetChange, ThresholdChange
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from resolvers.pagination import id_cursor, path_cursor
@@ -202,6 +203,14 @@ Snapshot = tuple[
     set[tuple[str, int, str, str, float, float, bool]],
     set[tuple[str, float, float]],
     tuple[int, int],
+    # The monthly cycle: reports (unit, month, state), active approvals (unit, month),
+    # reopenings (unit, month), the trees' rules (unit, level, deadline day, approves).
+    tuple[
+        set[tuple[str, int, str]],
+        set[tuple[str, int]],
+        set[tuple[str, int]],
+        set[tuple[str, str, int, bool]],
+    ],
 ]
 
 
@@ -277,8 +286,49 @@ def snapshot(url: str) -> Snapshot:
             connection.execute(select(func.count()).select_from(TargetChange)).scalar_one(),
             connection.execute(select(func.count()).select_from(ThresholdChange)).scalar_one(),
         )
+        cycle = cycle_state(connection)
     engine.dispose()
-    return grants, tokens, values, audited, rules, roles, reach, targets, thresholds, target_audit
+    return (
+        *(grants, tokens, values, audited, rules, roles, reach),
+        *(targets, thresholds, target_audit, cycle),
+    )
+
+
+def cycle_state(connection: Connection) -> Any:
+    unit = Jurisdiction.code
+    reports = {
+        (code, month, str(state))
+        for code, month, state in connection.execute(
+            select(unit, Report.month_index, Report.state).join(
+                Jurisdiction, Jurisdiction.id == Report.unit_id
+            )
+        )
+    }
+    approvals = {
+        (code, month)
+        for code, month in connection.execute(
+            select(unit, Approval.month_index)
+            .join(Jurisdiction, Jurisdiction.id == Approval.unit_id)
+            .where(Approval.withdrawn_event_id.is_(None))
+        )
+    }
+    reopenings = {
+        (code, month)
+        for code, month in connection.execute(
+            select(unit, Reopening.month_index).join(
+                Jurisdiction, Jurisdiction.id == Reopening.unit_id
+            )
+        )
+    }
+    rules = {
+        (code, str(level), day, approves)
+        for code, level, day, approves in connection.execute(
+            select(
+                unit, ReportingRule.level, ReportingRule.deadline_day, ReportingRule.approves
+            ).join(Jurisdiction, Jurisdiction.id == ReportingRule.unit_id)
+        )
+    }
+    return reports, approvals, reopenings, rules
 
 
 def permissions_in(state: Snapshot) -> dict[str, set[str]]:
@@ -355,7 +405,7 @@ def argument(name: str, graphql_type: Any) -> st.SearchStrategy[Any]:
     elif name == "code":
         # A unit's code, or a role's (defineRole, updateRole, retireRole).
         values = st.one_of(codes, st.sampled_from([*CUSTOM_ROLES, "viewer", "admin"]))
-    elif name in {"under", "jurisdiction"}:
+    elif name in {"under", "jurisdiction", "unit"}:
         values = codes
     elif name in {"role", "includes"}:
         values = st.sampled_from([*ROLES, *CUSTOM_ROLES, "nope"])
@@ -405,7 +455,7 @@ def selection(draw: st.DrawFn, object_type: GraphQLObjectType, depth: int) -> st
     """Fields of an object type; Jurisdiction always selects code, so it can be checked."""
     fields: list[str] = []
     must = {"code"} if object_type.name == "Jurisdiction" else set()
-    if object_type.name in FINDINGS:
+    if object_type.name in FINDINGS or object_type.name in CYCLE:
         must = {"unit"}
     # Violations and a grid's counts are checked against the units they name.
     must |= {"ValidationViolation": {"jurisdiction"}, "RollupGrid": {"codes"}}.get(
@@ -496,6 +546,27 @@ grant_lists = st.lists(
 
 
 # ---- the checks -------------------------------------------------------------------------------
+
+
+def cycle_changes(caller: Caller, before: Snapshot, after: Snapshot) -> list[str]:
+    """Reports change where the caller reports, or from a level above (returned,
+    reopened); approvals where it approves; reopenings from above; rules never."""
+    problems: list[str] = []
+    (reports, approvals, reopenings, rules), now = before[10], after[10]
+    for code, month, state in reports ^ now[0]:
+        if not (
+            caller.in_scope(code, "values:write") or caller.strictly_below(code, "approvals:write")
+        ):
+            problems.append(f"the report of {code} for {month} became {state} from outside")
+    for code, month in approvals ^ now[1]:
+        if not caller.in_scope(code, "approvals:write"):
+            problems.append(f"the approval of {code} for {month} changed from outside")
+    for code, month in now[2] - reopenings:
+        if not caller.strictly_below(code, "approvals:write"):
+            problems.append(f"{code} {month} reopened by a caller not above it")
+    if rules != now[3]:
+        problems.append("a tree's reporting rules changed through the API")
+    return problems
 
 
 def policy_changes(caller: Caller, name: str, before: Snapshot, after: Snapshot) -> list[str]:
@@ -670,6 +741,7 @@ def walk(node: Any, caller: Caller, problems: list[str]) -> None:
             problems.append(f"read the assessment of {code}")
     walk_targets(node, caller, problems)
     walk_validation(node, caller, problems)
+    walk_cycle(node, caller, problems)
     for value in node.values():
         walk(value, caller, problems)
 
@@ -690,6 +762,27 @@ def walk_targets(node: dict[str, Any], caller: Caller, problems: list[str]) -> N
         )
         if not readable:
             problems.append(f"read a change to the targets of {changed}")
+
+
+# States of the monthly cycle, about their unit: what the caller must hold there.
+CYCLE = {
+    "Report": "aggregates:read",
+    "ApprovalStatus": "aggregates:read",
+    "ReportingStatus": "aggregates:read",
+    "ReportingStatusRow": "aggregates:read",
+    "FollowUpUnit": "aggregates:read",
+    "HistoryItem": "audit:read",
+}
+
+
+def walk_cycle(node: dict[str, Any], caller: Caller, problems: list[str]) -> None:
+    kind = str(node.get("__typename"))
+    unit = node.get("unit")
+    needs = CYCLE.get(kind)
+    if needs is None or not isinstance(unit, dict) or not isinstance(unit.get("code"), str):
+        return
+    if not caller.in_scope(unit["code"], needs):
+        problems.append(f"a {kind} of {unit['code']} without {needs}")
 
 
 def walk_validation(node: dict[str, Any], caller: Caller, problems: list[str]) -> None:
@@ -779,6 +872,27 @@ def walk_validation(node: dict[str, Any], caller: Caller, problems: list[str]) -
         'reason: "audit") { code } }'
     ],
 )
+# A township approver approves its month and sends back a village of another township; a
+# village reporter submits its report and reads its township's status.
+@example(
+    grants=[("approver", BY_LEVEL["township"][0])],
+    documents=[
+        f'mutation {{ r0: approve(unit: "{BY_LEVEL["township"][0]}", period: "2024-03") '
+        "{ state unit { code __typename } __typename } "
+        f'r1: returnForCorrection(unit: "{BY_LEVEL["village"][-1]}", period: "2024-03", '
+        'reason: "x") { state __typename } }'
+    ],
+)
+@example(
+    grants=[("reporter", BY_LEVEL["village"][0])],
+    documents=[
+        f'mutation {{ r0: submitReport(unit: "{BY_LEVEL["village"][0]}", period: "2024-03") '
+        "{ report { state unit { code __typename } __typename } __typename } }",
+        f'query {{ r0: reportingStatus(under: "{BY_LEVEL["township"][0]}", period: "2024", '
+        "level: VILLAGE) { unit { code __typename } missingUnits { edges { node { unit "
+        "{ code __typename } __typename } } } __typename } }",
+    ],
+)
 def test_no_answer_or_change_leaves_the_callers_scope(
     world: tuple[str, TestClient], grants: list[tuple[str, str]], documents: list[str]
 ) -> None:
@@ -807,5 +921,6 @@ def test_no_answer_or_change_leaves_the_callers_scope(
     after = snapshot(url)
     problems += read_back(documents, bodies, before, after)
     problems += policy_changes(caller, name, before, after)
+    problems += cycle_changes(caller, before, after)
     problems += reach_after_grants(url, client, caller, name, bodies)
     assert problems == [], (documents, problems)
