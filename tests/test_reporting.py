@@ -578,3 +578,26 @@ def brute_force_counts(url: str, month_index: int) -> dict[str, dict[str, int]]:
         counts["expected"] += 1
         counts["submitted"] += unit_id in reported
     return found
+
+
+def test_an_assessment_counts_approved_data_once_the_year_is_approved(
+    world: dict[str, str],
+) -> None:
+    year = "2024"
+    assessment = """{ jurisdiction(code: "640104012") { assessment(year: "2024") { basis } } }"""
+    with client(world, "admin") as admin:
+        set_targets = """mutation { setTargets(reason: "yearly", input: [{jurisdiction:
+          "640104012", year: "2024", indicator: "birth_rate", bound: AT_MOST, value: 100}]) {
+          ok } }"""
+        assert data_of(admin, set_targets)["setTargets"]["ok"]
+        assert data_of(admin, assessment)["jurisdiction"]["assessment"]["basis"] == "ALL_DATA"
+        for month in range(1, 13):
+            period = f"{year}-{month:02d}"
+            units = [*VILLAGES, TOWNSHIP] if month % 3 == 0 else list(VILLAGES)
+            for unit in units:
+                data_of(admin, SUBMIT_REPORT, unit=unit, period=period)
+            data_of(admin, APPROVE, unit=TOWNSHIP, period=period)
+            basis = data_of(admin, assessment)["jurisdiction"]["assessment"]["basis"]
+            assert basis == ("APPROVED_DATA" if month == 12 else "ALL_DATA")
+        data_of(admin, REOPEN, unit=VILLAGES[0], period="2024-05")
+        assert data_of(admin, assessment)["jurisdiction"]["assessment"]["basis"] == "ALL_DATA"

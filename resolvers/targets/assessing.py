@@ -11,6 +11,7 @@ from core.errors import BadUserInput
 from indicators.assessment import Actual, Assessment, Basis, TargetSpec, assess
 from indicators.catalogue_index import CatalogueIndex, ElementInfo
 from indicators.periods import Period, PeriodError
+from indicators.reporting.coverage import unapproved
 from indicators.rollups.evaluation import ElementPlan, Figures, IndicatorPlan, UnitBucket
 from indicators.rollups.reading import read_figures
 from indicators.targets.reading import StoredTarget, targets_of
@@ -29,12 +30,15 @@ def year_argument(index: CatalogueIndex, text: str, *, argument: str = "year") -
         raise BadUserInput(f"{argument}: {error}") from error
 
 
-def basis_of(units: Sequence[Jurisdiction], period: Period) -> Basis:
-    """Which values an assessment of the units for the period counts: every value stored.
-    Once approvals exist (indicators.reporting), a year whose approvals are in counts its
-    approved values only (APPROVED_DATA), read by a loader of those figures."""
-    del units, period
-    return Basis.ALL_DATA
+async def bases_of(
+    context: Context, units: Sequence[Jurisdiction], period: Period
+) -> dict[int, Basis]:
+    """Which values each unit's assessment for the period counts: once every month of the
+    year is approved at the unit or above (and none reopened), its approved values
+    (APPROVED_DATA: locked, they are what is stored); before that, every value stored."""
+    months = [month.month_index for month in period.months()]
+    missing = await unapproved(context.session, units, months)
+    return {unit.id: Basis.ALL_DATA if missing[unit.id] else Basis.APPROVED_DATA for unit in units}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +128,12 @@ class Assessor:
     ) -> list[Assessment | None]:
         """Each unit's assessment on its targets (the callers checked the units' figures)."""
         context = self.context
-        basis = basis_of(units, self.period)
-        if basis is not Basis.ALL_DATA:
-            raise BadUserInput(f"assessments on {basis.value} are not available yet")
         graded = [(u, t) for u, t in zip(units, held, strict=True) if t]
         grading_of = await thresholds_for(context.session, [unit.path for unit, _ in graded])
         thresholds = [grading_of[unit.path] for unit, _ in graded]
         buckets = [bucket_of(unit, self.period, self.elements(t)) for unit, t in graded]
         figures = await self.figures(buckets)
+        bases = await bases_of(context, [unit for unit, _ in graded], self.period)
         found: dict[int, Assessment | None] = {}
         for (unit, held_targets), bucket, figured, grading in zip(
             graded, buckets, figures, thresholds, strict=True
@@ -140,5 +142,7 @@ class Assessor:
                 TargetSpec(t.indicator, t.bound, t.value, t.weight, t.veto) for t in held_targets
             ]
             actuals = [self.plan(t.indicator).actual(bucket, figured) for t in held_targets]
-            found[unit.id] = assess(self.period, specs, actuals, thresholds=grading, basis=basis)
+            found[unit.id] = assess(
+                self.period, specs, actuals, thresholds=grading, basis=bases[unit.id]
+            )
         return [found.get(unit.id) for unit in units]
