@@ -3,7 +3,7 @@ the unit or above, and nothing in or above its subtree is reopened for correctio
 
 What holds: such figures cannot change until an approval is withdrawn or a level above
 reopens them (`locks`), so "approved data only" reads them as they were approved. Two
-statements for any number of units: the approvals above them, the reopenings near them.
+statements for any number of units: the approvals above them, the reopenings open now.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from core.db.session import RequestSession
 from indicators.reporting import events
 from indicators.reporting.models import Approval, Reopening
 from tenancy.models import Jurisdiction
-from tenancy.paths import ancestor_paths, within
+from tenancy.paths import ancestor_paths
 from tenancy.scope import unscoped
 
 _CHECKED = "the units were checked against the caller's scope; approvals above are theirs"
@@ -45,14 +45,11 @@ async def unapproved(
     for path, month in await session.rows(unscoped(approved, why=_CHECKED)):
         approved_at[path].add(month)
     now: dt.datetime = events.utc_now()
+    # Reopenings open now are few (each lasts hours): all of the months', matched below.
     reopened = (
         select(Jurisdiction.path, Reopening.month_index)
         .join(Jurisdiction, Jurisdiction.id == Reopening.unit_id)
-        .where(
-            Reopening.month_index.in_(wanted),
-            Reopening.until > now,
-            or_(Jurisdiction.path.in_(above), *(within(Jurisdiction.path, u.path) for u in units)),
-        )
+        .where(Reopening.month_index.in_(wanted), Reopening.until > now)
     )
     open_at = list(await session.rows(unscoped(reopened, why=_CHECKED)))
     found: dict[int, list[int]] = {}
