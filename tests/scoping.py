@@ -25,6 +25,11 @@ SCOPED_TABLES = frozenset(
         "reopenings",
         "workflow_events",
         "reporting_rules",
+        "targets",
+        "target_changes",
+        "assessment_thresholds",
+        "assessment_threshold_changes",
+        "validation_violations",
     }
 )
 

@@ -454,14 +454,14 @@ def _write(
     c = VV.c
     resolved = sorted(s.id for key, s in stored.items() if key not in failing)
     for chunk in _chunks(resolved):
-        yield update(VV).where(c.id.in_(chunk)).values(resolved_at=now)
+        yield unscoped(update(VV).where(c.id.in_(chunk)).values(resolved_at=now), why=CHECKED)
     changed = {
         key: s
         for key, s in stored.items()
         if key in failing and (s.left, s.right) != (failing[key].left, failing[key].right)
     }
     for chunk in _chunks(sorted(s.id for s in changed.values())):
-        yield delete(VV).where(c.id.in_(chunk))
+        yield unscoped(delete(VV).where(c.id.in_(chunk)), why=CHECKED)
     ids = {key: (s.id, s.found_at) for key, s in stored.items() if key in failing}
     rows = [
         {
