@@ -69,6 +69,16 @@ class ApprovalState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class MonthAct:
+    """An act on one unit's month: by whom and why (the caller checked the unit)."""
+
+    unit: Jurisdiction
+    month_index: int
+    author: Author
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class GivenApproval:
     approval: Approval
     unit: Jurisdiction
@@ -257,16 +267,9 @@ async def _lock_subtree(session: RequestSession, unit: Jurisdiction) -> None:
     await session.execute(unscoped(lock_units(units), why=_CHECKED))
 
 
-async def approve(
-    session: RequestSession,
-    *,
-    index: CatalogueIndex,
-    unit: Jurisdiction,
-    month_index: int,
-    author: Author,
-    reason: str,
-) -> ApprovalView:
+async def approve(session: RequestSession, index: CatalogueIndex, act: MonthAct) -> ApprovalView:
     """Approve the unit's month: CONFLICT naming what it waits for, if anything does."""
+    unit, month_index, author, reason = act.unit, act.month_index, act.author, act.reason
     _check_month(month_index)
     if not unit_existed(unit, month_index, await tree_start(session)):
         raise BadUserInput(f"unit: {unit.code} did not exist in {month_text(month_index)}")
@@ -344,15 +347,10 @@ def _refuse_above(view: ApprovalView, what: str) -> None:
 
 
 async def withdraw_approval(
-    session: RequestSession,
-    *,
-    index: CatalogueIndex,
-    unit: Jurisdiction,
-    month_index: int,
-    author: Author,
-    reason: str,
+    session: RequestSession, index: CatalogueIndex, act: MonthAct
 ) -> ApprovalView:
     """Withdraw the unit's approval of the month, while nothing above approved it."""
+    unit, month_index, author, reason = act.unit, act.month_index, act.author, act.reason
     await _lock_subtree(session, unit)
     view = (await approval_views(session, index, [unit], month_index, under=unit))[unit.id]
     _refuse_above(view, "this one is withdrawn")
@@ -363,16 +361,11 @@ async def withdraw_approval(
 
 
 async def return_for_correction(
-    session: RequestSession,
-    *,
-    index: CatalogueIndex,
-    unit: Jurisdiction,
-    month_index: int,
-    author: Author,
-    reason: str,
+    session: RequestSession, index: CatalogueIndex, act: MonthAct
 ) -> ApprovalView:
     """Send the unit's month back (by a level above, the caller checked): its approval is
     withdrawn and its report returned, with the reason shown to the unit."""
+    unit, month_index, author, reason = act.unit, act.month_index, act.author, act.reason
     await _lock_subtree(session, unit)
     view = (await approval_views(session, index, [unit], month_index, under=unit))[unit.id]
     _refuse_above(view, "it is returned")
@@ -401,18 +394,11 @@ async def return_for_correction(
     return (await approval_views(session, index, [unit], month_index, under=unit))[unit.id]
 
 
-async def reopen(
-    session: RequestSession,
-    *,
-    unit: Jurisdiction,
-    month_index: int,
-    hours: int,
-    author: Author,
-    reason: str,
-) -> Reopening:
+async def reopen(session: RequestSession, act: MonthAct, *, hours: int) -> Reopening:
     """Open the locked values of the unit's subtree for the month until `hours` from now
     (by a level above, the caller checked). The approvals stand; the subtree's reports are
     to be submitted again, showing what changed since they were approved."""
+    unit, month_index, author, reason = act.unit, act.month_index, act.author, act.reason
     if not 1 <= hours <= MAX_REOPEN_HOURS:
         raise BadUserInput(f"hours: 1 to {MAX_REOPEN_HOURS}, not {hours}")
     await _lock_subtree(session, unit)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from authz.roles import Action
 from core.errors import Forbidden
+from indicators.catalogue_index import CatalogueIndex
 from indicators.reporting import approvals, reports
-from indicators.reporting.approvals import ApprovalView
+from indicators.reporting.approvals import ApprovalView, MonthAct
 from indicators.reporting.models import Reopening
 from indicators.reporting.reports import Submitted
 from indicators.reporting.units import month_argument, optional_text, unit_argument
@@ -44,61 +45,39 @@ async def submit_report(context: Context, *, unit: str, period: str, comment: st
     )
 
 
-async def approve(context: Context, *, unit: str, period: str, reason: str) -> ApprovalView:
-    author = author_of(context)
-    found = await _unit(context, unit, Action.APPROVE, "approve for")
+async def _act(
+    context: Context, unit: Jurisdiction, period: str, reason: str
+) -> tuple[CatalogueIndex, MonthAct]:
     index = await context.catalogue()
-    return await approvals.approve(
-        context.session,
-        index=index,
-        unit=found,
-        month_index=month_argument(index, period),
-        author=author,
-        reason=optional_text(reason, what="reason"),
-    )
+    return index, MonthAct(unit, month_argument(index, period), author_of(context), reason)
+
+
+async def approve(context: Context, *, unit: str, period: str, reason: str) -> ApprovalView:
+    found = await _unit(context, unit, Action.APPROVE, "approve for")
+    index, act = await _act(context, found, period, optional_text(reason, what="reason"))
+    return await approvals.approve(context.session, index, act)
 
 
 async def withdraw_approval(
     context: Context, *, unit: str, period: str, reason: str
 ) -> ApprovalView:
-    author, reason = author_of(context), required_reason(reason)
+    reason = required_reason(reason)
     found = await _unit(context, unit, Action.APPROVE, "withdraw approvals for")
-    index = await context.catalogue()
-    return await approvals.withdraw_approval(
-        context.session,
-        index=index,
-        unit=found,
-        month_index=month_argument(index, period),
-        author=author,
-        reason=reason,
-    )
+    index, act = await _act(context, found, period, reason)
+    return await approvals.withdraw_approval(context.session, index, act)
 
 
 async def return_for_correction(
     context: Context, *, unit: str, period: str, reason: str
 ) -> ApprovalView:
-    author, reason = author_of(context), required_reason(reason)
+    reason = required_reason(reason)
     found = await _unit_below(context, unit, "returned")
-    index = await context.catalogue()
-    return await approvals.return_for_correction(
-        context.session,
-        index=index,
-        unit=found,
-        month_index=month_argument(index, period),
-        author=author,
-        reason=reason,
-    )
+    index, act = await _act(context, found, period, reason)
+    return await approvals.return_for_correction(context.session, index, act)
 
 
 async def reopen(context: Context, *, unit: str, period: str, hours: int, reason: str) -> Reopening:
-    author, reason = author_of(context), required_reason(reason)
+    reason = required_reason(reason)
     found = await _unit_below(context, unit, "reopened")
-    index = await context.catalogue()
-    return await approvals.reopen(
-        context.session,
-        unit=found,
-        month_index=month_argument(index, period),
-        hours=hours,
-        author=author,
-        reason=reason,
-    )
+    _, act = await _act(context, found, period, reason)
+    return await approvals.reopen(context.session, act, hours=hours)
