@@ -474,6 +474,15 @@ def test_approved_data_only(world: dict[str, str]) -> None:
     with client(world, "county") as county:
         above = data_of(county, figure, u=COUNTY, p=month)["jurisdiction"]
         assert above["value"]["value"] is None
+        grid = """query($p: String!, $o: RollupOrder) { rollup(under: "640104", level: TOWNSHIP,
+          period: $p, elements: ["births"], approvedOnly: true, first: 100, orderBy: $o) {
+          codes columns { values nullReasons } } }"""
+        for order in (None, {"column": "births", "descending": True}):
+            rows = data_of(county, grid, p=month, o=order)["rollup"]
+            values = dict(zip(rows["codes"], rows["columns"][0]["values"], strict=True))
+            assert values.pop(TOWNSHIP) == 7.0
+            assert set(values.values()) == {None}
+            assert rows["codes"][0] == TOWNSHIP or order is None
         data_of(county, REOPEN, unit=VILLAGES[0], period=month)
         reopened = data_of(county, figure, u=TOWNSHIP, p=month)["jurisdiction"]
         assert reopened["value"]["value"] is None, "a reopened month is not approved data"

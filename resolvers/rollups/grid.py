@@ -37,7 +37,9 @@ from resolvers.rollups.queries import (
     bucket_of,
     element_argument,
     indicator_argument,
+    not_approved,
     require_figures,
+    withheld,
 )
 from tenancy import repository
 from tenancy.levels import Level
@@ -128,6 +130,7 @@ async def rollup(
     order: GridOrder | None,
     first: int | None,
     after: str | None,
+    approved_only: bool = False,
 ) -> Grid:
     """One row per unit at the level under the root not retired before the period began,
     one column per code asked."""
@@ -167,6 +170,8 @@ async def rollup(
         buckets = [bucket_of(unit, asked, read) for unit in units]
         figures = await loader.load_many(buckets)
         evaluated = [_evaluate(index, column, asked, buckets, figures) for column in columns]
+        if approved_only:
+            evaluated = await _approved_only(context, units, asked, evaluated)
         last = path_cursor(units[-1].path) if units else None
         return Grid(root, asked, level, units, evaluated, len(rows) > limit, last, total)
     # Ordered by a value: every unit's figures first, then a page by offset.
@@ -189,6 +194,8 @@ async def rollup(
     buckets = [bucket_of(unit, asked, read) for unit in rows]
     figures = await loader.load_many(buckets)
     evaluated = [_evaluate(index, column, asked, buckets, figures) for column in columns]
+    if approved_only:
+        evaluated = await _approved_only(context, list(rows), asked, evaluated)
     values = evaluated[key]
 
     def rank(row: int) -> tuple[bool, float, str]:
@@ -214,6 +221,23 @@ async def rollup(
         id_cursor(end) if on_page else None,
         total,
     )
+
+
+async def _approved_only(
+    context: Context, units: list[Jurisdiction], period: Period, columns: list[GridColumn]
+) -> list[GridColumn]:
+    """The columns with the figures of rows that are not approved data withheld."""
+    reasons = await not_approved(context, units, period)
+    return [
+        GridColumn(
+            c.code,
+            c.kind,
+            c.name,
+            c.unit,
+            [withheld(cell, reasons[unit.id]) for cell, unit in zip(c.cells, units, strict=True)],
+        )
+        for c in columns
+    ]
 
 
 async def violation_counts(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TypeVar
 
 from authz.roles import Action
 from core.errors import BadUserInput, Forbidden, shown
 from indicators.catalogue_index import CatalogueIndex, ElementInfo, IndicatorInfo
 from indicators.formulas import Term
 from indicators.periods import Period
-from indicators.reporting.coverage import unapproved_months
+from indicators.reporting.coverage import unapproved
 from indicators.reporting.expected import month_text
 from indicators.rollups.evaluation import (
     Aggregate,
@@ -113,19 +114,44 @@ async def value(
     bucket = bucket_of(unit, asked, [info])
     figures = await context.loader(FiguresLoader, Action.READ_AGGREGATES).load(bucket)
     found = element_aggregate(info, combos, asked, bucket, figures)
-    withheld = await _not_approved(context, unit, asked) if approved_only else None
-    return found if withheld is None else replace(found, value=None, null_reason=withheld)
+    reason = await _not_approved(context, unit, asked) if approved_only else None
+    return withheld(found, reason)
+
+
+async def not_approved(
+    context: Context, units: list[Jurisdiction], period: Period
+) -> dict[int, str | None]:
+    """Why each unit's figures of the period are not approved data (None where they are)."""
+    months = [month.month_index for month in period.months()]
+    missing = await unapproved(context.session, units, months)
+    found: dict[int, str | None] = {}
+    for unit in units:
+        months_missing = missing[unit.id]
+        if not months_missing:
+            found[unit.id] = None
+            continue
+        shown_months = ", ".join(month_text(m) for m in months_missing[:3])
+        more = f" and {len(months_missing) - 3} more" if len(months_missing) > 3 else ""
+        found[unit.id] = (
+            f"not approved data: {shown_months}{more} not approved at {unit.code} or above"
+        )
+    return found
+
+
+Figure = TypeVar("Figure", Aggregate, IndicatorResult, Aggregate | IndicatorResult)
+
+
+def withheld(found: Figure, reason: str | None) -> Figure:
+    """The figure, or where reason says it is not approved data, none (with the reason)."""
+    if reason is None:
+        return found
+    if isinstance(found, IndicatorResult):
+        return replace(found, value=None, numerator=None, denominator=None, null_reason=reason)
+    return replace(found, value=None, null_reason=reason)
 
 
 async def _not_approved(context: Context, unit: Jurisdiction, period: Period) -> str | None:
-    """Why the unit's figures of the period are not approved data, or None if they are."""
-    months = [month.month_index for month in period.months()]
-    missing = await unapproved_months(context.session, unit, months)
-    if not missing:
-        return None
-    shown_months = ", ".join(month_text(m) for m in missing[:3])
-    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-    return f"not approved data: {shown_months}{more} not approved at {unit.code} or above"
+    return (await not_approved(context, [unit], period))[unit.id]
 
 
 async def _results(
@@ -142,13 +168,8 @@ async def _results(
     bucket = bucket_of(unit, asked, read)
     figures = await context.loader(FiguresLoader, Action.READ_INDICATORS).load(bucket)
     found = [indicator_result(index, info, asked, bucket, figures) for info in chosen]
-    withheld = await _not_approved(context, unit, asked) if approved_only else None
-    if withheld is None:
-        return found
-    return [
-        replace(r, value=None, numerator=None, denominator=None, null_reason=withheld)
-        for r in found
-    ]
+    reason = await _not_approved(context, unit, asked) if approved_only else None
+    return [withheld(result, reason) for result in found]
 
 
 async def indicators(

@@ -15,18 +15,10 @@ from schema.context import Info
 from schema.levels import Level
 from schema.pagination import Connection, to_connection
 from schema.periods import PERIOD
-from schema.rollups.types import Aggregate, IndicatorValue
+from schema.rollups.types import Aggregate, ApprovedOnly, IndicatorValue
 from schema.targets.types import YEAR, Assessment, TargetType
 from schema.values.types import StoredValue, ValueChangeEntry
 from tenancy import models
-
-ApprovedOnly = Annotated[
-    bool,
-    strawberry.argument(
-        description="Only approved data: withheld (null, with nullReason) unless every month "
-        "of the period is approved at the unit or above and none is reopened."
-    ),
-]
 
 
 @strawberry.type(

@@ -10,7 +10,7 @@ from resolvers.rollups import grid, series
 from schema.context import Info
 from schema.levels import Level
 from schema.periods import PERIOD
-from schema.rollups.types import RollupGrid, RollupOrder, Series
+from schema.rollups.types import ApprovedOnly, RollupGrid, RollupOrder, Series
 
 
 @strawberry.type
@@ -33,6 +33,7 @@ class RollupQuery:
             int | None, strawberry.argument(description="Rows: 0 to 1000, default 50.")
         ] = None,
         after: str | None = None,
+        approved_only: ApprovedOnly = False,
     ) -> RollupGrid:
         order = grid.GridOrder(order_by.column, order_by.descending) if order_by else None
         found = await grid.rollup(
@@ -45,6 +46,7 @@ class RollupQuery:
             order=order,
             first=first,
             after=after,
+            approved_only=approved_only,
         )
         return RollupGrid.from_grid(found)
 

@@ -7,6 +7,7 @@ figures cost as one list per field, so grids and series answer with parallel lis
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -18,6 +19,14 @@ from resolvers.rollups.series import SeriesResult
 from schema.context import Info
 from schema.levels import Level
 from schema.validation.enums import Importance
+
+ApprovedOnly = Annotated[
+    bool,
+    strawberry.argument(
+        description="Only approved data: withheld (null, with nullReason) unless every month "
+        "of the period is approved at the unit or above and none is reopened."
+    ),
+]
 
 
 @strawberry.type(description="A data element summed over a unit's subtree and over a period.")
