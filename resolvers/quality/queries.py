@@ -104,6 +104,7 @@ async def outliers(
 ) -> Page[Outlier]:
     """Values far from their unit's own history, in unit code order, then element and option
     combination."""
+    context.scope(Action.READ_AGGREGATES)  # UNAUTHENTICATED before any argument is read
     index = await context.catalogue()
     settings = (await quality_settings(context.session)).outliers
     search = outlier_search(
@@ -134,6 +135,7 @@ async def implausible_indicators(
 ) -> Page[Implausible]:
     """Indicator values outside the catalogue's plausible ranges (the range of the indicator
     asked, or every range), in unit code order, then indicator code."""
+    context.scope(Action.READ_INDICATORS)  # UNAUTHENTICATED before any argument is read
     index = await context.catalogue()
     asked = period_argument(index, period)
     units = await _units(context, under, level, asked, Action.READ_INDICATORS)
@@ -165,6 +167,7 @@ async def consistency_checks(
 ) -> Page[ConsistencyResult]:
     """Each unit's figure of each check's element against its reference (the check asked,
     or every check), in unit code order, then check code."""
+    context.scope(Action.READ_AGGREGATES)  # UNAUTHENTICATED before any argument is read
     index = await context.catalogue()
     asked = period_argument(index, period)
     units = await _units(context, under, level, asked, Action.READ_AGGREGATES)
