@@ -234,6 +234,15 @@ def test_every_grade_with_its_reason(world: tuple[str, TestClient]) -> None:
     vetoed = assessment(client, D)
     assert (vetoed["grade"], vetoed["score"]) == ("VETOED", 82.0)
     assert vetoed["reason"].startswith("vetoed by policy_rate at least 95: 87.5")
+    # 一票否决: by score, the vetoed county follows every county that was not vetoed.
+    assert ranks(client, under="6401", year="2024") == [
+        (A, 1, 100.0),
+        (B, 2, 98.0),
+        (C, 3, 60.0),
+        (EMPTY, 4, 0.0),
+        (D, 5, 82.0),
+        (UNTARGETED, None, None),
+    ]
 
     missing = assessment(client, EMPTY)
     assert (missing["grade"], missing["score"]) == ("FAILED", 0.0)

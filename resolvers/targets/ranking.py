@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from authz.roles import Action
 from core.errors import BadUserInput, NotFound, shown
-from indicators.assessment import Assessment
+from indicators.assessment import Assessment, Grade
 from indicators.targets.store import measure_of
 from resolvers.context import Context
 from resolvers.jurisdictions.queries import visible_unit
@@ -39,19 +39,28 @@ class RankedUnit:
     assessment: Assessment | None = None
 
 
-def competition_ranks(values: list[float | None]) -> list[int | None]:
-    """Ranks of values already in ranking order: ties share the first one's rank."""
+def competition_ranks(values: list[tuple[bool, float] | None]) -> list[int | None]:
+    """Ranks of (vetoed, value) already in ranking order: ties share the first one's rank."""
     ranks: list[int | None] = []
-    previous: float | None = None
+    previous: tuple[bool, float] | None = None
     for position, value in enumerate(values):
         if value is None:
             ranks.append(None)
-        elif ranks and previous is not None and round(value, _DIGITS) == round(previous, _DIGITS):
+        elif ranks and previous is not None and _same(value, previous):
             ranks.append(ranks[-1])
         else:
             ranks.append(position + 1)
         previous = value
     return ranks
+
+
+def _same(one: tuple[bool, float], other: tuple[bool, float]) -> bool:
+    return one[0] == other[0] and round(one[1], _DIGITS) == round(other[1], _DIGITS)
+
+
+def _vetoed(ranked: RankedUnit) -> bool:
+    """By score, a vetoed unit (一票否决) ranks below every unit that was not vetoed."""
+    return ranked.assessment is not None and ranked.assessment.grade is Grade.VETOED
 
 
 async def ranking(
@@ -67,7 +76,8 @@ async def ranking(
 ) -> Page[RankedUnit]:
     """The units at the level under the root that were not retired before the year began,
     highest value first (lowest with descending false), by score or by a figure;
-    those without a value last, in code order."""
+    those without a value last, in code order. By score, vetoed units follow every unit
+    that was not, whatever their scores."""
     root = await visible_unit(context, under, argument="under")
     if root is None:
         raise NotFound(f"under: no jurisdiction has code {shown(under)}")
@@ -127,9 +137,14 @@ async def ranking(
         ]
     sign = -1.0 if descending else 1.0
     ranked.sort(
-        key=lambda r: (r.value is None, sign * r.value if r.value is not None else 0.0, r.unit.path)
+        key=lambda r: (
+            r.value is None,
+            _vetoed(r),
+            sign * r.value if r.value is not None else 0.0,
+            r.unit.path,
+        )
     )
-    ranks = competition_ranks([r.value for r in ranked])
+    ranks = competition_ranks([None if r.value is None else (_vetoed(r), r.value) for r in ranked])
     ordered = [
         RankedUnit(r.unit, rank, r.value, r.null_reason, r.assessment)
         for r, rank in zip(ranked, ranks, strict=True)
