@@ -246,7 +246,7 @@ def test_completeness_and_timeliness_roll_up(
 
 def test_bad_acts_are_refused_with_what_was_wrong(world: dict[str, str]) -> None:
     with client(world, "village") as village:
-        for period, words in [("2026-Q3", "by month"), ("2030-01", "has not begun")]:
+        for period, words in [("2026-Q3", "by month"), ("2030-01", "has not ended")]:
             body = graphql(village, SUBMIT_REPORT, unit=VILLAGES[0], period=period)
             assert error_code(body) == "BAD_USER_INPUT"
             assert words in body["errors"][0]["message"]
@@ -610,3 +610,67 @@ def test_an_assessment_counts_approved_data_once_the_year_is_approved(
             assert basis == ("APPROVED_DATA" if month == 12 else "ALL_DATA")
         data_of(admin, REOPEN, unit=VILLAGES[0], period="2024-05")
         assert data_of(admin, assessment)["jurisdiction"]["assessment"]["basis"] == "ALL_DATA"
+
+
+def test_a_reopening_needs_a_level_above_every_approval_and_a_new_one(
+    world: dict[str, str],
+) -> None:
+    """In 640303 (townships do not approve: test_rules_per_tree) the county approves over
+    its villages' reports. A township's approver cannot reopen what the county approved;
+    the county can, and cannot approve again until the reopened report is submitted again;
+    figures changed meanwhile are not approved data until then."""
+    url, month, county = world["url"], "2026-08", "640303"
+    rules = quhua(
+        "reporting", "rule", "--at", county, "--level", "township", "--no-approves", url=url
+    )
+    assert rules.exit_code == 0, rules.stdout
+    with client(world, "admin") as admin:
+        everyone = data_of(
+            admin,
+            """query($u: String!) { jurisdictions(level: VILLAGE, under: $u, first: 200) {
+              edges { node { code } } } }""",
+            u=county,
+        )["jurisdictions"]["edges"]
+        codes = [edge["node"]["code"] for edge in everyone]
+        for start in range(0, len(codes), 20):
+            calls = " ".join(
+                f'r{n}: submitReport(unit: "{code}", period: "{month}") {{ resubmitted }}'
+                for n, code in enumerate(codes[start : start + 20])
+            )
+            data_of(admin, f"mutation {{ {calls} }}")
+        assert data_of(admin, APPROVE, unit=county, period=month)["approve"]["state"] == (
+            "APPROVED_HERE"
+        )
+    township_approver = issue_token(url, "hongsipu-approver", "approver", codes[0][:9])
+    with client_for(url, township_approver) as township:
+        refused = graphql(township, REOPEN, unit=codes[0], period=month)
+        assert error_code(refused) == "LOCKED"
+        assert county in refused["errors"][0]["message"]
+    figure = """query($u: String!) { jurisdiction(code: $u) {
+      value(element: "births", period: "2026-08", approvedOnly: true) { nullReason } } }"""
+
+    def approved(admin: TestClient) -> bool:
+        reason = data_of(admin, figure, u=codes[0])["jurisdiction"]["value"]["nullReason"]
+        return not (reason or "").startswith("not approved data")
+
+    with client(world, "admin") as admin:
+        assert approved(admin)
+        data_of(admin, REOPEN, unit=codes[0], period=month)
+        assert not approved(admin)
+        data_of(admin, WITHDRAW, unit=county, period=month)
+        again = graphql(admin, APPROVE, unit=county, period=month)
+        assert error_code(again) == "CONFLICT"
+        assert f"submitted again: {codes[0]}" in again["errors"][0]["message"]
+        data_of(admin, SUBMIT_REPORT, unit=codes[0], period=month)
+        data_of(admin, APPROVE, unit=county, period=month)
+        assert approved(admin)
+
+
+def test_who_acted_and_the_values_as_approved_are_the_audit(world: dict[str, str]) -> None:
+    """An aggregate reader reads report states, not who acted, nor values."""
+    reader = issue_token(world["url"], "stats-system", "aggregate_reader", "64")
+    with client_for(world["url"], reader) as system:
+        asked = """query($u: String!) { report(unit: $u, period: "2026-11") { %s } }"""
+        assert data_of(system, asked % "state", u=VILLAGES[0])["report"] == {"state": "SUBMITTED"}
+        for field in ("changesSinceApproval { now }", "lastSubmitted { actor }"):
+            assert error_code(graphql(system, asked % field, u=VILLAGES[0])) == "FORBIDDEN"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -27,8 +27,8 @@ from indicators.catalogue_index import CatalogueIndex
 from indicators.reporting import events
 from indicators.reporting.events import record_event
 from indicators.reporting.expected import (
+    check_month_ended,
     existed,
-    month_start,
     month_text,
     reporting_levels,
     tree_start,
@@ -44,7 +44,7 @@ from indicators.reporting.models import (
     WorkflowEvent,
 )
 from indicators.reporting.reports import last_change_id
-from indicators.reporting.rules import REPORTING_TIME_ZONE, RuleBook, rule_book
+from indicators.reporting.rules import RuleBook, rule_book
 from indicators.rollups.maintenance import lock_units
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
@@ -54,6 +54,8 @@ from tenancy.scope import unscoped
 _CHECKED = "the unit was checked against the caller's scope; this reads its subtree and above"
 MAX_REOPEN_HOURS = 168
 SHOWN_WAITING = 20
+# Approvals that can lock one unit's month: one per level above it, and its own.
+MAX_LOCKS = 5
 MAX_LISTED_IDS = 2000
 
 
@@ -125,6 +127,7 @@ async def _nodes(
     reports or approvals the asked units wait for."""
     first = await tree_start(session)
     open_paths = {unit.path for unit in units}
+    lowest, highest = min(open_paths), max(open_paths) + "~"
     level = min(units, key=lambda unit: unit.level.depth).level
     found: list[Jurisdiction] = []
     while open_paths and (level := level.child) is not None:  # type: ignore[assignment]
@@ -132,6 +135,9 @@ async def _nodes(
         statement = select(Jurisdiction).where(
             Jurisdiction.level == level,
             within(Jurisdiction.path, under.path),
+            # The asked units' own stretch of the tree (they are a page in path order).
+            Jurisdiction.path >= lowest,
+            Jurisdiction.path < highest,
             existed(month_index, first),
         )
         below = await session.scalars(unscoped(statement, why=_CHECKED))
@@ -253,12 +259,7 @@ def _waiting_text(waiting: list[Waiting]) -> str:
 
 def _given_text(given: GivenApproval) -> str:
     at = given.event.at if given.event.at.tzinfo else given.event.at.replace(tzinfo=dt.UTC)
-    return f"{given.unit.code} ({given.unit.name}) by {given.event.actor} at {at.isoformat()}"
-
-
-def _check_month(month_index: int) -> None:
-    if month_start(month_index) > events.utc_now().astimezone(REPORTING_TIME_ZONE).date():
-        raise BadUserInput(f"period: {month_text(month_index)} has not begun")
+    return f"{given.unit.code} ({given.unit.name}) at {at.isoformat()}"
 
 
 async def _lock_subtree(session: RequestSession, unit: Jurisdiction) -> None:
@@ -270,7 +271,7 @@ async def _lock_subtree(session: RequestSession, unit: Jurisdiction) -> None:
 async def approve(session: RequestSession, index: CatalogueIndex, act: MonthAct) -> ApprovalView:
     """Approve the unit's month: CONFLICT naming what it waits for, if anything does."""
     unit, month_index, author, reason = act.unit, act.month_index, act.author, act.reason
-    _check_month(month_index)
+    check_month_ended(month_index, events.utc_now())
     if not unit_existed(unit, month_index, await tree_start(session)):
         raise BadUserInput(f"unit: {unit.code} did not exist in {month_text(month_index)}")
     await _lock_subtree(session, unit)
@@ -284,6 +285,23 @@ async def approve(session: RequestSession, index: CatalogueIndex, act: MonthAct)
     if view.state is ApprovalState.APPROVED_HERE:
         assert view.here is not None
         raise Conflict(f"{unit.code} {month} is approved already: {_given_text(view.here)}")
+    reopened = (
+        select(Jurisdiction.code)
+        .join(Report, Report.unit_id == Jurisdiction.id)
+        .where(
+            Report.month_index == month_index,
+            Report.state == ReportState.REOPENED,
+            within(Jurisdiction.path, unit.path),
+        )
+        .order_by(Jurisdiction.path)
+        .limit(SHOWN_WAITING)
+    )
+    corrected = list(await session.scalars(unscoped(reopened, why=_CHECKED)))
+    if corrected:
+        raise Conflict(
+            f"{unit.code} {month} waits for reports reopened for correction to be submitted "
+            f"again: {', '.join(corrected)}"
+        )
     if view.state is ApprovalState.WAITING:
         raise Conflict(
             f"{unit.code} {month} waits for {len(view.waiting)} unit(s): "
@@ -394,7 +412,9 @@ async def return_for_correction(
     return (await approval_views(session, index, [unit], month_index, under=unit))[unit.id]
 
 
-async def reopen(session: RequestSession, act: MonthAct, *, hours: int) -> Reopening:
+async def reopen(
+    session: RequestSession, act: MonthAct, *, hours: int, may_reopen: Callable[[str], bool]
+) -> Reopening:
     """Open the locked values of the unit's subtree for the month until `hours` from now
     (by a level above, the caller checked). The approvals stand; the subtree's reports are
     to be submitted again, showing what changed since they were approved."""
@@ -403,9 +423,14 @@ async def reopen(session: RequestSession, act: MonthAct, *, hours: int) -> Reope
         raise BadUserInput(f"hours: 1 to {MAX_REOPEN_HOURS}, not {hours}")
     await _lock_subtree(session, unit)
     now = events.utc_now()
-    locks = as_locks(await session.rows(locks_of(one_cell(unit.id, month_index), now=now, limit=1)))
+    statement = locks_of(one_cell(unit.id, month_index), now=now, limit=MAX_LOCKS)
+    locks = as_locks(await session.rows(statement))
     if not locks:
         raise Conflict(f"{unit.code} {month_text(month_index)} is not locked: nothing to reopen")
+    # Like a withdrawal, a reopening is for levels at or above every approval it undoes.
+    for lock in locks:
+        if not may_reopen(lock.approved_by_path):
+            raise Locked(lock.message)
     until = now + dt.timedelta(hours=hours)
     event = await record_event(
         session,

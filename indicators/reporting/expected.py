@@ -14,10 +14,13 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from core.db.session import RequestSession
+from core.errors import BadUserInput
 from indicators.catalogue_index import CatalogueIndex, ElementInfo
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
 from tenancy.scope import unscoped
+
+CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
 
 
 def month_text(month_index: int) -> str:
@@ -26,6 +29,13 @@ def month_text(month_index: int) -> str:
 
 def month_start(month_index: int) -> dt.date:
     return dt.date(month_index // 12, month_index % 12 + 1, 1)
+
+
+def check_month_ended(month_index: int, now: dt.datetime) -> None:
+    """BAD_USER_INPUT unless the month is over in China Standard Time (UTC+8, no daylight
+    saving): a month is reported and approved once it has ended."""
+    if month_start(month_index + 1) > now.astimezone(CHINA_STANDARD_TIME).date():
+        raise BadUserInput(f"period: {month_text(month_index)} has not ended")
 
 
 def report_month(element: ElementInfo, month_index: int) -> int:

@@ -51,6 +51,7 @@ class Lock:
     approved_by_unit: str
     approved_by_name: str
     approved_at: dt.datetime
+    approved_by_path: str
 
     @property
     def message(self) -> str:
@@ -84,7 +85,10 @@ def locks_of(source: FromClause, *, now: dt.datetime, limit: int) -> Select[*tup
         .where(_ancestor_or_self(reopened_unit, unit.c.path))
     )
     statement = (
-        select(s.line, unit.c.code, s.month_end, approving.c.code, approving.c.name, E.at)
+        select(
+            *(s.line, unit.c.code, s.month_end, approving.c.code, approving.c.name, E.at),
+            approving.c.path,
+        )
         .select_from(source)
         .join(unit, unit.c.id == s.unit_id)
         .join(approving, _ancestor_or_self(approving, unit.c.path))

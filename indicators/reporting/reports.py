@@ -17,8 +17,8 @@ from indicators.models import ValueChange
 from indicators.reporting import events
 from indicators.reporting.events import record_event
 from indicators.reporting.expected import (
+    check_month_ended,
     elements_due,
-    month_start,
     month_text,
     report_month,
     reporting_levels,
@@ -27,7 +27,7 @@ from indicators.reporting.expected import (
 )
 from indicators.reporting.locks import as_locks, locks_of, one_cell
 from indicators.reporting.models import Approval, EventKind, Report, ReportState
-from indicators.reporting.rules import REPORTING_TIME_ZONE, deadline, rule_book
+from indicators.reporting.rules import deadline, rule_book
 from indicators.rollups.maintenance import lock_units
 from indicators.validation.refresh import Violation, refresh_violations
 from indicators.validation.rules import Importance
@@ -67,8 +67,7 @@ async def check_expected(
 ) -> None:
     """BAD_USER_INPUT unless the unit is expected to report for the month."""
     month = month_text(month_index)
-    if month_start(month_index) > events.utc_now().astimezone(REPORTING_TIME_ZONE).date():
-        raise BadUserInput(f"period: {month} has not begun")
+    check_month_ended(month_index, events.utc_now())
     if not unit_existed(unit, month_index, await tree_start(session)):
         raise BadUserInput(f"unit: {unit.code} did not exist in {month}")
     if unit.level not in reporting_levels(index, month_index):

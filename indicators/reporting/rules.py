@@ -15,6 +15,7 @@ from core.db.session import RequestSession
 from core.errors import BadUserInput
 from indicators.audit import Author
 from indicators.reporting.events import record_event
+from indicators.reporting.expected import CHINA_STANDARD_TIME
 from indicators.reporting.models import EventKind, ReportingRule
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
@@ -22,7 +23,7 @@ from tenancy.paths import ancestor_paths, within
 from tenancy.scope import unscoped
 
 # Deadlines fall at the end of their day in China Standard Time (no daylight saving).
-REPORTING_TIME_ZONE = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
+REPORTING_TIME_ZONE = CHINA_STANDARD_TIME
 # Villages report to their township by the 3rd, townships to the county by the 5th, …
 DEFAULT_DEADLINE_DAYS = {
     Level.VILLAGE: 3,

@@ -80,4 +80,5 @@ async def reopen(context: Context, *, unit: str, period: str, hours: int, reason
     reason = required_reason(reason)
     found = await _unit_below(context, unit, "reopened")
     _, act = await _act(context, found, period, reason)
-    return await approvals.reopen(context.session, act, hours=hours)
+    scope = context.scope(Action.APPROVE)
+    return await approvals.reopen(context.session, act, hours=hours, may_reopen=scope.contains)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from authz.roles import Action
+from core.errors import Forbidden
 from indicators.reporting import approvals, reports, status
 from indicators.reporting.approvals import ApprovalView
 from indicators.reporting.expected import existed, tree_start
@@ -159,7 +160,18 @@ async def report(context: Context, *, unit: str, period: str) -> ReportView | No
     return None if stored is None else ReportView(found, stored)
 
 
+def require_acts(context: Context, unit: Jurisdiction) -> None:
+    """Who did what and why (actors, issuers, reasons) is the audit: FORBIDDEN unless the
+    caller may read the audit at the unit that acted."""
+    if not context.scope(Action.READ_AUDIT).contains(unit.path):
+        raise Forbidden(f"{unit.code}: who acted and why is in its audit, outside your access")
+
+
 async def differences(context: Context, view: ReportView) -> list[Difference]:
+    """The values as approved and now: raw values, and their audit."""
+    for action in (Action.READ_VALUES, Action.READ_AUDIT):
+        if not context.scope(action).contains(view.unit.path):
+            raise Forbidden(f"{view.unit.code}: its {action.obj} are outside your access")
     index = await context.catalogue()
     return await reports.changes_since_approval(
         context.session, index, view.unit, view.report.month_index

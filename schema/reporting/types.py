@@ -92,13 +92,20 @@ class Report:
             on_time=submitted < due,
         )
 
-    @strawberry.field(description="The latest submission: who, when, with what comment.")
+    @strawberry.field(
+        description="The latest submission: who, when, with what comment (the audit: needs "
+        "AUDIT read at the unit)."
+    )
     async def last_submitted(self, info: Info) -> Act:
+        queries.require_acts(info.context, self.view.unit)
         event = await queries.event(info.context, self.view.report.submitted_event_id)
         return Act.from_model(event)
 
-    @strawberry.field(description="The latest return for correction, with its reason.")
+    @strawberry.field(
+        description="The latest return for correction, with its reason (the audit, as above)."
+    )
     async def returned(self, info: Info) -> Act | None:
+        queries.require_acts(info.context, self.view.unit)
         event_id = self.view.report.returned_event_id
         if event_id is None:
             return None
@@ -144,8 +151,12 @@ class GivenApprovalInfo:
     unit: Jurisdiction
     given: strawberry.Private[GivenApproval]
 
-    @strawberry.field
-    def approved(self) -> Act:
+    @strawberry.field(
+        description="Who approved, when and why: the approving unit's audit (needs AUDIT read "
+        "there)."
+    )
+    def approved(self, info: Info) -> Act:
+        queries.require_acts(info.context, self.given.unit)
         return Act.from_model(self.given.event)
 
     @classmethod
@@ -223,7 +234,9 @@ class ReportingCounts:
         description="Unit-months expected: units of the level that existed in each month "
         "with something due in it."
     )
-    submitted: int
+    submitted: int = strawberry.field(
+        description="Reports in, returned ones included (they count in `returned` too)."
+    )
     on_time: int
     late: int
     missing: int
