@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -10,6 +11,7 @@ from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from indicators.catalogue_changes import plan_changes
 from indicators.catalogue_file import CatalogueError, CatalogueSpec, CategorySpec, ElementSpec
+from indicators.feed.clock import reset_statements
 from indicators.models import (
     CatalogueSettings,
     Category,
@@ -225,4 +227,18 @@ def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueRep
         report.rebuilt = plan.rebuild
     # Last: a rule re-run reads the store as rebuilt.
     store_rules(connection, spec, rebuilt=plan.rebuild, count=report.count)
+    moved = _moves_aggregates(report)
+    if moved:
+        for statement in reset_statements(dt.datetime.now(dt.UTC), moved):
+            connection.execute(statement)
     return report
+
+
+def _moves_aggregates(report: CatalogueReport) -> str | None:
+    """Why the catalogue change may move aggregates without changing a stored value (the
+    change feed then says so), or None: new and unchanged entries move none."""
+    why = [f"{code}: {reason}" for code, reason in sorted(report.rebuilt.items())]
+    for kind in ("indicators", "settings"):
+        if report.updated.get(kind):
+            why.append(f"{report.updated[kind]} {kind} changed")
+    return "catalogue: " + "; ".join(why) if why else None

@@ -6,6 +6,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -150,6 +151,7 @@ class ChangeSet(Base):
     through the API, a file imported). Its value changes say what changed."""
 
     __tablename__ = "change_sets"
+    __table_args__ = (Index("ix_change_sets_seq", "seq", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -161,6 +163,9 @@ class ChangeSet(Base):
     # The token the actor used, and who issued it when that was not the actor.
     token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), default=None)
     issuer: Mapped[str | None] = mapped_column(String(100), default=None)
+    # Its place in the change feed, given as the writer's last statement before commit
+    # (indicators.feed.clock): null only inside the writing transaction.
+    seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class ValueChange(Base):
@@ -168,7 +173,11 @@ class ValueChange(Base):
     change set's (one row for a whole file, not one per value)."""
 
     __tablename__ = "value_changes"
-    __table_args__ = (Index("ix_value_changes_jurisdiction_id_id", "jurisdiction_id", "id"),)
+    __table_args__ = (
+        Index("ix_value_changes_jurisdiction_id_id", "jurisdiction_id", "id"),
+        # The change feed reads a change set's values in order.
+        Index("ix_value_changes_change_set_id_id", "change_set_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     change_set_id: Mapped[int] = mapped_column(ForeignKey("change_sets.id"))

@@ -19,6 +19,7 @@ from indicators.catalogue_index import (
     current_elements,
     stale_elements,
 )
+from indicators.feed.clock import stamp_statements
 from indicators.models import DataValue, ValueChange
 from indicators.periods import Period, PeriodError
 from indicators.reporting import events
@@ -282,12 +283,15 @@ async def write_values(
         if await _refused_for_locks(session, plans, outcome):
             return outcome
         await _run(session, BEFORE)
-    await _write(session, plans, outcome, author=author, reason=reason, source=source)
+    change_set = await _write(session, plans, outcome, author=author, reason=reason, source=source)
     if changing:
         await _run(session, [*AFTER, *apply_statements(session.dialect)])
     # Every row's unit and month, changed or not: the answer warns of what fails there.
     touched = sorted({(cell.unit.id, cell.period.month_index) for cell in cells})
     outcome.violations = await refresh_violations(session, index, touched)
+    if change_set is not None:
+        # Last: the feed's clock stays locked from here to the commit.
+        await _run(session, stamp_statements(change_set))
     return outcome
 
 
@@ -342,7 +346,8 @@ async def _write(
     author: Author,
     reason: str,
     source: str,
-) -> None:
+) -> int | None:
+    """Write each row's value and audit it; returns the change set (None: nothing changed)."""
     now = dt.datetime.now(dt.UTC)
     change_set: int | None = None
     for cell, stored in plans:
@@ -383,6 +388,7 @@ async def _write(
             )
         )
         outcome.changed += 1
+    return change_set
 
 
 async def _insert(

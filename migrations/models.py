@@ -5,6 +5,7 @@ from __future__ import annotations
 from authz import models as authz_models
 from core.db.base import Base
 from indicators import models as indicator_models
+from indicators.feed import models as feed_models
 from indicators.quality import models as quality_models
 from indicators.reporting import models as reporting_models
 from indicators.rollups import models as rollup_models
@@ -22,4 +23,5 @@ MODEL_MODULES = (
     target_models,
     validation_models,
     quality_models,
+    feed_models,
 )

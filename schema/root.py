@@ -12,6 +12,7 @@ from schema.access.mutation import AccessMutation
 from schema.access.query import AccessQuery
 from schema.catalogue.query import CatalogueQuery
 from schema.errors import log_unexpected
+from schema.feed.query import FeedQuery
 from schema.jurisdictions.query import JurisdictionQuery
 from schema.limits import MAX_BATCH, extensions
 from schema.quality.query import QualityQuery
@@ -35,6 +36,7 @@ Query = merge_types(
         ReportingQuery,
         TargetsQuery,
         ValidationQuery,
+        FeedQuery,
     ),
 )
 Mutation = merge_types(

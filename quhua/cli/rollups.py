@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import Connection, select
 
+from indicators.feed.clock import reset_statements
 from indicators.models import DataElement
 from indicators.rollups.verification import Filter, rebuild, verify
 from quhua.cli.common import DatabaseOption, fail, writing
@@ -104,4 +106,7 @@ def rebuild_command(element: Elements = None, database_url: DatabaseOption = Non
         elements = _element_ids(connection, element)
         with _steps("rebuilding the store") as advance:
             measured = rebuild(connection, elements=elements, progress=advance)
+        # A store that was wrong moves figures no stored value explains: followers re-read.
+        for statement in reset_statements(dt.datetime.now(dt.UTC), "the store was rebuilt"):
+            connection.execute(statement)
     typer.echo(f"rebuilt the store from {measured} stored values")

@@ -1,0 +1,184 @@
+"""Reading the change feed: which aggregates moved after a position, in feed order.
+
+A position is (sequence of a change set, id of one of its value changes): every value change
+has one, in the order the clock gave (indicators.feed.clock). A page reads the changes after
+a position under one root, maps each to the aggregate it moves at the level asked (the
+unit's ancestor there, the element, the period of the type asked that holds the month),
+and keeps, per aggregate, its latest change. Aggregates come in the order of their latest
+change; the page ends at the position of the last aggregate it holds, or, when it holds all
+it read, at the last change read.
+
+What holds: every change after the caller's position is at or before the end of the page
+(its aggregate is on the page, read after the change committed) or after it (on a later
+page). A follower that reads each page's aggregates afresh and moves to the page's end
+holds, once a page says nothing more is there, every aggregate as it is now. Aggregates
+are read in a later statement than the changes, so they may be newer than the page's end:
+a later page then says so again, which is harmless.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Table, and_, func, or_, select
+
+from core.db.session import RequestSession
+from indicators.catalogue_index import CatalogueIndex, ElementInfo
+from indicators.feed.clock import HEAD, RESETS
+from indicators.models import ChangeSet, ValueChange
+from indicators.periods import Period, PeriodType
+from tenancy.levels import Level
+from tenancy.models import Jurisdiction
+from tenancy.paths import within
+from tenancy.scope import Scope
+
+S = cast(Table, ChangeSet.__table__).c
+X = cast(Table, ValueChange.__table__).c
+J = cast(Table, Jurisdiction.__table__).c
+# Value changes read per statement: a page's cost is bounded whatever lies after the cursor.
+WINDOW = 20_000
+_PREFIX = "f1."
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Position:
+    """A place in the feed: after every change up to this change set and change."""
+
+    seq: int
+    change: int = 0
+
+    def cursor(self) -> str:
+        text = f"{_PREFIX}{self.seq}.{self.change}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> Position:
+        """The position a cursor names (the start for None); ValueError if it names none."""
+        if cursor is None or cursor == "":
+            return START
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+        except (UnicodeError, ValueError, binascii.Error):
+            raise ValueError("not a cursor of the change feed") from None
+        seq, dot, change = text.removeprefix(_PREFIX).partition(".")
+        if not text.startswith(_PREFIX) or not dot or not seq.isdigit() or not change.isdigit():
+            raise ValueError("not a cursor of the change feed")
+        return cls(int(seq), int(change))
+
+
+START = Position(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedAggregate:
+    """An aggregate that moved: the unit at the level (by path), the element, the period."""
+
+    path: str
+    element: ElementInfo
+    period: Period
+    latest: Position
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    seq: int
+    at: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    aggregates: list[ChangedAggregate]
+    resets: list[Reset]
+    end: Position
+    has_more: bool
+
+
+def period_of(element: ElementInfo, month_index: int, period_type: PeriodType) -> Period:
+    """The period of the type asked that holds the month; an element reported by a longer
+    period (a quarter's funding in a monthly feed) moves its own period's aggregate."""
+    span = max(element.period_type.months, period_type.months)
+    kind = period_type if period_type.months >= element.period_type.months else element.period_type
+    start = month_index - month_index % span
+    return Period(start // 12, start % 12 + 1, kind)
+
+
+async def read_page(
+    session: RequestSession,
+    index: CatalogueIndex,
+    *,
+    scope: Scope,
+    root_path: str,
+    level: Level,
+    period_type: PeriodType,
+    elements: list[ElementInfo] | None,
+    after: Position,
+    first: int,
+) -> FeedPage:
+    """The aggregates at the level under the root that moved after the position (at most
+    `first`), the resets among them, and where the page ends."""
+    statement = (
+        select(S.seq, X.id, J.path, X.combo_id, X.month_index)
+        .select_from(ChangeSet)
+        .join(ValueChange, X.change_set_id == S.id)
+        .join(Jurisdiction, J.id == X.jurisdiction_id)
+        .where(
+            S.seq.is_not(None),
+            or_(S.seq > after.seq, and_(S.seq == after.seq, X.id > after.change)),
+            within(J.path, root_path),
+            func.length(J.path) >= level.path_length,
+        )
+        .order_by(S.seq, X.id)
+        .limit(WINDOW)
+    )
+    if elements is not None:
+        combos = sorted(c for element in elements for c in element.combos.values())
+        statement = statement.where(X.combo_id.in_(combos))
+    rows = await session.rows(scope.within_scope(statement, J.path))
+    latest: dict[tuple[str, int, int], ChangedAggregate] = {}
+    for seq, change, path, combo, month in rows:
+        element = index.by_combo[combo][0]
+        period = period_of(element, month, period_type)
+        key = (path[: level.path_length], element.id, period.month_index)
+        latest.pop(key, None)
+        # Re-inserted: the dict keeps aggregates in the order of their latest change.
+        latest[key] = ChangedAggregate(key[0], element, period, Position(seq, change))
+    found = list(latest.values())
+    read_all = len(rows) < WINDOW
+    if len(found) > first:
+        found = found[:first]
+        end, has_more = found[-1].latest, True
+    elif rows:
+        end, has_more = Position(rows[-1][0], rows[-1][1]), not read_all
+    else:
+        end, has_more = after, False
+    resets = await _resets(session, after, end if has_more else None)
+    if not has_more and resets and resets[-1].seq > end.seq:
+        end = Position(resets[-1].seq, 0)
+    return FeedPage(found, resets, end, has_more)
+
+
+async def _resets(session: RequestSession, after: Position, end: Position | None) -> list[Reset]:
+    """Resets after the position, up to the end (every one when the page read all)."""
+    # A reset has no changes: the position (its seq, 0) lies after it.
+    statement = select(RESETS.c.seq, RESETS.c.at, RESETS.c.reason).where(RESETS.c.seq > after.seq)
+    if end is not None:
+        statement = statement.where(RESETS.c.seq <= end.seq)
+    rows = await session.rows(statement.order_by(RESETS.c.seq))
+    return [Reset(int(seq), at, reason) for seq, at, reason in rows]
+
+
+async def head(session: RequestSession) -> Position:
+    """The position after everything committed now: a follower that has read every
+    aggregate (an export) starts here."""
+    seq = (await session.rows(HEAD))[0][0]
+    return Position(int(seq), _LAST)
+
+
+# After every change of the head's change set, whatever their ids.
+_LAST = 2**62
