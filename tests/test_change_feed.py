@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+import threading
+from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from core.db.engine import sync_engine
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
+from quhua.pull import Fetch, Follow, answer_data, http_fetch, mirrored, pull
 from tests.cli import quhua
 from tests.conftest import client_for, data_of, graphql
 from tests.databases import issue_token, load_tree
+from tests.processes import quhua_server
 
 SUBMIT = """mutation($rows: [ValueInput!]!) {
   submitValues(input: $rows, reason: "report") { ok errors { message } } }"""
+DELETE = """mutation($rows: [ValueKeyInput!]!) {
+  deleteValues(input: $rows, reason: "withdrawn") { ok errors { message } } }"""
 CHANGES = """query($under: String!, $level: Level!, $after: String, $first: Int,
   $periodType: PeriodType! = MONTH, $elements: [String!], $indicators: [String!]) {
   changes(under: $under, level: $level, after: $after, first: $first, periodType: $periodType,
@@ -81,3 +95,288 @@ def test_feed_gives_moved_aggregates_at_the_level(ningxia: tuple[str, TestClient
         client, None, under="64", level="COUNTY", elements=["births"], periodType="YEAR"
     )
     assert held == {(XINGQING, "2024", "element", "births"): 12.0}
+
+
+# Villages of two counties of Yinchuan (6401) and one of Shizuishan (6402): the follower
+# holds Yinchuan; writes to Shizuishan must never reach it.
+VILLAGES = [VILLAGE, OTHER_VILLAGE, OTHER_COUNTY_VILLAGE, "640202001001"]
+MONTHS = ["2024-01", "2024-02", "2024-03"]
+COUNTY_PATH = len("64/6401/640104/")
+
+
+def through(client: TestClient) -> Fetch:
+    """The pull client's transport, through the ASGI app in the test's process."""
+
+    def fetch(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        return answer_data(
+            client.post("/graphql", json={"query": query, "variables": variables}).json()
+        )
+
+    return fetch
+
+
+def brute_force(url: str, root: str = "64/6401/") -> dict[tuple[str, str, str, str], float]:
+    """Births by county and month under the root, summed from data_values alone."""
+    engine = sync_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT j.path, v.month_index, v.value FROM data_values v"
+                    " JOIN jurisdictions j ON j.id = v.jurisdiction_id"
+                    " JOIN option_combos c ON c.id = v.combo_id"
+                    " JOIN data_elements e ON e.id = c.element_id"
+                    " WHERE e.code = 'births' AND j.path LIKE :root"
+                ),
+                {"root": root + "%"},
+            ).all()
+            unstamped = connection.execute(
+                text("SELECT count(*) FROM change_sets WHERE seq IS NULL")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert unstamped == 0, "every committed change set has its place in the feed"
+    sums: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    for path, month, value in rows:
+        county = path[:COUNTY_PATH].rstrip("/").rsplit("/", 1)[-1]
+        sums[(county, f"{month // 12}-{month % 12 + 1:02d}", "element", "births")] += float(value)
+    return dict(sums)
+
+
+def present(held: dict[Any, Any]) -> dict[Any, Any]:
+    """The aggregates that hold a figure (an aggregate whose values were all deleted is null)."""
+    return {key: value for key, value in held.items() if value is not None}
+
+
+@pytest.fixture
+def yinchuan(
+    ningxia: tuple[str, TestClient], tmp_path: Path
+) -> Iterator[tuple[str, TestClient, TestClient]]:
+    """The admin's client and an aggregate reader's of Yinchuan."""
+    url, admin = ningxia
+    with client_for(url, issue_token(url, "yinchuan-puller", "aggregate_reader", "6401")) as reader:
+        yield url, admin, reader
+
+
+COUNTIES = Follow(under="6401", level="COUNTY", elements=("births",))
+_examples = itertools.count()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(
+                st.just("write"),
+                st.lists(
+                    st.tuples(
+                        st.sampled_from(VILLAGES),
+                        st.sampled_from(MONTHS),
+                        st.sampled_from(["male", "female"]),
+                        st.one_of(st.none(), st.integers(0, 9)),
+                    ),
+                    min_size=1,
+                    max_size=4,
+                    unique_by=lambda row: row[:3],
+                ),
+            ),
+            st.tuples(st.just("pull"), st.integers(1, 3), st.integers(1, 2)),
+        ),
+        max_size=12,
+    )
+)
+def test_a_follower_ends_with_every_aggregate_of_its_scope(
+    yinchuan: tuple[str, TestClient, TestClient], tmp_path: Path, steps: list[Any]
+) -> None:
+    url, admin, reader = yinchuan
+    into = f"sqlite:///{tmp_path}/mirror.sqlite3"
+    source = f"example-{next(_examples)}"
+    for step in steps:
+        if step[0] == "write":
+            rows = [births(unit, month, value, sex) for unit, month, sex, value in step[1]]
+            kept = [row for row in rows if row["value"] is not None]
+            gone = [
+                {k: v for k, v in row.items() if k != "value"} for row in rows if row not in kept
+            ]
+            if kept:
+                assert data_of(admin, SUBMIT, rows=kept)["submitValues"]["ok"]
+            if gone:
+                # Deleting what is not stored changes nothing: the answer may refuse it.
+                data_of(admin, DELETE, rows=gone)
+        else:
+            _, page_size, pages = step
+            pull(
+                through(reader),
+                source=source,
+                into=into,
+                follow=COUNTIES,
+                page_size=page_size,
+                max_pages=pages,
+            )
+    pull(through(reader), source=source, into=into, follow=COUNTIES, page_size=2)
+    held = mirrored(into, source, COUNTIES)
+    assert all(unit.startswith("6401") for unit, *_ in held)
+    assert present(held) == brute_force(url)
+
+
+def test_a_cursor_past_a_reset_reads_the_scope_again(
+    yinchuan: tuple[str, TestClient, TestClient], tmp_path: Path
+) -> None:
+    url, admin, reader = yinchuan
+    into = f"sqlite:///{tmp_path}/mirror.sqlite3"
+    assert data_of(admin, SUBMIT, rows=[births(VILLAGE, "2024-03", 4)])["submitValues"]["ok"]
+    first = pull(through(reader), source="s", into=into, follow=COUNTIES)
+    assert first.resets == [] and present(mirrored(into, "s", COUNTIES)) == brute_force(url)
+    rebuilt = quhua("rollups", "rebuild", url=url)
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    page = data_of(
+        reader, CHANGES, under="6401", level="COUNTY", after=first.cursor, elements=["births"]
+    )
+    assert [r["reason"] for r in page["changes"]["resets"]] == ["the store was rebuilt"]
+    again = pull(through(reader), source="s", into=into, follow=COUNTIES)
+    assert again.resets == ["the store was rebuilt"]
+    assert present(mirrored(into, "s", COUNTIES)) == brute_force(url)
+    # Read once: the next pull finds nothing new.
+    assert pull(through(reader), source="s", into=into, follow=COUNTIES).resets == []
+
+
+def test_the_feed_is_scoped_like_the_grid(yinchuan: tuple[str, TestClient, TestClient]) -> None:
+    url, admin, reader = yinchuan
+    assert data_of(
+        admin, SUBMIT, rows=[births(VILLAGE, "2024-03", 4), births("640202001001", "2024-03", 7)]
+    )["submitValues"]["ok"]
+    for under in ("64", "6402", "640202"):
+        body = graphql(reader, CHANGES, under=under, level="COUNTY", elements=["births"])
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", under
+    # Village figures are reported values: an aggregate reader may not follow them.
+    body = graphql(reader, CHANGES, under="6401", level="VILLAGE", elements=["births"])
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    with client_for(url) as anonymous:
+        body = graphql(anonymous, CHANGES, under="6401", level="COUNTY", elements=["births"])
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        body = graphql(anonymous, "{ feedHead }")
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    held, _ = follow(reader, under="6401", level="COUNTY", elements=["births"])
+    assert held == {(XINGQING, "2024-03", "element", "births"): 4.0}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"after": "nonsense"}, "after: not a cursor of the change feed"),
+        ({"after": "ZjEuMS4"}, "after: not a cursor of the change feed"),
+        ({"first": 1001}, "first: 1001 is out of range"),
+        ({"elements": ["nothing"]}, "elements: unknown element 'nothing'"),
+        ({"indicators": ["nothing"]}, "indicators: unknown indicator 'nothing'"),
+        ({"level": "PROVINCE", "under": "6401"}, "level: province lies above 6401"),
+        ({"under": "99"}, "under: no jurisdiction has code '99'"),
+    ],
+)
+def test_bad_arguments_are_named(
+    ningxia: tuple[str, TestClient], arguments: dict[str, Any], message: str
+) -> None:
+    _, admin = ningxia
+    asked = {"under": "64", "level": "COUNTY", "elements": ["births"], **arguments}
+    body = graphql(admin, CHANGES, **asked)
+    assert body["errors"][0]["message"].startswith(message), body
+
+
+def test_indicators_follow_their_elements(ningxia: tuple[str, TestClient]) -> None:
+    _, admin = ningxia
+    population = {
+        "jurisdiction": VILLAGE,
+        "element": "population",
+        "period": "2024-03",
+        "disaggregation": "sex=male",
+        "value": 500,
+    }
+    assert data_of(admin, SUBMIT, rows=[births(VILLAGE, "2024-03", 5), population])["submitValues"][
+        "ok"
+    ]
+    page = data_of(admin, CHANGES, under="64", level="COUNTY", indicators=["birth_rate"])["changes"]
+    (change,) = page["changes"]
+    grid = data_of(
+        admin,
+        """{ jurisdiction(code: "640104") {
+          indicator(code: "birth_rate", period: "2024-03") { value numerator denominator } } }""",
+    )["jurisdiction"]["indicator"]
+    assert (change["kind"], change["code"], change["unit"]) == ("indicator", "birth_rate", XINGQING)
+    assert (change["value"], change["numerator"], change["denominator"]) == (
+        grid["value"],
+        grid["numerator"],
+        grid["denominator"],
+    )
+
+
+def test_pages_end_where_their_last_aggregate_moved(ningxia: tuple[str, TestClient]) -> None:
+    _, admin = ningxia
+    for month in MONTHS:
+        assert data_of(
+            admin, SUBMIT, rows=[births(VILLAGE, month, 1), births(OTHER_COUNTY_VILLAGE, month, 2)]
+        )["submitValues"]["ok"]
+    seen: list[tuple[str, str]] = []
+    after = None
+    while True:
+        page = data_of(
+            admin, CHANGES, under="64", level="COUNTY", first=1, after=after, elements=["births"]
+        )["changes"]
+        seen += [(c["unit"], c["period"]) for c in page["changes"]]
+        assert len(page["changes"]) <= 1
+        after = page["endCursor"]
+        if not page["hasMore"]:
+            break
+    assert sorted(seen) == sorted(
+        (county, month) for month in MONTHS for county in (XINGQING, "640105")
+    )
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_concurrent_writers_in_several_processes_miss_nothing(
+    yinchuan: tuple[str, TestClient, TestClient], tmp_path: Path
+) -> None:
+    """Writers through a server of two worker processes; the follower pulls as they commit."""
+    url, _, _ = yinchuan
+    writer_token = issue_token(url, "writer", "admin", "64")
+    reader_token = issue_token(url, "puller", "aggregate_reader", "6401")
+    into = f"sqlite:///{tmp_path}/mirror.sqlite3"
+    env = {"QUHUA_DATABASE_URL": url}
+    with quhua_server("serve", "--workers", "2", folder=tmp_path, env=env) as server:
+        failures: list[str] = []
+
+        def write(seed: int) -> None:
+            chooser = random.Random(seed)
+            headers = {"Authorization": f"Bearer {writer_token}"}
+            with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:
+                for _ in range(12):
+                    rows = [
+                        births(
+                            chooser.choice(VILLAGES),
+                            chooser.choice(MONTHS),
+                            chooser.randint(0, 9),
+                            sex,
+                        )
+                        for sex in ("male", "female")
+                    ]
+                    body = client.post(
+                        "/graphql", json={"query": SUBMIT, "variables": {"rows": rows}}
+                    ).json()
+                    if not body["data"]["submitValues"]["ok"]:
+                        failures.append(str(body))
+
+        writers = [threading.Thread(target=write, args=(seed,)) for seed in range(3)]
+        for writer in writers:
+            writer.start()
+        fetch = http_fetch(server.base, reader_token)
+        pulls = 0
+        while any(writer.is_alive() for writer in writers):
+            pull(fetch, source=server.base, into=into, follow=COUNTIES, page_size=3)
+            pulls += 1
+        for writer in writers:
+            writer.join()
+        pull(fetch, source=server.base, into=into, follow=COUNTIES, page_size=3)
+    assert failures == []
+    assert pulls > 1
+    assert present(mirrored(into, server.base, COUNTIES)) == brute_force(url)
