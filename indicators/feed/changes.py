@@ -6,7 +6,7 @@ a position under one root, maps each to the aggregate it moves at the level aske
 unit's ancestor there, the element, the period of the type asked that holds the month),
 and keeps, per aggregate, its latest change. Aggregates come in the order of their latest
 change; the page ends at the position of the last aggregate it holds, or, when it holds all
-it read, at the last change read.
+it read, at the last change it could read (the clock as the page began).
 
 What holds: every change after the caller's position is at or before the end of the page
 (its aggregate is on the page, read after the change committed) or after it (on a later
@@ -122,6 +122,10 @@ async def read_page(
 ) -> FeedPage:
     """The aggregates at the level under the root that moved after the position (at most
     `first`), the resets among them, and where the page ends."""
+    # Everything numbered up to the clock as read now is committed (numbers are given in
+    # commit order): the page reads up to there and no further, whatever commits meanwhile,
+    # so that its later statements (each may see a later snapshot) skip nothing.
+    through = await _clock(session)
     statement = (
         select(S.seq, X.id, J.path, X.combo_id, X.month_index)
         .select_from(ChangeSet)
@@ -129,6 +133,7 @@ async def read_page(
         .join(Jurisdiction, J.id == X.jurisdiction_id)
         .where(
             S.seq.is_not(None),
+            S.seq <= through,
             or_(S.seq > after.seq, and_(S.seq == after.seq, X.id > after.change)),
             within(J.path, root_path),
             func.length(J.path) >= level.path_length,
@@ -149,26 +154,28 @@ async def read_page(
         # Re-inserted: the dict keeps aggregates in the order of their latest change.
         latest[key] = ChangedAggregate(key[0], element, period, Position(seq, change))
     found = list(latest.values())
-    read_all = len(rows) < WINDOW
     if len(found) > first:
         found = found[:first]
         end, has_more = found[-1].latest, True
-    elif rows:
-        end, has_more = Position(rows[-1][0], rows[-1][1]), not read_all
+    elif len(rows) == WINDOW:
+        end, has_more = Position(rows[-1][0], rows[-1][1]), True
     else:
-        end, has_more = after, False
-    resets = await _resets(session, after, end if has_more else None)
-    if not has_more and resets and resets[-1].seq > end.seq:
-        end = Position(resets[-1].seq, 0)
+        # Every change numbered up to the clock is read.
+        end, has_more = max(after, Position(through, _LAST)), False
+    resets = await _resets(session, after, end.seq)
     return FeedPage(found, resets, end, has_more)
 
 
-async def _resets(session: RequestSession, after: Position, end: Position | None) -> list[Reset]:
-    """Resets after the position, up to the end (every one when the page read all)."""
-    # A reset has no changes: the position (its seq, 0) lies after it.
-    statement = select(RESETS.c.seq, RESETS.c.at, RESETS.c.reason).where(RESETS.c.seq > after.seq)
-    if end is not None:
-        statement = statement.where(RESETS.c.seq <= end.seq)
+async def _clock(session: RequestSession) -> int:
+    return int((await session.rows(HEAD))[0][0])
+
+
+async def _resets(session: RequestSession, after: Position, through: int) -> list[Reset]:
+    """Resets after the position, up to the sequence number given."""
+    # A reset has no changes: a position (its seq, any change) lies after it.
+    statement = select(RESETS.c.seq, RESETS.c.at, RESETS.c.reason).where(
+        RESETS.c.seq > after.seq, RESETS.c.seq <= through
+    )
     rows = await session.rows(statement.order_by(RESETS.c.seq))
     return [Reset(int(seq), at, reason) for seq, at, reason in rows]
 
@@ -176,9 +183,8 @@ async def _resets(session: RequestSession, after: Position, end: Position | None
 async def head(session: RequestSession) -> Position:
     """The position after everything committed now: a follower that has read every
     aggregate (an export) starts here."""
-    seq = (await session.rows(HEAD))[0][0]
-    return Position(int(seq), _LAST)
+    return Position(await _clock(session), _LAST)
 
 
-# After every change of the head's change set, whatever their ids.
-_LAST = 2**62
+# After every change of the head's change set: value_changes.id is a 32-bit integer.
+_LAST = 2**31 - 1
