@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from authz.authentication import Authenticator
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/", home),
             Route("/healthz", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Subscriptions (graphql-transport-ws).
+            WebSocketRoute("/graphql", graphql),
             # GraphiQL's scripts and styles: the page works with no internet access.
             Mount("/static", StaticFiles(packages=[("quhua", "static")]), name="static"),
         ],

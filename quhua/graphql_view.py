@@ -16,8 +16,11 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from authz.authentication import Authenticator
 from core.db.session import RequestSession
@@ -38,6 +41,8 @@ from schema.errors import format_error
 logger = logging.getLogger("quhua.graphql")
 
 _SESSION = "quhua.session"
+# connection_ack with no payload.
+_ACK: UnsetType = UNSET
 _PRINCIPAL = "quhua.principal"
 
 
@@ -53,7 +58,9 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
-            subscription_protocols=(),
+            # Only graphql-transport-ws: the legacy graphql-ws protocol lets a client subscribe
+            # before connection_init (GHSA-vpwc-v33q-mq89).
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self._sessions = sessions
         self._authenticator = authenticator
@@ -94,6 +101,23 @@ class QuhuaGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(session=request.scope[_SESSION], principal=request.scope[_PRINCIPAL])
+
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        """A token in the connection_init payload (`{"Authorization": "Bearer …"}`), checked
+        as a header's would be; a bad one closes the connection (4403)."""
+        params = context.connection_params or {}
+        authorization = params.get("Authorization", params.get("authorization"))
+        if authorization is None:
+            return _ACK
+        if not isinstance(authorization, str):
+            raise ConnectionRejectionError({"message": "Authorization must be a string"})
+        try:
+            context.principal = await self._authenticator.authenticate(
+                context.session, authorization
+            )
+        except Unauthenticated as error:
+            raise ConnectionRejectionError({"message": error.message}) from None
+        return _ACK
 
     def parse_json(self, data: str | bytes) -> Any:
         return decode_json(data)

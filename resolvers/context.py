@@ -26,6 +26,9 @@ class Context:
 
     session: RequestSession
     principal: Principal | None
+    # A subscription's connection_init payload (graphql-transport-ws), where a browser,
+    # which cannot set headers on a WebSocket, sends its token.
+    connection_params: dict[str, object] | None = None
     _tree: JurisdictionLoaders | None = field(default=None, repr=False)
     _catalogue: CatalogueIndex | None = field(default=None, repr=False)
     _catalogue_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)

@@ -53,3 +53,13 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         extensions.setdefault("code", INVALID if error.path is None else INTERNAL)
     formatted["extensions"] = extensions
     return formatted
+
+
+def settle_in_place(errors: Iterable[GraphQLError]) -> None:
+    """Give each error the message and code `format_error` sends, on the error itself: the
+    subscription transport formats errors its own way (`error.formatted`), so what it sends
+    must already be masked and coded. Formatting again gives the same."""
+    for error in errors:
+        formatted = format_error(error)
+        error.message = formatted["message"]
+        error.extensions = formatted["extensions"]

@@ -11,8 +11,9 @@ from strawberry.types import ExecutionContext
 from schema.access.mutation import AccessMutation
 from schema.access.query import AccessQuery
 from schema.catalogue.query import CatalogueQuery
-from schema.errors import log_unexpected
+from schema.errors import log_unexpected, settle_in_place
 from schema.feed.query import FeedQuery
+from schema.feed.subscription import Subscription
 from schema.jurisdictions.query import JurisdictionQuery
 from schema.limits import MAX_BATCH, extensions
 from schema.quality.query import QualityQuery
@@ -49,11 +50,13 @@ class QuhuaSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         log_unexpected(errors)
+        settle_in_place(errors)
 
 
 schema = QuhuaSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=extensions(),
     # A list of operations in one POST runs in one transaction: all commit or none.
     # Every DateTime the schema returns carries its offset, whatever the database hands back.

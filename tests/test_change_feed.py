@@ -380,3 +380,75 @@ def test_concurrent_writers_in_several_processes_miss_nothing(
     assert failures == []
     assert pulls > 1
     assert present(mirrored(into, server.base, COUNTIES)) == brute_force(url)
+
+
+LIVE = """subscription($under: String!, $after: String) {
+  aggregateChanges(under: $under, level: COUNTY, elements: ["births"], after: $after) {
+    changes { unit period value } endCursor hasMore } }"""
+
+
+def test_subscribers_are_told_as_changes_commit_and_resume_from_a_cursor(
+    yinchuan: tuple[str, TestClient, TestClient],
+) -> None:
+    url, admin, reader = yinchuan
+    token = issue_token(url, "yinchuan-live", "aggregate_reader", "6401")
+    assert data_of(admin, SUBMIT, rows=[births(VILLAGE, "2024-03", 3)])["submitValues"]["ok"]
+    with client_for(url) as anonymous:
+        with anonymous.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            )
+            assert ws.receive_json() == {"type": "connection_ack"}
+            ws.send_json(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": LIVE, "variables": {"under": "6401"}},
+                }
+            )
+            # From now: what was committed before the subscription is not pushed.
+            assert data_of(
+                admin,
+                SUBMIT,
+                rows=[births(VILLAGE, "2024-03", 5), births("640202001001", "2024-03", 9)],
+            )["submitValues"]["ok"]
+            pushed = ws.receive_json()
+            assert pushed["type"] == "next", pushed
+            assert pushed["payload"].get("data"), pushed
+            page = pushed["payload"]["data"]["aggregateChanges"]
+            assert page["changes"] == [{"unit": XINGQING, "period": "2024-03", "value": 5.0}]
+            cursor = page["endCursor"]
+        # Changes while disconnected arrive on resuming from the last cursor.
+        assert data_of(admin, SUBMIT, rows=[births(VILLAGE, "2024-04", 2)])["submitValues"]["ok"]
+        with anonymous.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            )
+            assert ws.receive_json() == {"type": "connection_ack"}
+            variables = {"under": "6401", "after": cursor}
+            ws.send_json(
+                {"id": "2", "type": "subscribe", "payload": {"query": LIVE, "variables": variables}}
+            )
+            page = ws.receive_json()["payload"]["data"]["aggregateChanges"]
+            assert page["changes"] == [{"unit": XINGQING, "period": "2024-04", "value": 2.0}]
+            # Another city is refused, as `changes` refuses it.
+            ws.send_json(
+                {
+                    "id": "3",
+                    "type": "subscribe",
+                    "payload": {"query": LIVE, "variables": {"under": "6402"}},
+                }
+            )
+            refused = ws.receive_json()
+            assert refused["id"] == "3" and refused["type"] in {"error", "next"}, refused
+            errors = (
+                refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+            )
+            assert "extensions" in errors[0], refused
+            assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+        with anonymous.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json(
+                {"type": "connection_init", "payload": {"Authorization": "Bearer nonsense"}}
+            )
+            closed = ws.receive()
+            assert closed["type"] == "websocket.close" and closed["code"] == 4403
