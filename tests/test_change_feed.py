@@ -390,7 +390,7 @@ LIVE = """subscription($under: String!, $after: String) {
 def test_subscribers_are_told_as_changes_commit_and_resume_from_a_cursor(
     yinchuan: tuple[str, TestClient, TestClient],
 ) -> None:
-    url, admin, reader = yinchuan
+    url, admin, _ = yinchuan
     token = issue_token(url, "yinchuan-live", "aggregate_reader", "6401")
     assert data_of(admin, SUBMIT, rows=[births(VILLAGE, "2024-03", 3)])["submitValues"]["ok"]
     with client_for(url) as anonymous:
