@@ -220,7 +220,8 @@ def _variables(follow: Follow, cursor: str | None, page_size: int) -> dict[str, 
         "periodType": follow.period_type,
         "after": cursor,
         "first": page_size,
-        "elements": list(follow.elements) if follow.elements or not follow.indicators else None,
+        # None for every element (when no indicator is asked either).
+        "elements": list(follow.elements) or None,
         "indicators": list(follow.indicators) if follow.indicators else None,
     }
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import random
+import subprocess
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -452,3 +456,77 @@ def test_subscribers_are_told_as_changes_commit_and_resume_from_a_cursor(
             )
             closed = ws.receive()
             assert closed["type"] == "websocket.close" and closed["code"] == 4403
+
+
+def _pull(*args: str, token: str, cwd: Path) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-m", "quhua", "pull", *args, "--json"],
+        cwd=cwd,
+        env={**os.environ, "QUHUA_PULL_TOKEN": token},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_pull_mirrors_resumes_and_keeps_to_its_scope(
+    yinchuan: tuple[str, TestClient, TestClient], tmp_path: Path
+) -> None:
+    url, admin, _ = yinchuan
+    token = issue_token(url, "province-system", "aggregate_reader", "6401")
+    into = f"sqlite:///{tmp_path}/mirror.sqlite3"
+    rows = [births(VILLAGE, month, 2) for month in ("2024-01", "2024-02", "2024-03")]
+    assert data_of(admin, SUBMIT, rows=[*rows, births("640202001001", "2024-01", 5)])[
+        "submitValues"
+    ]["ok"]
+    with quhua_server("serve", folder=tmp_path, env={"QUHUA_DATABASE_URL": url}) as server:
+        args = (
+            "--from",
+            server.base,
+            "--into",
+            into,
+            "--under",
+            "6401",
+            "--level",
+            "county",
+            "--elements",
+            "births",
+            "--page-size",
+            "1",
+        )
+        first = _pull(*args, token=token, cwd=tmp_path)
+        assert first["aggregates"] == 3 and first["pages"] == 3
+        assert present(mirrored(into, server.base, COUNTIES)) == brute_force(url)
+        # Only what moved since is read again.
+        assert data_of(admin, SUBMIT, rows=[births(VILLAGE, "2024-02", 7)])["submitValues"]["ok"]
+        second = _pull(*args, token=token, cwd=tmp_path)
+        assert second["aggregates"] == 1
+        assert present(mirrored(into, server.base, COUNTIES)) == brute_force(url)
+        # Another city is refused with the remote's reason.
+        refused = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "quhua",
+                "pull",
+                *args[:4],
+                "--under",
+                "6402",
+                "--level",
+                "county",
+                "--token",
+                token,
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert refused.returncode != 0
+        assert "FORBIDDEN" in refused.stderr and "6402" in refused.stderr

@@ -9,6 +9,7 @@ from quhua.cli import (
     catalogue,
     db,
     divisions,
+    pull,
     quality,
     reporting,
     roles,
@@ -42,6 +43,7 @@ app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("outliers")(quality.outliers)
 app.command("validate")(validate.validate)
+app.command("pull")(pull.pull_command)
 
 
 def main() -> None:
