@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from indicators.catalogue_index import catalogue_index_sync
-from indicators.value_import import ImportReport, import_values
+from indicators.value_import import ImportReport, ValueFormat, import_values
 from quhua.cli.common import DatabaseOption, finish, load_file
 
 app = typer.Typer(no_args_is_help=True, help="Import values reported by units.")
@@ -23,9 +23,18 @@ def import_file(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="CSV (plain, .gz or .xz): jurisdiction,element,period,value,disaggregation.",
+            help="CSV (jurisdiction,element,period,value,disaggregation), DHIS2 "
+            "dataValueSets JSON (.json) or ADX (.xml, .adx); plain, .gz or .xz.",
         ),
     ],
+    value_format: Annotated[
+        ValueFormat | None,
+        typer.Option(
+            "--format",
+            help="csv, json (DHIS2 dataValueSets) or adx; default: by the file's extension.",
+            show_default=False,
+        ),
+    ] = None,
     reason: Annotated[str, typer.Option(help="Why: kept with every change.")] = "import",
     dry_run: Annotated[bool, typer.Option(help="Check and report; write nothing.")] = False,
     max_errors: Annotated[int, typer.Option(min=1, help="Bad rows listed at most.")] = 1000,
@@ -44,12 +53,25 @@ def import_file(
             index=catalogue_index_sync(connection),
             actor=f"cli:{getpass.getuser()}",
             reason=reason,
+            value_format=value_format,
             dry_run=dry_run,
             max_errors=max_errors,
             on_progress=advance,
         ),
     )
+    if not as_json and not report.ok and report.positions != "line":
+        _print_bad_values(file, report)
+        raise typer.Exit(1)
     finish(file, report, as_json=as_json, summary=_summary)
+
+
+def _print_bad_values(file: Path, report: ImportReport) -> None:
+    """As print_bad_rows, for positions that are no lines: FILE: dataValues[6]: reason."""
+    for error in report.errors:
+        typer.echo(f"{file}: {report.position(error.line)}: {error.reason}", err=True)
+    if report.error_count > len(report.errors):
+        typer.echo(f"… and {report.error_count - len(report.errors)} more bad rows", err=True)
+    typer.echo(f"{report.error_count} bad rows in {file}: nothing was written", err=True)
 
 
 def _summary(file: Path, report: ImportReport) -> list[str]:
