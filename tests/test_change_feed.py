@@ -530,3 +530,25 @@ def test_pull_mirrors_resumes_and_keeps_to_its_scope(
         )
         assert refused.returncode != 0
         assert "FORBIDDEN" in refused.stderr and "6402" in refused.stderr
+
+
+def test_a_unit_that_begins_resets_the_feed(
+    ningxia: tuple[str, TestClient], tmp_path: Path
+) -> None:
+    url, admin = ningxia
+    cursor = data_of(admin, "{ feedHead }")["feedHead"]
+    tree = tmp_path / "new-village.csv"
+    tree.write_text(
+        "code,name,level,parent_code\n640104001999,新社区居委会,village,640104001\n",
+        encoding="utf-8",
+    )
+    loaded = quhua("divisions", "load", str(tree), "--valid-from", "2024-06-01", url=url)
+    assert loaded.exit_code == 0, loaded.stdout + loaded.stderr
+    page = data_of(admin, CHANGES, under="64", level="COUNTY", after=cursor, elements=["births"])
+    (reset,) = page["changes"]["resets"]
+    assert reset["reason"] == "the division tree changed: 1 new, 0 restored, 0 retired units"
+    # Loading the same file again changes nothing, and says nothing.
+    cursor = page["changes"]["endCursor"]
+    assert quhua("divisions", "load", str(tree), url=url).exit_code == 0
+    page = data_of(admin, CHANGES, under="64", level="COUNTY", after=cursor, elements=["births"])
+    assert page["changes"]["resets"] == []

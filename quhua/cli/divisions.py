@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Connection
 
+from indicators.feed.clock import reset_statements
 from quhua.cli.common import DatabaseOption, finish, load_file
 from tenancy.loading.load import load_divisions
 from tenancy.loading.report import LoadReport
@@ -50,17 +52,35 @@ def load(
         file,
         label="loading",
         as_json=as_json,
-        work=lambda connection, source, advance: load_divisions(
+        work=lambda connection, source, advance: _announced(
             connection,
-            source,
-            valid_from=start,
-            retire_missing=retire_missing,
-            dry_run=dry_run,
-            max_errors=max_errors,
-            on_progress=advance,
+            load_divisions(
+                connection,
+                source,
+                valid_from=start,
+                retire_missing=retire_missing,
+                dry_run=dry_run,
+                max_errors=max_errors,
+                on_progress=advance,
+            ),
         ),
     )
     finish(file, report, as_json=as_json, summary=_summary)
+
+
+def _announced(connection: Connection, report: LoadReport) -> LoadReport:
+    """The report, once units that begin, end or return have put a reset in the change
+    feed: they move the units expected of every aggregate above them, and no stored value
+    says so."""
+    moved = report.inserted + report.restored + report.retired
+    if report.written and moved:
+        why = (
+            f"the division tree changed: {report.inserted} new, {report.restored} restored, "
+            f"{report.retired} retired units"
+        )
+        for statement in reset_statements(dt.datetime.now(dt.UTC), why):
+            connection.execute(statement)
+    return report
 
 
 def _summary(file: Path, report: LoadReport) -> list[str]:
