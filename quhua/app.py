@@ -19,7 +19,9 @@ from starlette.staticfiles import StaticFiles
 
 from authz.authentication import Authenticator
 from core.db.engine import async_engine
+from quhua.feed_routes import feed_routes
 from quhua.graphql_view import QuhuaGraphQL
+from quhua.http_door import HttpDoor
 from quhua.limits import BodySizeLimit
 from quhua.migrate import ensure_current
 from quhua.policy_sync import keep_in_sync, sync_once
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = QuhuaGraphQL(
         schema, sessions=sessions, authenticator=authenticator, graphiql=settings.graphiql
     )
+    door = HttpDoor(sessions, authenticator)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             # Subscriptions (graphql-transport-ws).
             WebSocketRoute("/graphql", graphql),
+            *feed_routes(door),
             # GraphiQL's scripts and styles: the page works with no internet access.
             Mount("/static", StaticFiles(packages=[("quhua", "static")]), name="static"),
         ],

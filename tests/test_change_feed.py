@@ -552,3 +552,44 @@ def test_a_unit_that_begins_resets_the_feed(
     assert quhua("divisions", "load", str(tree), url=url).exit_code == 0
     page = data_of(admin, CHANGES, under="64", level="COUNTY", after=cursor, elements=["births"])
     assert page["changes"]["resets"] == []
+
+
+def test_the_feed_over_http_answers_as_graphql(
+    yinchuan: tuple[str, TestClient, TestClient],
+) -> None:
+    url, admin, reader = yinchuan
+    assert data_of(
+        admin, SUBMIT, rows=[births(VILLAGE, "2024-03", 4), births("640202001001", "2024-03", 7)]
+    )["submitValues"]["ok"]
+    answer = reader.get(
+        "/export/changes", params={"under": "6401", "level": "county", "elements": "births"}
+    )
+    assert answer.status_code == 200, answer.text
+    page = answer.json()
+    graphql_page = data_of(reader, CHANGES, under="6401", level="COUNTY", elements=["births"])[
+        "changes"
+    ]
+    assert [(c["unit"], c["period"], c["value"], c["cursor"]) for c in page["changes"]] == [
+        (c["unit"], c["period"], c["value"], c["cursor"]) for c in graphql_page["changes"]
+    ]
+    assert page["endCursor"] == graphql_page["endCursor"] and page["hasMore"] is False
+    following = reader.get(
+        "/export/changes", params={"under": "6401", "level": "county", "after": page["endCursor"]}
+    )
+    assert following.json()["changes"] == []
+    refusals = [
+        ({"under": "6402", "level": "county"}, 403, "FORBIDDEN"),
+        ({"under": "6401", "level": "nation"}, 400, "BAD_USER_INPUT"),
+        ({"under": "6401"}, 400, "BAD_USER_INPUT"),
+        ({"under": "6401", "level": "county", "after": "nonsense"}, 400, "BAD_USER_INPUT"),
+        ({"under": "6401", "level": "county", "first": "many"}, 400, "BAD_USER_INPUT"),
+        ({"under": "6401", "level": "county", "secret": "1"}, 400, "BAD_USER_INPUT"),
+        ({"under": "99", "level": "county"}, 404, "NOT_FOUND"),
+    ]
+    for params, status, code in refusals:
+        refused = reader.get("/export/changes", params=params)
+        assert refused.status_code == status, (params, refused.text)
+        assert refused.json()["errors"][0]["extensions"]["code"] == code
+    with client_for(url) as anonymous:
+        refused = anonymous.get("/export/changes", params={"under": "6401", "level": "county"})
+        assert refused.status_code == 401

@@ -82,7 +82,9 @@ def _asked(
     return _Asked(chosen, measured, watched)
 
 
-async def _root(context: Context, under: str, level: Level, asked: _Asked) -> Jurisdiction:
+async def _root(
+    context: Context, under: str, level: Level, asked: _Asked
+) -> tuple[Jurisdiction, _Asked]:
     root = await visible_unit(context, under, argument="under")
     if root is None:
         raise NotFound(f"under: no jurisdiction has code {shown(under)}")
@@ -92,9 +94,21 @@ async def _root(context: Context, under: str, level: Level, asked: _Asked) -> Ju
         context.require(Action.READ_INDICATORS, root)
     if level.depth < root.level.depth:
         raise BadUserInput(f"level: {level.value} lies above {root.code}, a {root.level.value}")
+    asked = _readable(context, root, level, asked)
     read = asked.watched if asked.watched is not None else asked.elements
     require_figures(context, root, level=level, elements=read)
-    return root
+    return root, asked
+
+
+def _readable(context: Context, root: Jurisdiction, level: Level, asked: _Asked) -> _Asked:
+    """Every element, when none was named: those the caller may read at the level (an
+    element whose figures there are reported values needs values read at the root)."""
+    if asked.watched is not None or context.scope(Action.READ_VALUES).contains(root.path):
+        return asked
+    readable = [e for e in asked.elements if not e.raw_at(level)]
+    if not readable:
+        return asked  # refused below, naming an element
+    return _Asked(readable, [], readable)
 
 
 def _action(asked: _Asked) -> Action:
@@ -118,7 +132,7 @@ async def changes(
     asked = _asked(index, elements, indicators)
     if not asked.elements and not asked.indicators:
         raise BadUserInput("elements, indicators: ask for at least one code")
-    root = await _root(context, under, level, asked)
+    root, asked = await _root(context, under, level, asked)
     try:
         position = Position.parse(after)
     except ValueError as error:
