@@ -36,6 +36,7 @@ from quhua.request_checks import (
     request_data,
 )
 from resolvers.context import Context
+from resolvers.feed.live import COMMITS
 from schema.errors import format_error
 
 logger = logging.getLogger("quhua.graphql")
@@ -226,6 +227,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
                 results, [False] * len(results), "the database refused the commit", batch=True
             )
             return
+        COMMITS.notify()
         try:
             # This process sees its own policy changes at once; others within a poll.
             await self._authenticator.refresh(session)

@@ -23,6 +23,7 @@ from core.db.session import RequestSession
 from core.errors import ErrorCode, QuhuaError
 from quhua.request_checks import refusal
 from resolvers.context import Context
+from resolvers.feed.live import COMMITS
 
 logger = logging.getLogger("quhua.http")
 
@@ -67,6 +68,7 @@ class HttpDoor:
                     await request_session.settle()
                     if keep and request_session.wrote:
                         await request_session.commit()
+                        COMMITS.notify()
                         await self._authenticator.refresh(request_session)
                     await request_session.rollback()
                 finally:

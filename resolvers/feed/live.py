@@ -14,6 +14,34 @@ from tenancy.levels import Level
 POLL_SECONDS = 0.5
 
 
+class CommitSignal:
+    """Wakes this process's subscribers when a request of this process commits, so that
+    they need not wait for their next poll; commits of other processes are found by polling.
+    Safe across event loops and threads: each waiter is woken on its own loop."""
+
+    def __init__(self) -> None:
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    def notify(self) -> None:
+        for loop, event in list(self._waiters):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, seconds: float) -> None:
+        """Until the next commit of this process, or the seconds pass."""
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        self._waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter[1].wait(), seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(waiter)
+
+
+COMMITS = CommitSignal()
+
+
 async def follow(
     context: Context,
     *,
@@ -48,4 +76,4 @@ async def follow(
         await context.session.rollback()
         cursor = found.end_cursor
         if not found.has_more:
-            await asyncio.sleep(poll_seconds)
+            await COMMITS.wait(poll_seconds)
