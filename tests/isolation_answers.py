@@ -58,6 +58,7 @@ def walk(node: Any, caller: Caller, problems: list[str]) -> None:
     walk_targets(node, caller, problems)
     walk_validation(node, caller, problems)
     walk_cycle(node, caller, problems)
+    walk_feed(node, caller, problems)
     for value in node.values():
         walk(value, caller, problems)
 
@@ -117,3 +118,21 @@ def walk_validation(node: dict[str, Any], caller: Caller, problems: list[str]) -
         for code in node.get("codes") or []:
             if not caller.in_scope(code, "values:read"):
                 problems.append(f"counted the violations of {code} without values:read")
+
+
+def walk_feed(node: dict[str, Any], caller: Caller, problems: list[str]) -> None:
+    """A moved aggregate of the change feed: its unit's aggregates (or indicators) must be
+    the caller's to read, and a village's are its reported values."""
+    if node.get("__typename") != "AggregateChange":
+        return
+    unit, kind = node.get("unit"), node.get("kind")
+    if not isinstance(unit, str):
+        return
+    needs = ["indicators:read" if kind == "indicator" else "aggregates:read"]
+    if caller.tree.level[unit] == "village":
+        needs.append("values:read")
+    for permission in needs:
+        if not caller.in_scope(unit, permission):
+            problems.append(
+                f"the feed gave {kind} {node.get('code')} of {unit} without {permission}"
+            )

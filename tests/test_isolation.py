@@ -278,9 +278,11 @@ def selection(draw: st.DrawFn, object_type: GraphQLObjectType, depth: int) -> st
     if object_type.name in FINDINGS or object_type.name in CYCLE:
         must = {"unit"}
     # Violations and a grid's counts are checked against the units they name.
-    must |= {"ValidationViolation": {"jurisdiction"}, "RollupGrid": {"codes"}}.get(
-        object_type.name, set()
-    )
+    must |= {
+        "ValidationViolation": {"jurisdiction"},
+        "RollupGrid": {"codes"},
+        "AggregateChange": {"unit", "kind", "code"},
+    }.get(object_type.name, set())
     candidates = sorted(object_type.fields)
     chosen = set(draw(st.lists(st.sampled_from(candidates), max_size=4, unique=True))) | must
     for field_name in sorted(chosen):
@@ -533,6 +535,22 @@ def granted_for_a_moment(url: str, who: str, role: str, code: str) -> Iterator[N
         f'query {{ r0: reportingStatus(under: "{BY_LEVEL["township"][0]}", period: "2024", '
         "level: VILLAGE) { unit { code __typename } missingUnits { edges { node { unit "
         "{ code __typename } __typename } } } __typename } }",
+    ],
+)
+# An aggregate reader of a county follows the feed of the province (refused), of its
+# county's townships and villages (refused: those are reported values), and indicators.
+@example(
+    grants=[("aggregate_reader", BY_LEVEL["county"][0])],
+    documents=[
+        'query { r0: changes(under: "64", level: COUNTY) { changes { unit kind code '
+        "__typename } __typename } }",
+        f'query {{ r0: changes(under: "{BY_LEVEL["county"][0]}", level: TOWNSHIP) {{ changes '
+        "{ unit kind code value __typename } endCursor __typename } "
+        f'r1: changes(under: "{BY_LEVEL["county"][0]}", level: VILLAGE) {{ changes '
+        "{ unit kind code __typename } __typename } "
+        f'r2: changes(under: "{BY_LEVEL["county"][0]}", level: COUNTY, '
+        'indicators: ["birth_rate"]) { changes { unit kind code __typename } __typename } '
+        "r3: feedHead }",
     ],
 )
 def test_no_answer_or_change_leaves_the_callers_scope(
