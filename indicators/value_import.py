@@ -147,10 +147,22 @@ V = DATA_VALUES.c
 
 
 class ValueFormat(StrEnum):
+    # Named as the exports name them (`format=dvs`).
     CSV = "csv"
     # DHIS2 dataValueSets JSON, id scheme code.
-    DATA_VALUE_SETS = "json"
+    DATA_VALUE_SETS = "dvs"
     ADX = "adx"
+
+    @classmethod
+    def named(cls, name: str) -> ValueFormat:
+        """The format of that name (`json` too, for dataValueSets); ValueError otherwise."""
+        text = name.strip().lower()
+        if text == "json":
+            return cls.DATA_VALUE_SETS
+        try:
+            return cls(text)
+        except ValueError:
+            raise ValueError(f"format {name!r}: one of csv, dvs (or json), adx") from None
 
     @classmethod
     def of_file(cls, name: str) -> ValueFormat:

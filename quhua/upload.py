@@ -4,7 +4,7 @@ The body is the file itself (`Content-Type: text/csv`, `application/json` for DH
 dataValueSets, `application/xml` or `application/adx+xml` for ADX; `Content-Encoding:
 gzip` when compressed) or a multipart form whose `file` part holds it (its name's
 extension, else its part's type, says the format). `reason` (required, as for the GraphQL
-mutations), `dry_run` and `format` (csv, json, adx) come as query parameters or form
+mutations), `dry_run` and `format` (csv, dvs or json, adx) come as query parameters or form
 fields.
 
 The caller's token must hold values:write at every unit the file names: one row outside
@@ -115,7 +115,7 @@ async def _received(request: Request, folder: Path) -> _Upload:
         raise BadUserInput(
             f"Content-Type {media_type or 'missing'}: send text/csv, application/json "
             "(DHIS2 dataValueSets), application/xml or application/adx+xml, a multipart "
-            "form with a file, or say format=csv|json|adx"
+            "form with a file, or say format=csv|dvs|adx"
         )
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
@@ -160,9 +160,9 @@ def _format(asked: str | None, media_type: str, name: str) -> ValueFormat | None
     """The format asked for, else the file name's extension, else the media type's."""
     if asked:
         try:
-            return ValueFormat(asked.strip().lower())
-        except ValueError:
-            raise BadUserInput(f"format {asked!r}: one of csv, json, adx") from None
+            return ValueFormat.named(asked)
+        except ValueError as error:
+            raise BadUserInput(str(error)) from None
     if name and PurePath(name).suffix.lower() not in ("", ".bin"):
         return ValueFormat.of_file(name)
     return MEDIA_TYPES.get(media_type)

@@ -128,6 +128,12 @@ def test_the_format_comes_from_the_name_or_is_given(url: str, tmp_path: Path) ->
     code, report = run(url, renamed, "--format", "adx", "--dry-run")
     assert (code, report["rows"], report["written"]) == (0, 6, False)
     assert audit_counts(url) == (0, 0, 0)
+    as_text = write(tmp_path, "march-dvs.txt", REFERENCE_JSON.read_bytes())
+    for name in ("dvs", "json"):
+        assert run(url, as_text, "--format", name, "--dry-run")[1]["rows"] == 6
+    refused = quhua("values", "import", str(as_text), "--format", "xls", url=url)
+    assert refused.exit_code == 1
+    assert "format 'xls': one of csv, dvs (or json), adx" in refused.stderr
     # Read as the CSV its name says it is, the ADX document has no header.
     result = quhua("values", "import", str(renamed), url=url)
     assert result.exit_code == 1

@@ -10,7 +10,7 @@ import typer
 
 from indicators.catalogue_index import catalogue_index_sync
 from indicators.value_import import ImportReport, ValueFormat, import_values
-from quhua.cli.common import DatabaseOption, finish, load_file
+from quhua.cli.common import DatabaseOption, fail, finish, load_file
 
 app = typer.Typer(no_args_is_help=True, help="Import values reported by units.")
 
@@ -27,11 +27,12 @@ def import_file(
             "dataValueSets JSON (.json) or ADX (.xml, .adx); plain, .gz or .xz.",
         ),
     ],
-    value_format: Annotated[
-        ValueFormat | None,
+    format_name: Annotated[
+        str | None,
         typer.Option(
             "--format",
-            help="csv, json (DHIS2 dataValueSets) or adx; default: by the file's extension.",
+            help="csv, dvs (DHIS2 dataValueSets JSON; also: json) or adx; default: by the "
+            "file's extension.",
             show_default=False,
         ),
     ] = None,
@@ -42,6 +43,10 @@ def import_file(
     database_url: DatabaseOption = None,
 ) -> None:
     """Upsert every row of the file, or none if any row is wrong; every change is audited."""
+    try:
+        value_format = ValueFormat.named(format_name) if format_name else None
+    except ValueError as error:
+        fail(str(error))
     report = load_file(
         database_url,
         file,
