@@ -273,6 +273,7 @@ def test_the_feed_is_scoped_like_the_grid(yinchuan: tuple[str, TestClient, TestC
         ({"after": "nonsense"}, "after: not a cursor of the change feed"),
         ({"after": "ZjEuMS4"}, "after: not a cursor of the change feed"),
         ({"first": 1001}, "first: 1001 is out of range"),
+        ({"first": 0}, "first: a page of the feed holds at least 1 aggregate"),
         ({"elements": ["nothing"]}, "elements: unknown element 'nothing'"),
         ({"indicators": ["nothing"]}, "indicators: unknown indicator 'nothing'"),
         ({"level": "PROVINCE", "under": "6401"}, "level: province lies above 6401"),

@@ -138,6 +138,8 @@ async def changes(
     except ValueError as error:
         raise BadUserInput(f"after: {error}") from None
     limit = page_size(first if first is not None else DEFAULT_PAGE)
+    if limit == 0:
+        raise BadUserInput("first: a page of the feed holds at least 1 aggregate")
     action = _action(asked)
     page = await read_page(
         context.session,
