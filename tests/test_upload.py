@@ -225,6 +225,13 @@ REFUSED = [
     ),
     (
         {"reason": "x"},
+        {"Content-Type": "text/csv"},
+        (GOOD + GOOD.splitlines()[1] + "\n").encode(),
+        422,
+        '{"line":8,"reason":"the same value as line 2"}',
+    ),
+    (
+        {"reason": "x"},
         {"Content-Type": "application/xml"},
         b'<!DOCTYPE adx [<!ENTITY a "a">]><adx/>',
         422,
