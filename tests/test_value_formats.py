@@ -274,6 +274,7 @@ MALFORMED_JSON = [
     ('{"dataValues": []} []', "more after the document's end"),
     ('{"dataValues": [{"comment": "' + "x" * 70_000 + '"}]}', "longer than 65536 characters"),
     ('{"dataValues": "none"}', "expected the dataValues array"),
+    ('{"dataValues": [' + "[" * 30_000 + "]" * 30_000 + "]}", "dataValues[0] is nested too deeply"),
 ]
 
 

@@ -81,6 +81,9 @@ class _Text:
         while True:
             try:
                 decoded, end = _DECODER.raw_decode(self.buffer, self.at)
+            except RecursionError:
+                # Arrays in arrays thousands deep: no data value is, and the decoder recurses.
+                raise ValuesFileError(f"{self.where()}: {what} is nested too deeply") from None
             except json.JSONDecodeError as error:
                 # Incomplete, or wrong: read on until the value must have ended.
                 if len(self.buffer) - self.at <= MAX_ITEM_CHARS and self.more():
