@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from authz.authentication import Authenticator
 from core.db.engine import async_engine
+from quhua.exports.routes import export_routes
 from quhua.feed_routes import feed_routes
 from quhua.graphql_view import QuhuaGraphQL
 from quhua.http_door import HttpDoor
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             # Subscriptions (graphql-transport-ws).
             WebSocketRoute("/graphql", graphql),
+            *export_routes(door),
             *feed_routes(door),
             # GraphiQL's scripts and styles: the page works with no internet access.
             Mount("/static", StaticFiles(packages=[("quhua", "static")]), name="static"),

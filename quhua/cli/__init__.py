@@ -9,6 +9,7 @@ from quhua.cli import (
     catalogue,
     db,
     divisions,
+    export,
     pull,
     quality,
     reporting,
@@ -35,6 +36,7 @@ app.add_typer(rollups.app, name="rollups")
 app.add_typer(targets.app, name="targets")
 app.add_typer(reporting.app, name="reporting")
 app.add_typer(schema_export.app, name="schema")
+app.add_typer(export.app, name="export")
 app.add_typer(access.token_app, name="token")
 app.add_typer(roles.app, name="role")
 app.command("grant")(access.grant)
