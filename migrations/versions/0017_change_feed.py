@@ -52,7 +52,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_value_changes_change_set_id_id", table_name="value_changes")
     op.drop_index("ix_change_sets_seq", table_name="change_sets")
-    with op.batch_alter_table("change_sets") as batch:
-        batch.drop_column("seq")
+    # In place (SQLite 3.35 and later as PostgreSQL): a batch would copy change_sets and
+    # drop the original, which value_changes' foreign key refuses.
+    op.execute("ALTER TABLE change_sets DROP COLUMN seq")
     op.drop_table("feed_resets")
     op.drop_table("feed_clock")
