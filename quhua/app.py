@@ -28,6 +28,7 @@ from quhua.migrate import ensure_current
 from quhua.policy_sync import keep_in_sync, sync_once
 from quhua.request_limits import RequestLimits
 from quhua.settings import Settings
+from quhua.upload import import_routes
 from schema.root import schema
 
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             *export_routes(door),
             *feed_routes(door),
+            *import_routes(door),
             # GraphiQL's scripts and styles: the page works with no internet access.
             Mount("/static", StaticFiles(packages=[("quhua", "static")]), name="static"),
         ],

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from authz.authentication import Authenticator
 from authz.models import Token
-from core.db.engine import async_engine, sync_engine
+from core.db.engine import sync_engine
 from indicators.models import ChangeSet, DataValue, ValueChange
 from quhua.app import create_app
-from quhua.http_door import HttpDoor
 from quhua.settings import Settings
-from quhua.upload import import_routes
 from tests.databases import issue_token, load_catalogue, load_tree
 from tests.test_value_formats import REFERENCE_ADX, REFERENCE_JSON
 from tests.test_value_import import GOOD
@@ -30,32 +25,10 @@ TOWNSHIP = "640104001"
 VILLAGE = "640104001002"
 
 
-def app_with_imports(url: str, **settings: Any) -> Starlette:
-    """The app, with the import routes added where it does not serve them yet."""
-    app = create_app(Settings(database_url=url, **settings))
-    if any(getattr(route, "path", None) == "/import/values" for route in app.routes):
-        return app
-    engine = async_engine(url)
-    door = HttpDoor(async_sessionmaker(engine, expire_on_commit=False), Authenticator())
-    app.router.routes.extend(import_routes(door))
-    served = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(started: Starlette) -> AsyncIterator[None]:
-        async with served(started):
-            try:
-                yield
-            finally:
-                await engine.dispose()
-
-    app.router.lifespan_context = lifespan
-    return app
-
-
 @contextmanager
 def client_of(url: str, token: str | None, **settings: Any) -> Iterator[TestClient]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with TestClient(app_with_imports(url, **settings), headers=headers) as client:
+    with TestClient(create_app(Settings(database_url=url, **settings)), headers=headers) as client:
         yield client
 
 
