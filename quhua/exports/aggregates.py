@@ -115,12 +115,12 @@ class AggregateExport:
         asked: AggregatesAsked,
         *,
         after: str | None = None,
-        units_per_page: int = UNITS_PER_PAGE,
+        units_per_page: int | None = None,
     ) -> None:
         self.context = context
         self.asked = asked
         self.after = after
-        self.units_per_page = units_per_page
+        self.units_per_page = units_per_page or UNITS_PER_PAGE
         self.print = asked.print
         self.periods: list[Period] = []
         self.elements: list[ElementInfo] = []

@@ -477,7 +477,9 @@ def _one_line(text: str) -> str:
 
 
 def _json_error(code: str, message: str) -> str:
-    return json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False)
+    return json.dumps(
+        {"error": {"code": code, "message": message}}, ensure_ascii=False, separators=(",", ":")
+    )
 
 
 def writer_for(

@@ -7,14 +7,16 @@ checked whole before the first byte: an unknown or repeated one is refused by na
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, TypeVar
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from core.errors import BadUserInput, shown
 from quhua.exports.aggregates import AggregateExport, AggregatesAsked
@@ -91,6 +93,54 @@ def _format(params: QueryParams) -> str:
     return name
 
 
+class ExportResponse(StreamingResponse):
+    """A stream whose steps are never cut in the middle.
+
+    When the client goes away, RequestLimits cancels the request's task once. Whatever
+    step is under way finishes first (a page read, or the session's rollback and close
+    that the door runs after the last chunk), then the body is closed, which ends the
+    session as after any early end. Starlette's own listener cancels a scope instead,
+    which cancels every later await too: the door's cleanup was cut short with it and the
+    connection dropped with an error; so was a cancellation landing in that cleanup.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        body = aiter(self.body_iterator)
+        try:
+            while True:
+                step = asyncio.ensure_future(_step(body))
+                try:
+                    chunk, done = await asyncio.shield(step)
+                except asyncio.CancelledError:
+                    await asyncio.wait({step})
+                    raise
+                if done:
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except BaseException:
+            await _aclose(body)
+            raise
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _step(body: AsyncIterator[Any]) -> tuple[bytes, bool]:
+    """The body's next chunk (as bytes), or that it ended."""
+    try:
+        chunk = await anext(body)
+    except StopAsyncIteration:
+        return b"", True
+    return (chunk if isinstance(chunk, bytes) else bytes(chunk)), False
+
+
+async def _aclose(body: AsyncIterator[Any]) -> None:
+    close = getattr(body, "aclose", None)
+    if close is not None:
+        await close()
+
+
 async def _respond(
     request: Request, export: Export[R], shapes: Shapes[R], exported_at: dt.datetime
 ) -> Response:
@@ -114,7 +164,7 @@ async def _respond(
     }
     if gzip:
         headers["Content-Encoding"] = "gzip"
-    return StreamingResponse(
+    return ExportResponse(
         encoded(body.text(), gzip=gzip), media_type=writer.media_type, headers=headers
     )
 

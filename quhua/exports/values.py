@@ -51,8 +51,10 @@ from tenancy.scope import unscoped
 
 VALUES_PER_PAGE = 5000
 # Units a page of PostgreSQL's lines starts with, and holds at most; in between, as many
-# as make about VALUES_PER_PAGE lines, judged by the page before.
-_FIRST_UNITS = 10
+# as make about LINES_PER_PAGE lines, judged by the page before (the text of 20,000 lines
+# is about 1 MB; fewer pages, each one statement, measured 25 % faster than 5,000).
+LINES_PER_PAGE = 20_000
+FIRST_UNITS = 10
 MAX_UNITS = 1000
 _SPLIT = 2**31
 _CHECKED = "the page's units lie under the export's root, checked against values:read"
@@ -146,14 +148,15 @@ class ValueExport:
         asked: ValuesAsked,
         *,
         after: str | None = None,
-        values_per_page: int = VALUES_PER_PAGE,
+        values_per_page: int | None = None,
         authors: bool = False,
         lines: bool = False,
     ) -> None:
         self.context = context
         self.asked = asked
         self.after = after
-        self.values_per_page = values_per_page
+        self.values_per_page = values_per_page or VALUES_PER_PAGE
+        self.lines_per_page = values_per_page or LINES_PER_PAGE
         self.authors = authors
         self.lines = lines
         self.print = asked.print
@@ -234,8 +237,8 @@ class ValueExport:
 
     async def _unit_pages(self, position: ValuePosition | None) -> AsyncIterator[list[ValueLine]]:
         """Pages of whole units' lines (the rest of the cursor's unit first), about
-        values_per_page lines each."""
-        units = _FIRST_UNITS
+        lines_per_page lines each."""
+        units = FIRST_UNITS
         while True:
             found = await self.context.session.rows(self._unit_lines(position, units))
             chunks = [
@@ -248,7 +251,7 @@ class ValueExport:
             last = chunks[-1]
             position = ValuePosition(last.path, last.month_index, last.combo_id)
             per_unit = max(1, sum(chunk.values for chunk in chunks) // len(chunks))
-            units = max(_FIRST_UNITS, min(MAX_UNITS, self.values_per_page // per_unit))
+            units = max(FIRST_UNITS, min(MAX_UNITS, self.lines_per_page // per_unit))
 
     async def _rows(
         self, found: Sequence[Any], cells: dict[tuple[int, int], tuple[str, str, str] | None]
