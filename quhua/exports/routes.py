@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from authz.roles import Action
 from core.errors import BadUserInput, shown
 from quhua.exports.aggregates import AggregateExport, AggregatesAsked
 from quhua.exports.arguments import level_argument
@@ -170,6 +171,8 @@ async def _respond(
 
 
 async def export_aggregates(request: Request, context: Context) -> Response:
+    # Who is asking comes first: an anonymous caller learns nothing about the parameters.
+    context.scope(Action.READ_TREE)
     params = request.query_params
     _checked(params, AGGREGATE_PARAMETERS)
     asked = AggregatesAsked(
@@ -189,6 +192,7 @@ async def export_aggregates(request: Request, context: Context) -> Response:
 
 
 async def export_values(request: Request, context: Context) -> Response:
+    context.scope(Action.READ_TREE)
     params = request.query_params
     _checked(params, VALUE_PARAMETERS)
     asked = ValuesAsked(
