@@ -236,9 +236,12 @@ def store_catalogue(connection: Connection, spec: CatalogueSpec) -> CatalogueRep
 
 def _moves_aggregates(report: CatalogueReport) -> str | None:
     """Why the catalogue change may move aggregates without changing a stored value (the
-    change feed then says so), or None: new and unchanged entries move none."""
-    why = [f"{code}: {reason}" for code, reason in sorted(report.rebuilt.items())]
+    change feed then says so), or None: new and unchanged entries move none. Read by every
+    follower, of any subtree: it names entries of the catalogue, never counts of values."""
+    why = []
+    if report.rebuilt:
+        why.append(f"{', '.join(sorted(report.rebuilt))} read anew")
     for kind in ("indicators", "settings"):
         if report.updated.get(kind):
-            why.append(f"{report.updated[kind]} {kind} changed")
-    return "catalogue: " + "; ".join(why) if why else None
+            why.append(f"{kind} changed")
+    return "the catalogue changed: " + "; ".join(why) if why else None

@@ -290,8 +290,9 @@ async def write_values(
     touched = sorted({(cell.unit.id, cell.period.month_index) for cell in cells})
     outcome.violations = await refresh_violations(session, index, touched)
     if change_set is not None:
-        # Last: the feed's clock stays locked from here to the commit.
-        await _run(session, stamp_statements(change_set))
+        # At the commit: the feed's clock stays locked from there to the commit only, not
+        # through a batch's later operations.
+        session.before_commit(stamp_statements(change_set))
     return outcome
 
 

@@ -7,6 +7,7 @@ from the HTTP door (quhua.http_door): the same checks, scope and answer (`change
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -27,6 +28,7 @@ PAGE = """query($under: String!, $level: Level!, $periodType: PeriodType!, $afte
               reportingUnits expectedUnits nullReason cursor }
     resets { sequence at reason }
     endCursor hasMore } }"""
+_DIGITS = re.compile(r"[0-9]{1,6}")
 PARAMETERS = ("under", "level", "period_type", "after", "first", "elements", "indicators")
 
 
@@ -47,7 +49,7 @@ def _variables(params: QueryParams) -> dict[str, Any]:
             known = ", ".join(PARAMETERS)
             raise BadUserInput(f"{shown(name)} is not a parameter of the change feed ({known})")
     first = _one(params, "first")
-    if first is not None and not first.isdigit():
+    if first is not None and not _DIGITS.fullmatch(first):
         raise BadUserInput(f"first: {shown(first)} is not a whole number")
     return {
         "under": _one(params, "under"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -42,6 +44,7 @@ from schema.errors import format_error
 logger = logging.getLogger("quhua.graphql")
 
 _SESSION = "quhua.session"
+_AUTHORIZATION = "quhua.authorization"
 # connection_ack with no payload.
 _ACK: UnsetType = UNSET
 _PRINCIPAL = "quhua.principal"
@@ -86,7 +89,11 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             return
         scope[_SESSION] = request_session
         scope[_PRINCIPAL] = principal
+        scope[_AUTHORIZATION] = authorization
         if scope["type"] != "http":
+            # A socket may stay for days: it holds no transaction (each subscription's page
+            # opens its own, quhua.graphql_view.QuhuaGraphQL.page_context).
+            await request_session.rollback()
             await super().__call__(scope, receive, send)
             return
         response: Response
@@ -101,7 +108,28 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(session=request.scope[_SESSION], principal=request.scope[_PRINCIPAL])
+        context = Context(session=request.scope[_SESSION], principal=request.scope[_PRINCIPAL])
+        if isinstance(request, WebSocket):
+            context.socket = True
+            context.authorization = request.scope[_AUTHORIZATION]
+            context.page_context = lambda: self.page_context(context.authorization)
+        return context
+
+    @asynccontextmanager
+    async def page_context(self, authorization: str | None) -> AsyncIterator[Context]:
+        """A context for one page of a subscription: its own session, ended (rolled back)
+        after the page; the caller authenticated again, UNAUTHENTICATED once the token is
+        revoked or expired."""
+        async with self._sessions() as session:
+            request_session = RequestSession(session)
+            try:
+                # Grants and tokens as they are now, not as the last poll found them.
+                await self._authenticator.refresh(request_session)
+                principal = await self._authenticator.authenticate(request_session, authorization)
+                yield Context(session=request_session, principal=principal, socket=True)
+            finally:
+                await request_session.settle()
+                await request_session.rollback()
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """A token in the connection_init payload (`{"Authorization": "Bearer …"}`), checked
@@ -118,6 +146,9 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             )
         except Unauthenticated as error:
             raise ConnectionRejectionError({"message": error.message}) from None
+        finally:
+            await context.session.rollback()
+        context.authorization = authorization
         return _ACK
 
     def parse_json(self, data: str | bytes) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
@@ -29,6 +30,14 @@ class Context:
     # A subscription's connection_init payload (graphql-transport-ws), where a browser,
     # which cannot set headers on a WebSocket, sends its token.
     connection_params: dict[str, object] | None = None
+    # Over a WebSocket: only subscriptions run, and each of their pages works in a context
+    # of its own (a fresh session, the caller authenticated again, so that a revoked token
+    # stops there), which this opens.
+    socket: bool = False
+    authorization: str | None = None
+    page_context: Callable[[], AbstractAsyncContextManager[Context]] | None = field(
+        default=None, repr=False
+    )
     _tree: JurisdictionLoaders | None = field(default=None, repr=False)
     _catalogue: CatalogueIndex | None = field(default=None, repr=False)
     _catalogue_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)

@@ -44,6 +44,7 @@ class RequestSession:
         self.refused = False
         # Whether the transaction was opened for writing (SQLite: holds the write lock).
         self._writing = False
+        self._before_commit: list[Executable] = []
 
     @property
     def dialect(self) -> str:
@@ -129,10 +130,29 @@ class RequestSession:
         await self._serial(work)
         self._writing = True
 
+    def before_commit(self, statements: Sequence[Executable]) -> None:
+        """Statements to run just before this transaction commits, after everything else
+        the request does (a batch's later operations included): a lock they take is held
+        from there to the commit only."""
+        self._before_commit.extend(statements)
+
     async def commit(self) -> None:
-        await self._serial(self._session.commit)
-        self._writing = False
+        async def work() -> None:
+            for statement in self._before_commit:
+                await self._session.execute(statement, execution_options=self._options)
+            await self._session.commit()
+
+        try:
+            await self._serial(work)
+        finally:
+            self._before_commit.clear()
+            self._writing = False
 
     async def rollback(self) -> None:
+        self._before_commit.clear()
         await self._serial(self._session.rollback)
         self._writing = False
+
+    def detach(self) -> None:
+        """Keep what was loaded usable once the session ends (a rollback would expire it)."""
+        self._session.expunge_all()

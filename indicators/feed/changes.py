@@ -21,12 +21,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, and_, func, or_, select
 
 from core.db.session import RequestSession
+from core.errors import BadUserInput
 from indicators.catalogue_index import CatalogueIndex, ElementInfo
 from indicators.feed.clock import HEAD, RESETS
 from indicators.models import ChangeSet, ValueChange
@@ -42,6 +44,8 @@ J = cast(Table, Jurisdiction.__table__).c
 # Value changes read per statement: a page's cost is bounded whatever lies after the cursor.
 WINDOW = 20_000
 _PREFIX = "f1."
+_CURSOR = re.compile(r"f1\.([0-9]{1,19})\.([0-9]{1,10})")
+_MAX_SEQ = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -65,10 +69,10 @@ class Position:
             text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
         except (UnicodeError, ValueError, binascii.Error):
             raise ValueError("not a cursor of the change feed") from None
-        seq, dot, change = text.removeprefix(_PREFIX).partition(".")
-        if not text.startswith(_PREFIX) or not dot or not seq.isdigit() or not change.isdigit():
+        found = _CURSOR.fullmatch(text)
+        if found is None or int(found[1]) > _MAX_SEQ or int(found[2]) > _LAST:
             raise ValueError("not a cursor of the change feed")
-        return cls(int(seq), int(change))
+        return cls(int(found[1]), int(found[2]))
 
 
 START = Position(0, 0)
@@ -126,6 +130,11 @@ async def read_page(
     # commit order): the page reads up to there and no further, whatever commits meanwhile,
     # so that its later statements (each may see a later snapshot) skip nothing.
     through = await _clock(session)
+    if after.seq > through:
+        raise BadUserInput(
+            "after: the cursor lies past this feed's last commit: the database was restored "
+            "or replaced since; read the scope again from the start (after: null)"
+        )
     statement = (
         select(S.seq, X.id, J.path, X.combo_id, X.month_index)
         .select_from(ChangeSet)
@@ -178,6 +187,16 @@ async def _resets(session: RequestSession, after: Position, through: int) -> lis
     )
     rows = await session.rows(statement.order_by(RESETS.c.seq))
     return [Reset(int(seq), at, reason) for seq, at, reason in rows]
+
+
+async def moved_since(session: RequestSession, cursor: str) -> bool:
+    """Whether anything was committed after the cursor (True for a cursor that is none: the
+    page that reads it says what is wrong)."""
+    try:
+        position = Position.parse(cursor)
+    except ValueError:
+        return True
+    return not (position.change == _LAST and position.seq >= await _clock(session))
 
 
 async def head(session: RequestSession) -> Position:

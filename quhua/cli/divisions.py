@@ -69,16 +69,12 @@ def load(
 
 
 def _announced(connection: Connection, report: LoadReport) -> LoadReport:
-    """The report, once units that begin, end or return have put a reset in the change
-    feed: they move the units expected of every aggregate above them, and no stored value
-    says so."""
-    moved = report.inserted + report.restored + report.retired
-    if report.written and moved:
-        why = (
-            f"the division tree changed: {report.inserted} new, {report.restored} restored, "
-            f"{report.retired} retired units"
-        )
-        for statement in reset_statements(dt.datetime.now(dt.UTC), why):
+    """The report, once units that begin, end, return or change their names have put a
+    reset in the change feed: they move the units expected of every aggregate above them
+    (or the names a follower holds), and no stored value says so."""
+    if report.written and report.inserted + report.restored + report.retired + report.renamed:
+        # Read by every follower, of any subtree: it says what, never where or how many.
+        for statement in reset_statements(dt.datetime.now(dt.UTC), "the division tree changed"):
             connection.execute(statement)
     return report
 

@@ -1,11 +1,14 @@
-"""The change feed pushed as it commits: pages of the feed, polled on the subscriber's
-session, each read ending its transaction so that the next sees later commits."""
+"""The change feed pushed as it commits: pages of the feed, each read in a session of its
+own that ends before the page is sent, so that a subscriber holds no transaction, no lock
+and no stale figure between pages, however long it stays."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from indicators.feed.changes import moved_since
 from indicators.periods import PeriodType
 from resolvers.context import Context
 from resolvers.feed.changes import ChangesResult, changes, feed_head
@@ -42,6 +45,24 @@ class CommitSignal:
 COMMITS = CommitSignal()
 
 
+@asynccontextmanager
+async def _page(context: Context) -> AsyncIterator[Context]:
+    """The context one page works in: its own over a socket; else the caller's, whose
+    loaders are emptied and transaction ended after the page."""
+    if context.page_context is not None:
+        async with context.page_context() as page:
+            yield page
+            # What the page loaded stays readable once its session has ended.
+            page.session.detach()
+        return
+    try:
+        yield context
+    finally:
+        context.session.detach()
+        context.forget()
+        await context.session.rollback()
+
+
 async def follow(
     context: Context,
     *,
@@ -54,26 +75,33 @@ async def follow(
     poll_seconds: float = POLL_SECONDS,
 ) -> AsyncIterator[ChangesResult]:
     """Every page with a change or a reset, from the cursor (from now, without one), for as
-    long as the subscriber stays. Checked as `changes` is, before the first page."""
-    cursor = after if after is not None else await feed_head(context)
+    long as the subscriber stays. Checked as `changes` is, on every page, as the caller is
+    then: a token revoked or a grant taken back ends the subscription there."""
+    cursor = after
+    checked = False
     while True:
-        # Figures and the catalogue are read afresh for each page.
-        context.forget()
-        found = await changes(
-            context,
-            under=under,
-            level=level,
-            period_type=period_type,
-            after=cursor,
-            first=None,
-            elements=elements,
-            indicators=indicators,
-        )
-        if found.changes or found.resets:
-            # Served before the rollback below, which expires the units the page holds.
-            yield found
-        # A subscription may stay for days: it holds no snapshot and no lock between pages.
-        await context.session.rollback()
-        cursor = found.end_cursor
-        if not found.has_more:
-            await COMMITS.wait(poll_seconds)
+        async with _page(context) as page:
+            if cursor is None:
+                cursor = await feed_head(page)
+            found = None
+            # The first page checks the arguments and the caller; after it, a follower at
+            # the head reads the clock alone until it moves.
+            if not checked or await moved_since(page.session, cursor):
+                found = await changes(
+                    page,
+                    under=under,
+                    level=level,
+                    period_type=period_type,
+                    after=cursor,
+                    first=None,
+                    elements=elements,
+                    indicators=indicators,
+                )
+                checked = True
+        if found is not None:
+            if found.changes or found.resets:
+                yield found
+            cursor = found.end_cursor
+            if found.has_more:
+                continue
+        await COMMITS.wait(poll_seconds)
