@@ -22,6 +22,7 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from core.db.engine import sync_engine
+from indicators.feed import changes as feed_changes
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from quhua.pull import Fetch, Follow, answer_data, http_fetch, mirrored, pull
 from tests.cli import quhua
@@ -679,3 +680,27 @@ def test_a_renamed_unit_resets_the_feed(ningxia: tuple[str, TestClient], tmp_pat
     assert loaded.exit_code == 0, loaded.stdout + loaded.stderr
     page = data_of(admin, CHANGES, under="64", level="COUNTY", after=cursor, elements=["births"])
     assert [r["reason"] for r in page["changes"]["resets"]] == ["the division tree changed"]
+
+
+def test_pages_bounded_by_change_sets_and_changes_miss_nothing(
+    yinchuan: tuple[str, TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page reads at most SPAN change sets and WINDOW changes; with both tiny, following
+    still ends with every aggregate, through empty pages of other subtrees' change sets."""
+    url, admin, reader = yinchuan
+    monkeypatch.setattr(feed_changes, "SPAN", 2)
+    monkeypatch.setattr(feed_changes, "WINDOW", 3)
+    for month in MONTHS:
+        rows = [
+            births(unit, month, 1 + len(month), sex)
+            for unit in VILLAGES
+            for sex in ("male", "female")
+        ]
+        assert data_of(admin, SUBMIT, rows=rows)["submitValues"]["ok"]
+        # Change sets of another city only: pages of nothing for the follower of 6401.
+        for value in range(3):
+            assert data_of(admin, SUBMIT, rows=[births("640202001001", month, value)])[
+                "submitValues"
+            ]["ok"]
+    held, _ = follow(reader, under="6401", level="COUNTY", elements=["births"], first=1)
+    assert present(held) == brute_force(url)

@@ -41,8 +41,10 @@ from tenancy.scope import Scope
 S = cast(Table, ChangeSet.__table__).c
 X = cast(Table, ValueChange.__table__).c
 J = cast(Table, Jurisdiction.__table__).c
-# Value changes read per statement: a page's cost is bounded whatever lies after the cursor.
+# Value changes read per statement, and change sets a statement reaches over: a page's cost
+# is bounded whatever lies after the cursor.
 WINDOW = 20_000
+SPAN = 1_000
 _PREFIX = "f1."
 _CURSOR = re.compile(r"f1\.([0-9]{1,19})\.([0-9]{1,10})")
 _MAX_SEQ = 2**63 - 1
@@ -130,6 +132,9 @@ async def read_page(
     # commit order): the page reads up to there and no further, whatever commits meanwhile,
     # so that its later statements (each may see a later snapshot) skip nothing.
     through = await _clock(session)
+    # And no further than SPAN change sets: a page of a root where little changes reads a
+    # bounded range, not every change of the whole database.
+    reach = min(through, after.seq + SPAN)
     if after.seq > through:
         raise BadUserInput(
             "after: the cursor lies past this feed's last commit: the database was restored "
@@ -142,7 +147,7 @@ async def read_page(
         .join(Jurisdiction, J.id == X.jurisdiction_id)
         .where(
             S.seq.is_not(None),
-            S.seq <= through,
+            S.seq <= reach,
             or_(S.seq > after.seq, and_(S.seq == after.seq, X.id > after.change)),
             within(J.path, root_path),
             func.length(J.path) >= level.path_length,
@@ -166,8 +171,9 @@ async def read_page(
     if len(found) > first:
         found = found[:first]
         end, has_more = found[-1].latest, True
-    elif len(rows) == WINDOW:
-        end, has_more = Position(rows[-1][0], rows[-1][1]), True
+    elif len(rows) == WINDOW or reach < through:
+        last = Position(rows[-1][0], rows[-1][1]) if len(rows) == WINDOW else None
+        end, has_more = last or Position(reach, _LAST), True
     else:
         # Every change numbered up to the clock is read.
         end, has_more = max(after, Position(through, _LAST)), False
