@@ -3,6 +3,7 @@ DHIS2 dataValueSets, ADX valid against the published schema; BOM, gzip, the file
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import gzip
 import json
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from quhua.exports.formats import ValueShapes
+from quhua.exports.values import ValueRow
 from tests.conftest import client_for
 from tests.export_world import export, export_world
 
@@ -378,3 +381,38 @@ def test_every_format_ends_with_its_marker(world: dict[str, str]) -> None:
             cursors="true",
         )
         assert response.content.endswith(ending), name
+
+
+def test_values_json_is_what_an_encoder_writes() -> None:
+    """Values' JSON is written whole; who stored a value is free text, and is encoded."""
+    row = ValueRow(
+        "640104001001",
+        "births",
+        "2024-03",
+        12.5,
+        "parity=1;sex=male",
+        dt.datetime(2025, 2, 3, 4, 5, 6, 789000, tzinfo=dt.UTC),
+        'clerk "王"\\\n',
+        "64/6401/640104/640104001/640104001001/",
+        24290,
+        3,
+    )
+    shapes = ValueShapes()
+    assert json.loads(shapes.dvs_text(row, lambda _: "abc")) == {
+        "dataElement": "births",
+        "period": "202403",
+        "orgUnit": "640104001001",
+        "categoryOptionCombo": "parity=1;sex=male",
+        "attributeOptionCombo": "default",
+        "value": "12.5",
+        "lastUpdated": "2025-02-03T04:05:06.789Z",
+        "storedBy": 'clerk "王"\\\n',
+        "cursor": "abc",
+    }
+    assert json.loads(shapes.json_text(row, None)) == {
+        "jurisdiction": "640104001001",
+        "element": "births",
+        "period": "2024-03",
+        "value": 12.5,
+        "disaggregation": "parity=1;sex=male",
+    }

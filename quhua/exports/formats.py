@@ -127,9 +127,13 @@ class Shapes(Protocol[R_contra]):
 
     def csv_page(self, rows: Sequence[R_contra], cursor: Cursor[Any] | None) -> str: ...
 
-    def json_object(self, row: R_contra) -> dict[str, object]: ...
+    def json_text(self, row: R_contra, cursor: Cursor[Any] | None) -> str:
+        """The row as one JSON object (NDJSON's line)."""
+        ...
 
-    def dvs_object(self, row: R_contra) -> dict[str, str] | None: ...
+    def dvs_text(self, row: R_contra, cursor: Cursor[Any] | None) -> str | None:
+        """The row as a dataValue's JSON object; None for a row without a value."""
+        ...
 
     def adx_value(self, row: R_contra) -> tuple[tuple[str, str], str] | None: ...
 
@@ -180,9 +184,9 @@ class AggregateShapes:
             lines.append(fields)
         return _csv_lines(lines)
 
-    def json_object(self, row: AggregateRow) -> dict[str, object]:
+    def json_text(self, row: AggregateRow, cursor: Cursor[Any] | None) -> str:
         places = _places(row.kind)
-        return {
+        found: dict[str, object] = {
             "jurisdiction": row.code,
             "element": row.element,
             "period": str(row.period),
@@ -197,11 +201,14 @@ class AggregateShapes:
             "approval": row.approval or None,
             "null_reason": row.null_reason,
         }
+        if cursor is not None:
+            found["cursor"] = cursor(row)
+        return _dumps(found)
 
-    def dvs_object(self, row: AggregateRow) -> dict[str, str] | None:
+    def dvs_text(self, row: AggregateRow, cursor: Cursor[Any] | None) -> str | None:
         if row.value is None:
             return None
-        return {
+        found = {
             "dataElement": row.element,
             "period": dhis2_period(row.period),
             "orgUnit": row.code,
@@ -212,6 +219,9 @@ class AggregateShapes:
             "lastUpdated": self.stamp,
             "storedBy": STORED_BY,
         }
+        if cursor is not None:
+            found["cursor"] = cursor(row)
+        return _dumps(found)
 
     def adx_value(self, row: AggregateRow) -> tuple[tuple[str, str], str] | None:
         if row.value is None:
@@ -229,32 +239,40 @@ class ValueShapes:
         self._stamps: dict[dt.datetime, str] = {}
         # Values repeat (counts of a few people): each one's text is worked out once.
         self._numbers: dict[float, str] = {}
+        self._authors: dict[str | None, str] = {}
+        self._options: dict[str, str] = {}
 
     def csv_page(self, rows: Sequence[ValueRow], cursor: Cursor[Any] | None) -> str:
         # Unit codes are digits, element codes, options and periods letters, digits, `_`,
         # `-`, `=` and `;` (the tree's and the catalogue's rules): no field needs quoting.
-        numbers = self._numbers
+        number = self._number
         parts: list[str] = []
         add = parts.append
         for row in rows:
-            value = row.value
-            text = numbers.get(value)
-            if text is None:
-                if len(numbers) > 10_000:
-                    numbers.clear()
-                text = numbers[value] = number_text(value, VALUE_PLACES)
-            line = f"{row.code},{row.element},{row.period},{text},{row.disaggregation}"
+            line = f"{row.code},{row.element},{row.period},{number(row.value)},{row.disaggregation}"
             add(line if cursor is None else f"{line},{cursor(row)}")
         return "\n".join(parts) + "\n" if parts else ""
 
-    def json_object(self, row: ValueRow) -> dict[str, object]:
-        return {
-            "jurisdiction": row.code,
-            "element": row.element,
-            "period": row.period,
-            "value": _json_number(row.value, VALUE_PLACES),
-            "disaggregation": row.disaggregation,
-        }
+    def _number(self, value: float) -> str:
+        text = self._numbers.get(value)
+        if text is None:
+            if len(self._numbers) > 10_000:
+                self._numbers.clear()
+            text = self._numbers[value] = number_text(value, VALUE_PLACES)
+        return text
+
+    # The fields below are codes, periods, keys, numbers and cursors, which JSON and XML
+    # take as they are (the tree's and the catalogue's rules; cursors are url-safe base64):
+    # the text is written whole instead of through an encoder. Only who stored a value is
+    # free text, and it is encoded.
+
+    def json_text(self, row: ValueRow, cursor: Cursor[Any] | None) -> str:
+        text = (
+            f'{{"jurisdiction":"{row.code}","element":"{row.element}",'
+            f'"period":"{row.period}","value":{self._number(row.value)},'
+            f'"disaggregation":"{row.disaggregation}"'
+        )
+        return text + (f',"cursor":"{cursor(row)}"}}' if cursor is not None else "}")
 
     def _stamp(self, at: dt.datetime) -> str:
         found = self._stamps.get(at)
@@ -264,22 +282,31 @@ class ValueShapes:
             found = self._stamps[at] = iso_utc(at)
         return found
 
-    def dvs_object(self, row: ValueRow) -> dict[str, str]:
-        return {
-            "dataElement": row.element,
-            "period": _dhis2_of_label(row.period),
-            "orgUnit": row.code,
-            "categoryOptionCombo": row.disaggregation or "default",
-            "attributeOptionCombo": "default",
-            "value": number_text(row.value, VALUE_PLACES),
-            "lastUpdated": self._stamp(row.updated_at) if row.updated_at else "",
-            "storedBy": row.stored_by or STORED_BY,
-        }
+    def _author(self, name: str | None) -> str:
+        found = self._authors.get(name)
+        if found is None:
+            if len(self._authors) > 1000:
+                self._authors.clear()
+            found = self._authors[name] = _dumps(name or STORED_BY)
+        return found
+
+    def dvs_text(self, row: ValueRow, cursor: Cursor[Any] | None) -> str:
+        stamp = self._stamp(row.updated_at) if row.updated_at else ""
+        text = (
+            f'{{"dataElement":"{row.element}","period":"{_dhis2_of_label(row.period)}",'
+            f'"orgUnit":"{row.code}","categoryOptionCombo":"{row.disaggregation or "default"}",'
+            f'"attributeOptionCombo":"default","value":"{self._number(row.value)}",'
+            f'"lastUpdated":"{stamp}","storedBy":{self._author(row.stored_by)}'
+        )
+        return text + (f',"cursor":"{cursor(row)}"}}' if cursor is not None else "}")
 
     def adx_value(self, row: ValueRow) -> tuple[tuple[str, str], str]:
         value = decimal_text(row.value, VALUE_PLACES)
-        text = f"<dataValue dataElement={quoteattr(row.element)} value={quoteattr(value)}"
-        return (row.code, _adx_of_label(row.period)), text + _options(row.disaggregation) + "/>"
+        options = self._options.get(row.disaggregation)
+        if options is None:
+            options = self._options[row.disaggregation] = _options(row.disaggregation)
+        text = f'<dataValue dataElement="{row.element}" value="{value}"{options}/>'
+        return (row.code, _adx_of_label(row.period)), text
 
 
 class ValueLineShapes:
@@ -291,10 +318,10 @@ class ValueLineShapes:
         assert cursor is None, "lines carry no cursors"
         return "\n".join([row.line for row in rows]) + "\n" if rows else ""
 
-    def json_object(self, row: ValueLine) -> dict[str, object]:
+    def json_text(self, row: ValueLine, cursor: Cursor[Any] | None) -> str:
         raise TypeError("lines are CSV only")
 
-    def dvs_object(self, row: ValueLine) -> dict[str, str] | None:
+    def dvs_text(self, row: ValueLine, cursor: Cursor[Any] | None) -> str | None:
         raise TypeError("lines are CSV only")
 
     def adx_value(self, row: ValueLine) -> tuple[tuple[str, str], str] | None:
@@ -374,13 +401,8 @@ class NdjsonWriter(Writer[R]):
 
     def page(self, rows: Sequence[R]) -> str:
         assert self.cursor is not None
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        shape, cursor = self.shapes.json_object, self.cursor
-        lines = []
-        for row in rows:
-            found = shape(row)
-            found["cursor"] = cursor(row)
-            lines.append(dumps(found))
+        shape, cursor = self.shapes.json_text, self.cursor
+        lines = [shape(row, cursor) for row in rows]
         return "\n".join(lines) + "\n" if lines else ""
 
     def end(self) -> str:
@@ -402,18 +424,13 @@ class DvsWriter(Writer[R]):
         return '{"dataValues":['
 
     def page(self, rows: Sequence[R]) -> str:
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        shape, cursor = self.shapes.dvs_object, self.cursor
-        parts = []
-        for row in rows:
-            found: dict[str, str] | None = shape(row)
-            if found is None:
-                continue
-            if cursor is not None:
-                found["cursor"] = cursor(row)
-            parts.append(("\n" if self.written == 0 else ",\n") + dumps(found))
-            self.written += 1
-        return "".join(parts)
+        shape, cursor = self.shapes.dvs_text, self.cursor
+        found = [text for row in rows if (text := shape(row, cursor)) is not None]
+        if not found:
+            return ""
+        lead = "\n" if self.written == 0 else ",\n"
+        self.written += len(found)
+        return lead + ",\n".join(found)
 
     def end(self) -> str:
         return "\n]}\n"
@@ -474,6 +491,9 @@ class AdxWriter(Writer[R]):
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _json_error(code: str, message: str) -> str:
