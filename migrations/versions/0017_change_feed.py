@@ -43,9 +43,7 @@ def upgrade() -> None:
     # Every earlier change set is committed: its id orders it as well as any.
     op.execute("UPDATE change_sets SET seq = id")
     op.create_index("ix_change_sets_seq", "change_sets", ["seq"], unique=True)
-    op.create_index(
-        "ix_value_changes_change_set_id_id", "value_changes", ["change_set_id", "id"]
-    )
+    op.create_index("ix_value_changes_change_set_id_id", "value_changes", ["change_set_id", "id"])
     op.execute("INSERT INTO feed_clock (id, seq) SELECT 1, coalesce(max(id), 0) FROM change_sets")
 
 
