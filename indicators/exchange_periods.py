@@ -1,4 +1,4 @@
-"""Periods as DHIS2 and ADX spell them, read as Quhua's.
+"""Periods as DHIS2 and ADX spell them, read as Quhua's and written from Quhua's.
 
 DHIS2 period ids: month `202401`, quarter `2024Q1`, year `2024`, and financial years
 named by the year and month they start in (`2023Oct` is October 2023 to September 2024:
@@ -16,6 +16,8 @@ from indicators.periods import FIRST_YEAR, LAST_YEAR, Period, PeriodError, Perio
 
 # DHIS2's financial period types (FinancialApril, …) by the month their ids name.
 FINANCIAL_MONTHS = {"April": 4, "July": 7, "Sep": 9, "Oct": 10, "Nov": 11}
+_FINANCIAL_NAMES = {month: name for name, month in FINANCIAL_MONTHS.items()}
+_ISO_DURATIONS = {1: "P1M", 3: "P3M", 12: "P1Y"}
 _DHIS2_MONTH = re.compile(r"([0-9]{4})(0[1-9]|1[0-2])")
 _DHIS2_QUARTER = re.compile(r"([0-9]{4})Q([1-4])")
 _DHIS2_FINANCIAL = re.compile(r"([0-9]{4})(April|July|Sep|Oct|Nov)")
@@ -85,3 +87,28 @@ def adx_period(text: str, *, statistical_year_starts: int) -> Period:
             return Period(year, 1, PeriodType.YEAR)
         return _statistical(year, month, text, statistical_year_starts)
     raise PeriodError(f"{shown(text)}: a period lasts one month, three or a year")
+
+
+def dhis2_id(period: Period) -> str:
+    """DHIS2's id of a period: `202401`, `2024Q1`, `2024`, a financial year `2023Oct`;
+    PeriodError for a statistical year DHIS2 has no period type for."""
+    if period.type is PeriodType.MONTH:
+        return f"{period.year}{period.first_month:02d}"
+    if period.type is PeriodType.QUARTER:
+        return f"{period.year}Q{(period.first_month + 2) // 3}"
+    if not period.statistical:
+        return f"{period.year}"
+    name = _FINANCIAL_NAMES.get(period.first_month)
+    if name is None:
+        months = ", ".join(str(month) for month in sorted(_FINANCIAL_NAMES))
+        raise PeriodError(
+            f"DHIS2 has no financial year starting in month {period.first_month} for "
+            f"{period} (it has those starting in months {months})"
+        )
+    return f"{period.year}{name}"
+
+
+def adx_id(period: Period) -> str:
+    """ADX's spelling of a period: the first day and the length, `2024-01-01/P1M` (a
+    statistical year from October: `2023-10-01/P1Y`)."""
+    return f"{period.start.isoformat()}/{_ISO_DURATIONS[period.type.months]}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -32,8 +33,10 @@ from xml.sax.saxutils import quoteattr
 
 from core.errors import BadUserInput, shown
 from indicators.catalogue_index import ElementInfo
+from indicators.exchange_periods import adx_id, dhis2_id
+from indicators.periods import Period
 from quhua.exports.aggregates import AggregateRow
-from quhua.exports.periods import adx_period, dhis2_period
+from quhua.exports.periods import dhis2_export_period
 from quhua.exports.values import ValueLine, ValueRow
 
 FORMATS = ("csv", "ndjson", "dvs", "adx")
@@ -210,7 +213,7 @@ class AggregateShapes:
             return None
         found = {
             "dataElement": row.element,
-            "period": dhis2_period(row.period),
+            "period": dhis2_export_period(row.period),
             "orgUnit": row.code,
             "categoryOptionCombo": row.disaggregation or "default",
             "attributeOptionCombo": "default",
@@ -229,7 +232,7 @@ class AggregateShapes:
         value = decimal_text(row.value, _places(row.kind))
         element = quoteattr(row.element)
         text = f"<dataValue dataElement={element} value={quoteattr(value)}"
-        return (row.code, adx_period(row.period)), text + _options(row.disaggregation) + "/>"
+        return (row.code, adx_id(row.period)), text + _options(row.disaggregation) + "/>"
 
 
 class ValueShapes:
@@ -328,26 +331,16 @@ class ValueLineShapes:
         raise TypeError("lines are CSV only")
 
 
+# A stored value's period is a month, a quarter or a calendar year (2024-03, 2024-Q1, 2024):
+# a few labels per export, each spelt once.
+@functools.cache
 def _dhis2_of_label(label: str) -> str:
-    # A stored value's period is a month, a quarter or a calendar year: 202403, 2024Q1, 2024.
-    return label.replace("-", "")
+    return dhis2_id(Period.parse(label))
 
 
-_ADX_LABELS: dict[str, str] = {}
-
-
+@functools.cache
 def _adx_of_label(label: str) -> str:
-    found = _ADX_LABELS.get(label)
-    if found is None:
-        if "-Q" in label:
-            year, quarter = label.split("-Q")
-            found = f"{year}-{3 * int(quarter) - 2:02d}-01/P3M"
-        elif "-" in label:
-            found = f"{label}-01/P1M"
-        else:
-            found = f"{label}-01-01/P1Y"
-        _ADX_LABELS[label] = found
-    return found
+    return adx_id(Period.parse(label))
 
 
 class Writer(Generic[R]):

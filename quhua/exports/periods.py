@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from core.errors import BadUserInput, shown
 from indicators.catalogue_index import CatalogueIndex
-from indicators.periods import Period, PeriodType
+from indicators.exchange_periods import dhis2_id
+from indicators.periods import Period, PeriodError, PeriodType
 from resolvers.periods import period_argument
 
 # Ten years of months: a longer export is several exports (each resumable).
 MAX_PERIODS = 120
-
-# DHIS2's financial years by the month they start in (FinancialApril, …): their ids are the
-# year they start in and this suffix (`2023Oct` = October 2023 – September 2024).
-DHIS2_FINANCIAL = {4: "April", 7: "July", 10: "Oct", 11: "Nov"}
-_MONTHS_TO_ISO = {1: "P1M", 3: "P3M", 12: "P1Y"}
 
 
 def period_type_argument(text: str | None) -> PeriodType | None:
@@ -74,27 +70,11 @@ def month_range(index: CatalogueIndex, first_text: str, last_text: str) -> tuple
     return first.month_index, last.month_index + last.type.months
 
 
-def dhis2_period(period: Period) -> str:
-    """DHIS2's period id: `202401`, `2024Q1`, `2024`, a financial year `2023Oct`;
-    BadUserInput for a statistical year DHIS2 has no period type for."""
-    if period.type is PeriodType.MONTH:
-        return f"{period.year}{period.first_month:02d}"
-    if period.type is PeriodType.QUARTER:
-        return f"{period.year}Q{(period.first_month + 2) // 3}"
-    if not period.statistical:
-        return f"{period.year}"
-    suffix = DHIS2_FINANCIAL.get(period.first_month)
-    if suffix is None:
-        months = ", ".join(str(month) for month in sorted(DHIS2_FINANCIAL))
+def dhis2_export_period(period: Period) -> str:
+    """DHIS2's id of a period; BadUserInput, naming the format, for one DHIS2 lacks."""
+    try:
+        return dhis2_id(period)
+    except PeriodError as error:
         raise BadUserInput(
-            f"format: DHIS2 has no financial year starting in month {period.first_month} "
-            f"for {period} (it has those starting in months {months}): export months, "
-            "quarters or calendar years, or another format"
-        )
-    return f"{period.year}{suffix}"
-
-
-def adx_period(period: Period) -> str:
-    """ADX's period: the first day and the length, `2024-01-01/P1M` (a statistical year
-    from October: `2023-10-01/P1Y`)."""
-    return f"{period.start.isoformat()}/{_MONTHS_TO_ISO[period.type.months]}"
+            f"format: {error}: export months, quarters or calendar years, or another format"
+        ) from None

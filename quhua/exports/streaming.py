@@ -18,7 +18,7 @@ from core.errors import NotFound, QuhuaError
 from indicators.catalogue_index import ElementInfo
 from quhua.exports.aggregates import AggregateExport
 from quhua.exports.formats import AdxWriter, DvsWriter, Writer, check_adx_categories
-from quhua.exports.periods import dhis2_period
+from quhua.exports.periods import dhis2_export_period
 
 logger = logging.getLogger("quhua.exports")
 
@@ -70,7 +70,7 @@ class ExportBody(Generic[R]):
             check_adx_categories(self.export.options_shown)
         if isinstance(writer, DvsWriter) and isinstance(self.export, AggregateExport):
             for period in self.export.periods:
-                dhis2_period(period)
+                dhis2_export_period(period)
         self._pages = self.export.pages()
         text = ""
         async for rows in self._pages:
