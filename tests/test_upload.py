@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from authz.models import Token
 from core.db.engine import sync_engine
-from indicators.models import ChangeSet, DataValue, ValueChange
+from indicators.models import ChangeSet
 from quhua.app import create_app
 from quhua.settings import Settings
 from tests.databases import issue_token, load_catalogue, load_tree
-from tests.test_value_formats import REFERENCE_ADX, REFERENCE_JSON
+from tests.test_value_formats import REFERENCE_ADX, REFERENCE_JSON, audit_counts
 from tests.test_value_import import GOOD
 
 TOWNSHIP = "640104001"
@@ -37,17 +37,6 @@ def url(migrated_url: str) -> str:
     load_tree(migrated_url)
     load_catalogue(migrated_url)
     return migrated_url
-
-
-def counts(url: str) -> tuple[int, int, int]:
-    engine = sync_engine(url)
-    with engine.connect() as connection:
-        found = tuple(
-            connection.execute(select(func.count()).select_from(table)).scalar_one()
-            for table in (DataValue, ValueChange, ChangeSet)
-        )
-    engine.dispose()
-    return found  # type: ignore[return-value]
 
 
 BODIES = [
@@ -81,7 +70,7 @@ def test_a_reporter_imports_a_file_of_their_township(
             headers={"Content-Type": media_type},
         )
         assert again.json()["unchanged"] == 6
-    assert counts(url) == (6, 6, 1)
+    assert audit_counts(url) == (6, 6, 1)
     engine = sync_engine(url)
     with engine.connect() as connection:
         change_set = connection.execute(
@@ -121,7 +110,7 @@ def test_rows_of_units_outside_the_scope_refuse_the_whole_file(url: str) -> None
         {"line": 6, "reason": "jurisdiction 640104001003 is outside what you may report for"},
         {"line": 7, "reason": "jurisdiction 640104001 is outside what you may report for"},
     ]
-    assert counts(url) == (0, 0, 0)
+    assert audit_counts(url) == (0, 0, 0)
 
 
 def test_a_token_that_may_not_report_is_refused(url: str) -> None:
@@ -140,7 +129,7 @@ def test_a_token_that_may_not_report_is_refused(url: str) -> None:
             "/import/values", content=GOOD.encode(), headers={"Content-Type": "text/csv"}
         )
     assert answer.status_code == 401
-    assert counts(url) == (0, 0, 0)
+    assert audit_counts(url) == (0, 0, 0)
 
 
 def test_a_dry_run_checks_and_writes_nothing(url: str) -> None:
@@ -155,7 +144,7 @@ def test_a_dry_run_checks_and_writes_nothing(url: str) -> None:
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert (report["ok"], report["written"], report["inserted"]) == (True, False, 6)
-    assert counts(url) == (0, 0, 0)
+    assert audit_counts(url) == (0, 0, 0)
 
 
 def test_a_file_uploaded_in_a_form(url: str, tmp_path: Path) -> None:
@@ -231,7 +220,7 @@ def test_a_request_that_cannot_be_imported_says_why(
         answer = client.post("/import/values", params=params, content=body, headers=headers)
     assert answer.status_code == status, answer.text
     assert message in answer.text
-    assert counts(url) == (0, 0, 0)
+    assert audit_counts(url) == (0, 0, 0)
 
 
 def test_a_body_over_the_limit_is_refused(url: str) -> None:
@@ -252,4 +241,4 @@ def test_a_body_over_the_limit_is_refused(url: str) -> None:
             headers={"Content-Type": "text/csv"},
         )
     assert answer.status_code == 413
-    assert counts(url) == (0, 0, 0)
+    assert audit_counts(url) == (0, 0, 0)
