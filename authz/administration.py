@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from authz import repository, role_store
-from authz.authentication import INVALID_TOKEN, principal_of, utc_now
+from authz.authentication import INVALID_TOKEN, fresh_signed_in, principal_of, utc_now
 from authz.enforcer import RolePolicy
 from authz.models import (
     Grant,
@@ -51,6 +51,9 @@ def reason_for(actor: Actor, reason: str) -> str:
 async def fresh_principal(session: RequestSession, principal: Principal) -> Principal:
     """The principal as the database says now: its token still live, its grants and the
     role policy as committed (UNAUTHENTICATED if the token went meanwhile)."""
+    if principal.token_id is None:
+        policy = RolePolicy(await repository.role_rules(session))
+        return await fresh_signed_in(session, principal, policy)
     found = await repository.token_by_id(session, principal.token_id)
     now = utc_now()
     if found is None:

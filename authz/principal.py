@@ -59,7 +59,9 @@ class Principal:
     subject_id: int
     name: str
     kind: SubjectKind
-    token_id: int
+    # None for a caller signed in with the identity provider's JWT (authz.oidc), which has
+    # no Quhua token; then token_expires_at is the JWT's expiry.
+    token_id: int | None
     token_expires_at: dt.datetime | None
     grants: tuple[HeldGrant, ...]
     policy: RolePolicy

@@ -25,12 +25,22 @@ def shown_prefix(token: str) -> str:
     return token[:SHOWN_PREFIX_LENGTH]
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer …` header; None when absent or malformed."""
+def bearer_credential(authorization: str | None) -> str | None:
+    """What follows `Bearer` in an `Authorization` header; None for any other scheme."""
     if not authorization:
         return None
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not _SHAPE.match(token):
+    scheme, _, credential = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credential.strip()
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The Quhua token of an `Authorization: Bearer …` header; None when absent or malformed.
+
+    A Quhua token never holds a dot and a JWT always holds two, so the two never mix up.
+    """
+    token = bearer_credential(authorization)
+    if token is None or not _SHAPE.match(token):
         return None
     return token

@@ -28,6 +28,7 @@ from quhua.migrate import ensure_current
 from quhua.policy_sync import keep_in_sync, sync_once
 from quhua.request_limits import RequestLimits
 from quhua.settings import Settings
+from quhua.sso import oidc_verifier
 from quhua.upload import import_routes
 from schema.root import schema
 
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     engine = async_engine(settings.url, pool_pre_ping=True)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    authenticator = Authenticator()
+    authenticator = Authenticator(oidc=oidc_verifier(settings))
     graphql = QuhuaGraphQL(
         schema, sessions=sessions, authenticator=authenticator, graphiql=settings.graphiql
     )

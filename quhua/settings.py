@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from authz.oidc import DEFAULT_ALGORITHMS
 from schema.cost import MAX_QUERY_COST
 
 
@@ -43,6 +44,40 @@ class Settings(BaseSettings):
         gt=0,
         le=1,
         description="How often each process checks for changed grants and tokens.",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Single sign-on: the identity provider's issuer (`iss`); when set, bearer "
+        "JWTs from it are accepted beside Quhua's tokens. Off when unset.",
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="Single sign-on: the audience (`aud`) a JWT must name."
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None, description="Single sign-on: the provider's JWKS URL (http or https)."
+    )
+    oidc_jwks_file: Path | None = Field(
+        default=None, description="Single sign-on: a JWKS file, instead of the URL."
+    )
+    oidc_subject_claim: str = Field(
+        default="sub",
+        description="Single sign-on: the claim holding the name of the caller's Quhua subject.",
+    )
+    oidc_algorithms: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ALGORITHMS),
+        description="Single sign-on: the signature algorithms accepted (asymmetric only).",
+    )
+    oidc_leeway_seconds: float = Field(
+        default=30.0, ge=0, le=300, description="Single sign-on: clock skew allowed on exp/nbf."
+    )
+    oidc_keys_lifespan_seconds: float = Field(
+        default=300.0, gt=0, description="Single sign-on: how long fetched keys are trusted."
+    )
+    oidc_refetch_floor_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Single sign-on: fewest seconds between two fetches of the keys, however "
+        "many tokens name unknown key ids.",
     )
 
     @property
