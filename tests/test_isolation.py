@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,6 +51,7 @@ from tests.isolation_state import (
     read_back,
     snapshot,
 )
+from tests.sso import Signer, sso_settings
 
 TREE = Tree.ningxia()
 CODES = sorted(TREE.parent)
@@ -120,7 +122,8 @@ def world(
             issue_token(
                 url, name, ["viewer", "reporter", "admin"][index], BY_LEVEL["county"][index]
             )
-        with client_for(url) as client:
+        jwks = tmp_path_factory.mktemp("isolation-sso") / "jwks.json"
+        with client_for(url, **sso_settings(jwks, SIGNER)) as client:
             yield url, client
 
 
@@ -154,8 +157,18 @@ def seed_violations(client: TestClient) -> None:
     assert len(answer["data"]["submitValues"]["violations"]) == 2 * len(SEEDED), answer
 
 
+# Half the callers sign in with the identity provider's JWT instead of a token, chosen by
+# their grants so that a failing example replays the same way.
+SIGNER = Signer.ec("isolation")
+
+
+def signs_in_by_jwt(grants: list[tuple[str, str]]) -> bool:
+    return zlib.crc32(repr(sorted(set(grants))).encode()) % 2 == 1
+
+
 def make_caller(url: str, grants: list[tuple[str, str]]) -> tuple[str, str]:
-    """A new subject with these grants and a token, written straight to the database."""
+    """A new subject with these grants and a token (or a JWT naming it), written straight
+    to the database."""
     engine = sync_engine(url)
     secret = new_token()
     now = dt.datetime.now(dt.UTC)
@@ -185,7 +198,7 @@ def make_caller(url: str, grants: list[tuple[str, str]]) -> tuple[str, str]:
             )
         )
     engine.dispose()
-    return name, secret
+    return name, SIGNER.sign(name) if signs_in_by_jwt(grants) else secret
 
 
 # ---- strategies: arguments by name and type, selections by the schema ----------------------
