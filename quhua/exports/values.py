@@ -13,6 +13,7 @@ the lines, which keeps the export near the speed of a bare dump.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -209,6 +210,11 @@ class ValueExport:
         return len(page)
 
     @property
+    def _page_size(self) -> int:
+        # A page of lines is one string a row: as many rows as PostgreSQL's pages hold.
+        return self.lines_per_page if self.lines else self.values_per_page
+
+    @property
     def _grouped(self) -> bool:
         # PostgreSQL joins each unit's lines in order (string_agg … ORDER BY): a row a
         # unit crosses to Python, not a row a value. SQLite's group_concat has no order
@@ -224,16 +230,29 @@ class ValueExport:
             return
         # (combo, month) → the row's element, period and key: a year has few of them.
         cells: dict[tuple[int, int], tuple[str, str, str] | None] = {}
+        found = await self.context.session.rows(self._page(position))
         while True:
-            found = await self.context.session.rows(self._page(position))
-            if self.lines:
-                yield cast(Sequence[ValueLine], found)
-            else:
-                yield await self._rows(found, cells)
-            if len(found) < self.values_per_page:
+            # The next page is read (in the database's thread or server) while this one is
+            # formatted and sent; a full page is the only sign that another may follow.
+            upcoming: asyncio.Future[Sequence[Any]] | None = None
+            if len(found) >= self._page_size:
+                last = found[-1]
+                position = ValuePosition(last.path, last.month_index, last.combo_id)
+                upcoming = asyncio.ensure_future(self.context.session.rows(self._page(position)))
+            try:
+                if self.lines:
+                    yield cast(Sequence[ValueLine], found)
+                else:
+                    yield await self._rows(found, cells)
+            except BaseException:
+                # The client left or the export failed: the statement already sent runs to
+                # its end in the session (which the door settles before closing it).
+                if upcoming is not None:
+                    upcoming.cancel()
+                raise
+            if upcoming is None:
                 return
-            last = found[-1]
-            position = ValuePosition(last.path, last.month_index, last.combo_id)
+            found = await upcoming
 
     async def _unit_pages(self, position: ValuePosition | None) -> AsyncIterator[list[ValueLine]]:
         """Pages of whole units' lines (the rest of the cursor's unit first), about
@@ -353,7 +372,7 @@ class ValueExport:
         statement = select(*columns).select_from(joined).where(*where)
         statement = self.context.scope(Action.READ_VALUES).within_scope(statement, j.path)
         order = (j.path, v.c.month_index, v.c.combo_id)
-        return statement.order_by(*order).limit(self.values_per_page)
+        return statement.order_by(*order).limit(self._page_size)
 
     def _unit_lines(self, position: ValuePosition | None, units: int) -> Select[*tuple[Any, ...]]:
         """Up to `units` units' lines, each unit's joined in the export's order, with the
