@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import jwt
 from jwt.exceptions import PyJWTError
@@ -63,6 +64,10 @@ class OidcConfig:
             raise ValueError("oidc_audience: give the audience the provider puts in tokens")
         if (self.jwks_url is None) == (self.jwks_file is None):
             raise ValueError("single sign-on: give exactly one of oidc_jwks_url, oidc_jwks_file")
+        if self.jwks_url is not None and urlparse(self.jwks_url).scheme not in ("http", "https"):
+            raise ValueError(f"oidc_jwks_url: an http or https URL, not {self.jwks_url!r}")
+        if self.jwks_file is not None and not self.jwks_file.is_file():
+            raise ValueError(f"oidc_jwks_file: no file at {self.jwks_file}")
         if not self.algorithms:
             raise ValueError("oidc_algorithms: name at least one algorithm")
         refused = sorted(set(self.algorithms) - ASYMMETRIC_ALGORITHMS)

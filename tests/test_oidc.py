@@ -406,6 +406,11 @@ def test_an_administrator_signed_in_by_jwt_grants_and_the_grantee_signs_in(
 
 def test_settings_that_would_weaken_the_check_stop_the_server(tmp_path: Path) -> None:
     jwks = tmp_path / "jwks.json"
+    with pytest.raises(ValueError, match="oidc_jwks_file: no file at"):
+        OidcConfig(ISSUER, AUDIENCE, jwks_file=jwks)
+    jwks.write_text('{"keys": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="oidc_jwks_url: an http or https URL"):
+        OidcConfig(ISSUER, AUDIENCE, jwks_url=f"file://{jwks}")
     good = {"issuer": ISSUER, "audience": AUDIENCE, "jwks_file": jwks}
     for algorithms, named in ((("HS256",), "HS256"), (("none", "RS256"), "none")):
         with pytest.raises(ValueError, match=f"oidc_algorithms: {named} not accepted"):
