@@ -128,6 +128,9 @@ async def changes(
 ) -> ChangesResult:
     """The aggregates at the level under the root that moved after the cursor, as they are
     now, in the order of their latest change; the resets among them; the next cursor."""
+    # UNAUTHENTICATED without a caller, before any argument is judged: an anonymous caller
+    # learns nothing of the catalogue or the tree from the errors.
+    context.scope(Action.READ_TREE)
     index = await context.catalogue()
     asked = _asked(index, elements, indicators)
     if not asked.elements and not asked.indicators:
