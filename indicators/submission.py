@@ -40,6 +40,7 @@ from indicators.rollups.maintenance import (
     units_of,
 )
 from indicators.rollups.scratch import changes, create_statements
+from indicators.telemetry import upkeep_phase
 from indicators.validation.refresh import Violation, refresh_violations
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope, Statement, unscoped
@@ -282,10 +283,12 @@ async def write_values(
         await session.execute(cells_from(units_of(listed)))
         if await _refused_for_locks(session, plans, outcome):
             return outcome
-        await _run(session, BEFORE)
+        with upkeep_phase("before"):
+            await _run(session, BEFORE)
     change_set = await _write(session, plans, outcome, author=author, reason=reason, source=source)
     if changing:
-        await _run(session, [*AFTER, *apply_statements(session.dialect)])
+        with upkeep_phase("after"):
+            await _run(session, [*AFTER, *apply_statements(session.dialect)])
     # Every row's unit and month, changed or not: the answer warns of what fails there.
     touched = sorted({(cell.unit.id, cell.period.month_index) for cell in cells})
     outcome.violations = await refresh_violations(session, index, touched)

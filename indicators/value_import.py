@@ -89,6 +89,7 @@ from indicators.rollups.maintenance import (
     lock_units,
 )
 from indicators.rollups.scratch import cells, create_statements
+from indicators.telemetry import count_imported, upkeep_phase
 from indicators.validation.refresh import refresh_steps
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope, unscoped
@@ -410,7 +411,11 @@ def import_values(
                 answer = _rows(connection.execute(step))
             step = steps.send(answer)
     except StopIteration as done:
-        return cast(ImportReport, done.value)
+        return _counted(cast(ImportReport, done.value))
+    finally:
+        # A step that failed leaves the steps inside an upkeep phase's span: end it here,
+        # where it began, not whenever the generator is collected.
+        steps.close()
 
 
 async def import_values_async(
@@ -459,7 +464,16 @@ async def import_values_async(
                 answer = _rows(await session.execute(step))
             step = steps.send(answer)
     except StopIteration as done:
-        return cast(ImportReport, done.value)
+        return _counted(cast(ImportReport, done.value))
+    finally:
+        steps.close()
+
+
+def _counted(report: ImportReport) -> ImportReport:
+    count_imported(
+        report, inserted=report.inserted, updated=report.updated, unchanged=report.unchanged
+    )
+    return report
 
 
 async def _append_batches(session: RequestSession, step: _Append) -> int:
@@ -760,7 +774,8 @@ def _merge(
     ]
     change_set: int | None = None
     if total_changed and rollups:
-        yield from _each(BEFORE)
+        with upkeep_phase("before"):
+            yield from _each(BEFORE)
     if total_changed:
         change_set = yield from _write(
             report,
@@ -771,7 +786,8 @@ def _merge(
             audit_offset=audit_offset,
         )
     if total_changed and rollups:
-        yield from _each([*AFTER, *apply_statements(dialect)])
+        with upkeep_phase("after"):
+            yield from _each([*AFTER, *apply_statements(dialect)])
     else:
         yield from _each(clear_statements())
     return touched, change_set

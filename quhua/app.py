@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from authz.authentication import Authenticator
 from core.db.engine import async_engine
+from core.db.statement_spans import trace_statements
 from quhua.exports.routes import export_routes
 from quhua.feed_routes import feed_routes
 from quhua.graphql_view import QuhuaGraphQL
@@ -29,6 +30,8 @@ from quhua.policy_sync import keep_in_sync, sync_once
 from quhua.request_limits import RequestLimits
 from quhua.settings import Settings
 from quhua.sso import oidc_verifier
+from quhua.telemetry import setup as telemetry
+from quhua.telemetry.middleware import RequestTelemetry
 from quhua.upload import import_routes
 from schema.root import schema
 
@@ -36,7 +39,10 @@ from schema.root import schema
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI application for the settings (by default, those of the environment)."""
     settings = settings or Settings()
+    telemetry.configure_from_environment()
     engine = async_engine(settings.url, pool_pre_ping=True)
+    if telemetry.tracing():
+        trace_statements(engine.sync_engine)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     authenticator = Authenticator(oidc=oidc_verifier(settings))
     graphql = QuhuaGraphQL(
@@ -85,8 +91,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(packages=[("quhua", "static")]), name="static"),
         ],
         middleware=[
-            # Outermost: the time limit covers the whole request, and a client gone away
-            # stops everything inside.
+            # Off unless OTEL_* variables ask (quhua/telemetry/setup.py); outermost, so that
+            # everything the request runs is in its trace.
+            *([Middleware(RequestTelemetry)] if telemetry.enabled() else []),
+            # The time limit covers the whole request, and a client gone away stops
+            # everything inside.
             Middleware(
                 RequestLimits,
                 timeout_seconds=settings.request_timeout_seconds,

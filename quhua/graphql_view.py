@@ -40,6 +40,7 @@ from quhua.request_checks import (
 from resolvers.context import Context
 from resolvers.feed.live import COMMITS
 from schema.errors import format_error
+from schema.telemetry import count_errors
 
 logger = logging.getLogger("quhua.graphql")
 
@@ -276,7 +277,9 @@ class QuhuaGraphQL(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
-            response["errors"] = [format_error(error) for error in result.errors]
+            errors = [format_error(error) for error in result.errors]
+            count_errors(errors)
+            response["errors"] = [*errors]
         if result.extensions:
             response["extensions"] = result.extensions
         return response

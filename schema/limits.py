@@ -1,5 +1,6 @@
-"""The schema's extensions: limits on what one request may ask (built once, so that the
-validation cache stays warm), caches, and transactions for mutations."""
+"""The schema's extensions: the operation's telemetry, limits on what one request may ask
+(built once, so that the validation cache stays warm), caches, and transactions for
+mutations."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
 from schema.cost import QueryCostLimit
+from schema.telemetry import OperationTelemetry
 from schema.text_rules import NoNulCharacter
 from schema.transactions import WritingTransaction
 
@@ -37,6 +39,8 @@ VALIDATION_RULES: list[type[ASTValidationRule]] = [
 def extensions() -> list[Callable[[], SchemaExtension]]:
     """Factories of the schema's extensions: a fresh instance for each request."""
     return [
+        # Outermost: its span covers the others' work.
+        OperationTelemetry,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(VALIDATION_RULES),

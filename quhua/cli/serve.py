@@ -15,18 +15,20 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TimeElapsedColumn
 from rich.table import Table
+from uvicorn.config import LOGGING_CONFIG
 
 from core.db.engine import async_engine
 from quhua import demo as demo_data
 from quhua.cli.common import DatabaseOption, engine_for, require_current_schema, settings_for
 from quhua.demo_cycle import seed_demo_cycle
 from quhua.settings import Settings
+from quhua.telemetry.logs import json_log_config
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port.")]
 
 
-def _run(host: str, port: int, workers: int, database_url: str) -> None:
+def _run(host: str, port: int, workers: int, database_url: str, *, json_logs: bool) -> None:
     # Worker processes read their settings from the environment.
     os.environ["QUHUA_DATABASE_URL"] = database_url
     uvicorn.run(
@@ -36,6 +38,8 @@ def _run(host: str, port: int, workers: int, database_url: str) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        # JSON lines with the trace ids of their request; else uvicorn's own text.
+        log_config=json_log_config() if json_logs else LOGGING_CONFIG,
     )
 
 
@@ -43,13 +47,16 @@ def serve(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    json_logs: Annotated[
+        bool, typer.Option(help="Log JSON lines carrying trace ids (else plain text).")
+    ] = True,
     database_url: DatabaseOption = None,
 ) -> None:
     """Serve GraphQL at /graphql (GraphiQL in a browser)."""
     settings = settings_for(database_url)
     with engine_for(settings) as engine, engine.connect() as connection:
         require_current_schema(connection)
-    _run(host, port, workers, settings.url)
+    _run(host, port, workers, settings.url, json_logs=json_logs)
 
 
 def _open_when_up(url: str) -> None:
@@ -147,4 +154,4 @@ def demo(
     typer.echo(f"\nGraphiQL: {url}/graphql  (paste a header into its Headers tab)")
     if browser and not os.environ.get("CI"):
         _open_when_up(url)
-    _run(host, port, 1, settings.url)
+    _run(host, port, 1, settings.url, json_logs=False)
