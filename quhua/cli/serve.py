@@ -48,7 +48,10 @@ def serve(
     port: PortOption = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     json_logs: Annotated[
-        bool, typer.Option(help="Log JSON lines carrying trace ids (else plain text).")
+        bool,
+        typer.Option(
+            "--json-logs/--text-logs", help="JSON lines carrying trace ids, or uvicorn's text."
+        ),
     ] = True,
     database_url: DatabaseOption = None,
 ) -> None:
