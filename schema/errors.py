@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
+from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import ErrorCode, QuhuaError
@@ -15,6 +17,8 @@ logger = logging.getLogger("quhua.graphql")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
 INVALID = "GRAPHQL_VALIDATION_FAILED"
+# The extension naming the trace of a masked error: the log line of its stack names it too.
+TRACE_ID = "traceId"
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -28,7 +32,28 @@ def log_unexpected(errors: Iterable[GraphQLError]) -> None:
     """Log what went wrong on our side; errors of the caller's making are theirs to read."""
     for error in errors:
         if is_unexpected(error):
-            logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
+            trace_id = _trace_id(error)
+            logger.error(
+                "unexpected error at %s (trace %s)",
+                error.path,
+                trace_id,
+                exc_info=error.original_error,
+            )
+
+
+def _trace_id(error: GraphQLError) -> str:
+    """The id the error's answer and log line share, kept on the error: the request's
+    OpenTelemetry trace id when it is traced, else a random one of the same shape."""
+    extensions = error.extensions or {}
+    known = extensions.get(TRACE_ID)
+    if isinstance(known, str):
+        return known
+    context = trace.get_current_span().get_span_context()
+    trace_id = (
+        trace.format_trace_id(context.trace_id) if context.is_valid else secrets.token_hex(16)
+    )
+    error.extensions = {**extensions, TRACE_ID: trace_id}
+    return trace_id
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
@@ -43,8 +68,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         formatted["message"] = "A concurrent change conflicted with this one: read and retry"
         extensions["code"] = ErrorCode.CONFLICT.value
     elif is_unexpected(error):
+        # Nothing of the exception (its text may hold SQL or values) reaches the caller.
         formatted["message"] = "Internal server error"
-        extensions["code"] = INTERNAL
+        extensions = {"code": INTERNAL, TRACE_ID: _trace_id(error)}
     elif error.path is not None and error.message.startswith("Argument "):
         # graphql-core coerces a field's arguments as it reaches the field, after validation:
         # a null variable given to a non-null argument with a default, for one.
