@@ -16,6 +16,13 @@ class ErrorCode(StrEnum):
     ROLLED_BACK = "ROLLED_BACK"
     # The HTTP request is no GraphQL request (malformed JSON, wrong shapes, unknown operation).
     BAD_REQUEST = "BAD_REQUEST"
+    # Over the caller's rate limit: retry after the response's Retry-After seconds.
+    RATE_LIMITED = "RATE_LIMITED"
+    # An automatic persisted query's hash the server does not hold: send it with its query.
+    # The spelling is the Apollo protocol's, which clients match.
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    # The allow-list holds no operation with this document (Apollo Router's code).
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
 
 
 class QuhuaError(Exception):

@@ -26,7 +26,9 @@ from quhua.graphql_view import QuhuaGraphQL
 from quhua.http_door import HttpDoor
 from quhua.limits import BodySizeLimit
 from quhua.migrate import ensure_current
+from quhua.persisted_queries import persisted_queries
 from quhua.policy_sync import keep_in_sync, sync_once
+from quhua.rate_limits import RateLimit, TokenBuckets
 from quhua.request_limits import RequestLimits
 from quhua.settings import Settings
 from quhua.sso import oidc_verifier
@@ -46,7 +48,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     authenticator = Authenticator(oidc=oidc_verifier(settings))
     graphql = QuhuaGraphQL(
-        schema, sessions=sessions, authenticator=authenticator, graphiql=settings.graphiql
+        schema,
+        sessions=sessions,
+        authenticator=authenticator,
+        graphiql=settings.graphiql,
+        persisted=persisted_queries(settings),
     )
     door = HttpDoor(sessions, authenticator)
 
@@ -106,8 +112,34 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
+                # Accept for graphql-response+json, the W3C trace context of browser
+                # tracing, and the client names Apollo's clients send.
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Accept",
+                    "traceparent",
+                    "tracestate",
+                    "apollographql-client-name",
+                    "apollographql-client-version",
+                ],
+                # A browser's client reads when to retry a rate-limited request.
+                expose_headers=["Retry-After"],
             ),
+            # Inside CORS, so that a refusal carries its headers and a browser can read it.
+            *_rate_limit(settings),
         ],
         lifespan=lifespan,
     )
+
+
+def _rate_limit(settings: Settings) -> list[Middleware]:
+    """The rate limit's middleware, if the settings ask for one."""
+    if not settings.rate_limit_per_second:
+        return []
+    buckets = TokenBuckets(
+        rate=settings.rate_limit_per_second,
+        burst=settings.rate_limit_burst,
+        callers=settings.rate_limit_callers,
+    )
+    return [Middleware(RateLimit, buckets=buckets)]

@@ -20,6 +20,7 @@ from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -28,6 +29,7 @@ from authz.authentication import Authenticator
 from core.db.session import RequestSession
 from core.errors import ErrorCode, Unauthenticated
 from quhua.graphiql import graphiql_page
+from quhua.persisted_queries import PersistedQueries, PersistedQueryRefused
 from quhua.request_checks import (
     BadRequest,
     decode_json,
@@ -40,6 +42,7 @@ from quhua.request_checks import (
 from resolvers.context import Context
 from resolvers.feed.live import COMMITS
 from schema.errors import format_error
+from schema.limits import introspection
 from schema.telemetry import count_errors
 
 logger = logging.getLogger("quhua.graphql")
@@ -59,6 +62,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         sessions: async_sessionmaker[AsyncSession],
         authenticator: Authenticator,
         graphiql: bool,
+        persisted: PersistedQueries,
     ) -> None:
         super().__init__(
             schema,
@@ -69,12 +73,14 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         )
         self._sessions = sessions
         self._authenticator = authenticator
+        self._persisted = persisted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with self._sessions() as session:
             request_session = RequestSession(session)
             try:
-                await self._serve(request_session, scope, receive, send)
+                with introspection(self._persisted.introspection):
+                    await self._serve(request_session, scope, receive, send)
             finally:
                 await request_session.settle()
 
@@ -102,6 +108,8 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             response = await self.run(Request(scope, receive))
         except BadRequest as error:
             response = refusal(error.message, status=error.status)
+        except PersistedQueryRefused as error:
+            response = error.response()
         except HTTPException as error:
             # Strawberry's own refusals (a mutation over GET, ...) answer in the same shape;
             # strawberry would answer them in plain text.
@@ -181,7 +189,18 @@ class QuhuaGraphQL(GraphQL[Context, None]):
                 status=415,
             )
         batching = self.schema.config.batching_config
-        return request_data(data, max_batch=batching["max_operations"] if batching else None)
+        operations = request_data(
+            self._persisted.resolve(data),
+            max_batch=batching["max_operations"] if batching else None,
+        )
+        self._persisted.admit(operations)
+        return operations
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET with a persisted query's hash and no query is a client's, not a browser's.
+        if "extensions" in request.query_params:
+            return False
+        return super().should_render_graphql_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # Strawberry's page loads GraphiQL from a CDN; ours, from this app.

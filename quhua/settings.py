@@ -39,6 +39,38 @@ class Settings(BaseSettings):
         "is rolled back) and answers 503 with the code TIMEOUT.",
     )
     graphiql: bool = Field(default=True, description="Serve GraphiQL at /graphql in browsers.")
+    rate_limit_per_second: float = Field(
+        default=0.0,
+        ge=0,
+        description="Requests per second each caller may make to /graphql, /export/* and "
+        "/import/* (a token bucket per token, or per client address without one, in each "
+        "worker process); more answers 429 with Retry-After. 0: no limit.",
+    )
+    rate_limit_burst: int = Field(
+        default=20, gt=0, description="Requests a caller may make at once before the rate holds."
+    )
+    rate_limit_callers: int = Field(
+        default=10_000,
+        gt=0,
+        description="Callers whose buckets each process keeps; the least recently seen go first.",
+    )
+    persisted_query_cache_size: int = Field(
+        default=1_000,
+        gt=0,
+        description="Automatic persisted queries each process remembers by hash; the least "
+        "recently used go first (their clients send them again).",
+    )
+    allowed_operations: Path | None = Field(
+        default=None,
+        description="Allow-list mode: only the operations of this file (a JSON map of sha256 "
+        "to document, or an Apollo persisted-query manifest) or folder (of .graphql files) "
+        "run; any other is refused with PERSISTED_QUERY_NOT_IN_LIST. Off when unset.",
+    )
+    introspection: bool | None = Field(
+        default=None,
+        description="Answer __schema and __type queries. Default: yes, except in allow-list "
+        "mode, where an unlisted introspection query then runs only if this is true.",
+    )
     policy_poll_seconds: float = Field(
         default=0.25,
         gt=0,
@@ -86,6 +118,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'quhua.sqlite3').as_posix()}"
+
+    @property
+    def introspection_on(self) -> bool:
+        """Whether introspection is answered, the allow-list's default applied."""
+        if self.introspection is None:
+            return self.allowed_operations is None
+        return self.introspection
 
     def prepare_data_dir(self) -> None:
         """Create the folder of the default SQLite database, if that is the database in use."""

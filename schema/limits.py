@@ -4,11 +4,12 @@ mutations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
-    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
@@ -34,6 +35,30 @@ VALIDATION_RULES: list[type[ASTValidationRule]] = [
     max_aliases_rule(MAX_ALIASES),
     NoNulCharacter,
 ]
+# The same again with introspection refused: a second list built once keeps the cache's
+# keys to two, whichever servers of the process allow introspection.
+_OPEN = tuple(VALIDATION_RULES)
+_CLOSED = (*VALIDATION_RULES, NoSchemaIntrospectionCustomRule)
+_introspection: ContextVar[bool] = ContextVar("quhua.introspection", default=True)
+
+
+@contextmanager
+def introspection(allowed: bool) -> Iterator[None]:
+    """Within the block, the operations run answer __schema and __type, or refuse them."""
+    token = _introspection.set(allowed)
+    try:
+        yield
+    finally:
+        _introspection.reset(token)
+
+
+class LimitRules(SchemaExtension):
+    """The validation rules above, introspection's refusal added when it is off."""
+
+    def on_operation(self) -> Iterator[None]:
+        rules = _OPEN if _introspection.get() else _CLOSED
+        self.execution_context.validation_rules = self.execution_context.validation_rules + rules
+        yield
 
 
 def extensions() -> list[Callable[[], SchemaExtension]]:
@@ -43,7 +68,7 @@ def extensions() -> list[Callable[[], SchemaExtension]]:
         OperationTelemetry,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=CACHE_SIZE),
-        lambda: AddValidationRules(VALIDATION_RULES),
+        LimitRules,
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         # Priced before a mutation takes the write lock: a refused one never waits for it.
         QueryCostLimit,

@@ -1,0 +1,140 @@
+"""Per-caller rate limits (pure ASGI): a token bucket per caller, in each worker process.
+
+A caller is its bearer credential, known only by its SHA-256 (the raw token is never kept),
+or, without one, its client address (behind a proxy, the address the server was told to
+trust: uvicorn's --forwarded-allow-ips). A credential the process has not seen yet also
+draws on its address's bucket, and one the app refuses (401) is forgotten again: made-up
+tokens cannot buy fresh buckets faster than their address's rate.
+
+Memory is bounded: beyond `callers` buckets the least recently seen is dropped (its caller
+starts again with a full bucket, which only ever errs towards letting a request through).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authz.tokens import bearer_credential
+from core.errors import ErrorCode
+from quhua.request_checks import refusal
+
+# The paths that do a caller's work; /healthz, the home page and static assets are free.
+LIMITED_PREFIXES = ("/graphql", "/export/", "/import/")
+UNAUTHORIZED = 401
+
+
+class TokenBuckets:
+    """Buckets of `burst` requests refilled at `rate` per second, one per caller key."""
+
+    def __init__(
+        self,
+        *,
+        rate: float,
+        burst: int,
+        callers: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.callers = callers
+        self._clock = clock
+        # key -> (requests left, when last counted); the most recently seen last.
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._buckets
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def __iter__(self) -> Iterator[str]:
+        """The callers' keys, the least recently seen first."""
+        return iter(list(self._buckets))
+
+    def wait(self, key: str) -> float:
+        """0 when the caller may go on (one request taken); else the seconds until it may."""
+        now = self._clock()
+        left, at = self._buckets.pop(key, (float(self.burst), now))
+        left = min(float(self.burst), left + (now - at) * self.rate)
+        waiting = 0.0
+        if left >= 1:
+            left -= 1
+        else:
+            waiting = (1 - left) / self.rate
+        self._buckets[key] = (left, now)
+        if len(self._buckets) > self.callers:
+            self._buckets.popitem(last=False)
+        return waiting
+
+    def forget(self, key: str) -> None:
+        self._buckets.pop(key, None)
+
+
+class RateLimit:
+    def __init__(self, app: ASGIApp, *, buckets: TokenBuckets) -> None:
+        self.app = app
+        self.buckets = buckets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(LIMITED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        address = _address(scope)
+        credential = _credential(scope)
+        if credential is None:
+            waiting = self.buckets.wait(address)
+        else:
+            # A credential not seen yet pays at its address too, before it gets a bucket.
+            waiting = 0.0 if credential in self.buckets else self.buckets.wait(address)
+            waiting = waiting or self.buckets.wait(credential)
+        if waiting:
+            await self._refuse(waiting, scope, receive, send)
+            return
+        if credential is None:
+            await self.app(scope, receive, send)
+            return
+        key = credential
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == UNAUTHORIZED:
+                self.buckets.forget(key)
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+    async def _refuse(self, waiting: float, scope: Scope, receive: Receive, send: Send) -> None:
+        seconds = max(1, math.ceil(waiting))
+        message = (
+            f"Too many requests: at most {self.buckets.rate:g} a second "
+            f"(bursts of {self.buckets.burst}) for each caller; retry in {seconds} s"
+        )
+        response = refusal(
+            message,
+            status=429,
+            code=ErrorCode.RATE_LIMITED,
+            headers={"Retry-After": str(seconds)},
+        )
+        await response(scope, receive, send)
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"address:{client[0] if client else 'unknown'}"
+
+
+def _credential(scope: Scope) -> str | None:
+    """The key of the request's bearer credential: its hash, never the credential."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            credential = bearer_credential(value.decode("latin-1"))
+            if not credential:
+                return None
+            digest = hashlib.sha256(credential.encode()).hexdigest()
+            return f"credential:{digest}"
+    return None
