@@ -29,6 +29,14 @@ from authz.authentication import Authenticator
 from core.db.session import RequestSession
 from core.errors import ErrorCode, Unauthenticated
 from quhua.graphiql import graphiql_page
+from quhua.media_types import (
+    ANSWERED,
+    CONTENT_TYPES,
+    GRAPHQL_RESPONSE,
+    JSON,
+    graphql_response_status,
+    negotiate,
+)
 from quhua.persisted_queries import PersistedQueries, PersistedQueryRefused
 from quhua.request_checks import (
     BadRequest,
@@ -89,10 +97,12 @@ class QuhuaGraphQL(GraphQL[Context, None]):
     ) -> None:
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1") or None
+        # Refusals answer in the type the caller accepts; one accepting neither, in JSON.
+        answer_type = negotiate(_accept(headers)) or JSON
         try:
             principal = await self._authenticator.authenticate(request_session, authorization)
         except Unauthenticated as error:
-            await _refuse(error)(scope, receive, send)
+            await _refuse(error, answer_type)(scope, receive, send)
             return
         scope[_SESSION] = request_session
         scope[_PRINCIPAL] = principal
@@ -107,13 +117,13 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         try:
             response = await self.run(Request(scope, receive))
         except BadRequest as error:
-            response = refusal(error.message, status=error.status)
+            response = refusal(error.message, status=error.status, answer_type=answer_type)
         except PersistedQueryRefused as error:
             response = error.response()
         except HTTPException as error:
             # Strawberry's own refusals (a mutation over GET, ...) answer in the same shape;
             # strawberry would answer them in plain text.
-            response = refusal(error.reason, status=error.status_code)
+            response = refusal(error.reason, status=error.status_code, answer_type=answer_type)
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -171,6 +181,13 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         Strawberry's own parsing reads fields of whatever JSON arrives and fails with a 500 on
         anything but an object. Multipart uploads and streaming transports are off here.
         """
+        accept = request.headers.get("accept")
+        if negotiate(accept) is None:
+            raise BadRequest(
+                f"This endpoint answers in {' or '.join(ANSWERED)}; the Accept header allows"
+                f" neither: {echo(accept or '')}",
+                status=406,
+            )
         data: object
         kind = media_type(request.content_type)
         if request.method == "GET":
@@ -195,6 +212,29 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         )
         self._persisted.admit(operations)
         return operations
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        # Carries the negotiated type to create_response, which is not given the request.
+        sub_response.media_type = negotiate(request.headers.get("accept")) or JSON
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """The answer in the negotiated type (quhua/media_types.py): in
+        application/graphql-response+json, an operation that never ran has no `data` and
+        answers 400."""
+        if sub_response.media_type != GRAPHQL_RESPONSE:
+            return super().create_response(response_data, sub_response)
+        answers = response_data if isinstance(response_data, list) else [response_data]
+        status = graphql_response_status(answers)
+        response = super().create_response(response_data, sub_response)
+        response.status_code = sub_response.status_code or status
+        response.headers["content-type"] = CONTENT_TYPES[GRAPHQL_RESPONSE]
+        return response
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET with a persisted query's hash and no query is a client's, not a browser's.
@@ -330,10 +370,16 @@ def _is_refusal(answer: object) -> bool:
     return isinstance(answer, dict) and answer.get("ok") is False
 
 
-def _refuse(error: Unauthenticated) -> JSONResponse:
+def _refuse(error: Unauthenticated, answer_type: str) -> JSONResponse:
     return refusal(
         error.message,
         status=401,
         code=ErrorCode.UNAUTHENTICATED,
         headers={"WWW-Authenticate": "Bearer"},
+        answer_type=answer_type,
     )
+
+
+def _accept(headers: dict[bytes, bytes]) -> str | None:
+    accept = headers.get(b"accept")
+    return accept.decode("latin-1") if accept is not None else None

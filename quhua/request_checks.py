@@ -18,6 +18,7 @@ from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLRequestData
 
 from core.errors import ErrorCode
+from quhua.media_types import CONTENT_TYPES, JSON
 from schema.limits import CACHE_SIZE, MAX_TOKENS
 
 BAD_REQUEST = ErrorCode.BAD_REQUEST.value
@@ -50,10 +51,14 @@ def refusal(
     status: int = 400,
     code: str = BAD_REQUEST,
     headers: Mapping[str, str] | None = None,
+    answer_type: str = JSON,
 ) -> JSONResponse:
-    """A refused request's answer: a GraphQL error body with a code."""
+    """A refused request's answer: a GraphQL error body with a code, in the media type the
+    caller accepts (quhua/media_types.py)."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type=CONTENT_TYPES[answer_type]
+    )
 
 
 def echo(text: str) -> str:
