@@ -23,6 +23,8 @@ class ErrorCode(StrEnum):
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     # The allow-list holds no operation with this document (Apollo Router's code).
     PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+    # The database could not be reached: retry after the response's Retry-After seconds.
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
 
 
 class QuhuaError(Exception):

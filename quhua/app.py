@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from authz.authentication import Authenticator
 from core.db.engine import async_engine
 from core.db.statement_spans import trace_statements
+from quhua.database_outage import DatabaseOutage
 from quhua.exports.routes import export_routes
 from quhua.feed_routes import feed_routes
 from quhua.graphql_view import QuhuaGraphQL
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             # Inside CORS, so that a refusal carries its headers and a browser can read it.
             *_rate_limit(settings),
+            # Inside CORS too: a browser reads the 503's Retry-After.
+            Middleware(DatabaseOutage),
         ],
         lifespan=lifespan,
     )

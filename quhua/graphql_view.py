@@ -26,6 +26,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from authz.authentication import Authenticator
+from core.db.outage import database_unavailable
 from core.db.session import RequestSession
 from core.errors import ErrorCode, Unauthenticated
 from quhua.graphiql import graphiql_page
@@ -285,6 +286,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             )
             results = [result]
             refused = [session.refused]
+        _raise_if_unavailable(results)
         await self._settle(session, results, refused, batch=batch)
         return result
 
@@ -311,7 +313,10 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             return
         try:
             await session.commit()
-        except DBAPIError:
+        except DBAPIError as error:
+            if database_unavailable(error):
+                # Whether it committed is unknown: the 503 says to read before retrying.
+                raise
             logger.exception("the commit of a request failed")
             await session.rollback()
             _mark_rolled_back(
@@ -364,6 +369,17 @@ def _mark_rolled_back(results: list[Any], refused: list[bool], why: str, *, batc
             extensions={"code": ErrorCode.ROLLED_BACK.value},
         )
         result.errors = [*(result.errors or []), error]
+
+
+def _raise_if_unavailable(results: list[Any]) -> None:
+    """Raise what the database raised if an operation found it unreachable: the request
+    answers 503 with Retry-After (quhua/database_outage.py), not errors in a 200, and its
+    session rolls back as it closes."""
+    for result in results:
+        for error in getattr(result, "errors", None) or []:
+            original = error.original_error
+            if original is not None and database_unavailable(original):
+                raise original
 
 
 def _is_refusal(answer: object) -> bool:
