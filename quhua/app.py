@@ -1,5 +1,5 @@
-"""The Starlette application: GraphQL at /graphql, a health check, CORS, and limits on a
-request's body, time and query cost."""
+"""The Starlette application: the console at /, GraphQL at /graphql, a health check, CORS,
+and limits on a request's body, time and query cost."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from authz.authentication import Authenticator
 from core.db.engine import async_engine
 from core.db.statement_spans import trace_statements
+from quhua.console.routes import console_routes
+from quhua.console.secret import console_secret
 from quhua.database_outage import DatabaseOutage
 from quhua.exports.routes import export_routes
 from quhua.feed_routes import feed_routes
@@ -81,12 +83,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await connection.execute(text("SELECT 1"))
         return JSONResponse({"status": "ok"})
 
-    async def home(_request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     return Starlette(
         routes=[
-            Route("/", home),
+            # The console: the sign-in page, or the viewer's dashboard.
+            *console_routes(door, authenticator, console_secret(settings)),
             Route("/healthz", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             # Subscriptions (graphql-transport-ws).

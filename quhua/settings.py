@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from authz.oidc import DEFAULT_ALGORITHMS
@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         "is rolled back) and answers 503 with the code TIMEOUT.",
     )
     graphiql: bool = Field(default=True, description="Serve GraphiQL at /graphql in browsers.")
+    console_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs the console's session cookies; every worker and machine "
+        "serving one console must share it. Unset: generated once into data_dir/console-secret.",
+    )
     rate_limit_per_second: float = Field(
         default=0.0,
         ge=0,

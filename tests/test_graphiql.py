@@ -8,17 +8,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Request, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Request, Route, expect
 from starlette.testclient import TestClient
 
 from quhua.app import create_app
 from quhua.settings import Settings
+from tests.browser import chromium_browser
 from tests.conftest import TOKENS, client_for
 from tests.processes import quhua_server
 
 ROOT = Path(__file__).parent.parent
 SHIPPED = ROOT / "quhua" / "static" / "graphiql"
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "var" / "graphiql.png"
 
 # The one backend is enough: the page and its files do not depend on the database.
@@ -120,26 +120,8 @@ def test_the_page_follows_the_apps_root(ningxia_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless (`./dev test` installs it)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `./dev test` installs it, or apt-get install chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium_browser() as browser:
+        yield browser
 
 
 @sqlite_only

@@ -1,0 +1,200 @@
+"""The dashboard's figures: two GraphQL operations, and what the page draws from them.
+
+The first operation reads who the viewer is and the catalogue's indicators; the second,
+the unit with its breadcrumbs, the grid of the units one level down and the chart's two
+series. Whatever the viewer may not read comes back as the schema's own error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from quhua.console.gateway import Answer, Gateway, Problem
+from quhua.console.period_choice import PeriodChoice
+from tenancy.levels import LEVEL_BY_CODE_LENGTH, Level
+
+# The grid's columns: the catalogue's indicators (the shipped one has 15), in its order.
+GRID_INDICATORS = 20
+# The chart's indicator until the viewer picks one: the shipped catalogue's headline
+# figure, or any other catalogue's first.
+CHART_INDICATOR = "birth_rate"
+# Rows of the grid on one page: every county of a province, every village of a township.
+GRID_ROWS = 200
+
+VIEWER = """
+query ConsoleViewer {
+  me { subject { name } grants { role jurisdiction { code name level } } }
+  catalogue { indicators { code name unit } }
+}
+"""
+
+DASHBOARD = """
+query ConsoleDashboard(
+  $unit: String!, $level: Level!, $period: String!, $indicators: [String!]!, $rows: Int!,
+  $indicator: String!, $from: String!, $to: String!, $lastFrom: String!, $lastTo: String!
+) {
+  unit: jurisdiction(code: $unit) { code name level ancestors { code name level } }
+  grid: rollup(under: $unit, level: $level, period: $period, indicators: $indicators,
+               first: $rows) {
+    codes names totalCount hasNextPage
+    columns { code name unit values reportingUnits expectedUnits nullReasons }
+  }
+  thisYear: series(code: $unit, indicator: $indicator, from: $from, to: $to) {
+    unit values
+  }
+  lastYear: series(code: $unit, indicator: $indicator, from: $lastFrom, to: $lastTo) {
+    values
+  }
+}
+"""
+
+SEARCH = """
+query ConsoleSearch($search: String!, $first: Int!) {
+  jurisdictions(search: $search, first: $first) {
+    totalCount edges { node { code name level parent { name } } }
+  }
+}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    name: str
+    # The units of the viewer's grants, in the order GraphQL lists them.
+    units: list[dict[str, Any]]
+    indicators: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    value: float | None
+    reporting: int
+    expected: int
+    null_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    code: str
+    name: str
+    cells: list[Cell]
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    unit: dict[str, Any] | None
+    columns: list[dict[str, Any]]
+    rows: list[Row]
+    total: int
+    # Links down the tree: the rows, unless the rows are the unit itself (a village).
+    rows_link: bool
+    chart: dict[str, Any]
+    problem: Problem | None
+
+
+async def viewer(gateway: Gateway) -> Viewer:
+    answer = await gateway.run(VIEWER)
+    me = answer.data.get("me") or {}
+    grants = me.get("grants") or []
+    units = list({g["jurisdiction"]["code"]: g["jurisdiction"] for g in grants}.values())
+    catalogue = answer.data.get("catalogue") or {}
+    return Viewer(
+        name=(me.get("subject") or {}).get("name", ""),
+        units=units,
+        indicators=catalogue.get("indicators") or [],
+    )
+
+
+def grid_level(code: str) -> Level | None:
+    """The level the grid lists: one below the unit's, or a village's own."""
+    level = LEVEL_BY_CODE_LENGTH.get(len(code)) if code.isascii() and code.isdigit() else None
+    if level is None:
+        return None
+    return level.child or level
+
+
+async def dashboard(
+    gateway: Gateway,
+    *,
+    code: str,
+    level: Level,
+    period: PeriodChoice,
+    indicator: str,
+    columns: list[str],
+    series_name: str,
+) -> Dashboard:
+    """The unit's dashboard for the period; `indicator` is the one the chart follows."""
+    this, last = period.year, period.year - 1
+    answer = await gateway.run(
+        DASHBOARD,
+        unit=code,
+        level=level.name,
+        period=period.period,
+        indicators=columns,
+        rows=GRID_ROWS,
+        indicator=indicator,
+        **{"from": f"{this}-01", "to": f"{this}-12"},
+        lastFrom=f"{last}-01",
+        lastTo=f"{last}-12",
+    )
+    grid = answer.data.get("grid") or {}
+    return Dashboard(
+        unit=answer.data.get("unit"),
+        columns=[
+            {k: column[k] for k in ("code", "name", "unit")} for column in grid.get("columns", [])
+        ],
+        rows=_rows(grid),
+        total=int(grid.get("totalCount") or 0),
+        rows_link=len(code) != Level.VILLAGE.code_length,
+        chart=_chart(answer, indicator, series_name, this, last),
+        problem=_first_problem(answer),
+    )
+
+
+async def search(
+    gateway: Gateway, text: str, first: int = 20
+) -> tuple[list[dict[str, Any]], Problem | None]:
+    """Units whose name holds the text or whose code starts with it, in the viewer's scope."""
+    answer = await gateway.run(SEARCH, search=text, first=first)
+    found = answer.data.get("jurisdictions") or {}
+    return [edge["node"] for edge in found.get("edges", [])], _first_problem(answer)
+
+
+def _rows(grid: dict[str, Any]) -> list[Row]:
+    columns = grid.get("columns") or []
+    return [
+        Row(
+            code=code,
+            name=name,
+            cells=[
+                Cell(
+                    value=column["values"][i],
+                    reporting=column["reportingUnits"][i],
+                    expected=column["expectedUnits"][i],
+                    null_reason=column["nullReasons"][i],
+                )
+                for column in columns
+            ],
+        )
+        for i, (code, name) in enumerate(
+            zip(grid.get("codes", []), grid.get("names", []), strict=True)
+        )
+    ]
+
+
+def _chart(answer: Answer, indicator: str, name: str, this: int, last: int) -> dict[str, Any]:
+    """What the page's script hands ECharts: twelve months of each year."""
+    return {
+        "indicator": indicator,
+        "name": name,
+        "unit": (answer.data.get("thisYear") or {}).get("unit", ""),
+        "series": [
+            {"year": year, "values": (answer.data.get(alias) or {}).get("values", [])}
+            for alias, year in (("thisYear", this), ("lastYear", last))
+        ],
+    }
+
+
+def _first_problem(answer: Answer) -> Problem | None:
+    return answer.problems[0] if answer.problems else None

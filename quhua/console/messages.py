@@ -1,0 +1,109 @@
+"""Every label the console shows, in Chinese first and English; the viewer's language.
+
+A viewer picks the language with `?lang=en` (or `zh`), which a cookie then remembers.
+A key missing from a language is a bug that the tests catch: both columns must be full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, get_args
+
+from starlette.requests import Request
+
+Lang = Literal["zh", "en"]
+LANGUAGES: tuple[Lang, ...] = get_args(Lang)
+LANG_COOKIE = "quhua_lang"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # key: (中文, English)
+    "product": ("区划统计控制台", "Quhua console"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出", "Sign out"),
+    "token": ("访问令牌", "Access token"),
+    "token_hint": (
+        "粘贴管理员发给你的 Quhua 令牌（以 qh_ 开头）。",
+        "Paste the Quhua token your administrator gave you (it starts with qh_).",
+    ),
+    "token_missing": ("请填写访问令牌。", "Enter an access token."),
+    "token_refused": ("令牌无效或已过期。", "The token is invalid or has expired."),
+    "session_ended": ("登录已失效，请重新登录。", "Your session has ended: sign in again."),
+    "csrf_refused": (
+        "表单已过期或来源不明，请刷新页面后重试。",
+        "The form has expired or did not come from this page: reload it and try again.",
+    ),
+    "signed_in_as": ("当前用户", "Signed in as"),
+    "language": ("语言", "Language"),
+    "dashboard": ("总览", "Dashboard"),
+    "unit": ("单位", "Unit"),
+    "search": ("搜索单位", "Find a unit"),
+    "search_hint": ("名称或代码", "name or code"),
+    "search_none": ("没有找到匹配的单位。", "No unit matches."),
+    "go": ("查看", "Show"),
+    "period": ("期间", "Period"),
+    "year": ("年", "Year"),
+    "period_kind": ("期间类型", "Period type"),
+    "kind_year": ("全年", "Whole year"),
+    "kind_quarter": ("季度", "Quarter"),
+    "kind_month": ("月份", "Month"),
+    "quarter": ("季度", "Quarter"),
+    "month": ("月", "Month"),
+    "below": ("下级单位", "Units one level down"),
+    "grid": ("指标", "Indicators"),
+    "completeness": ("上报/应报", "reported/expected"),
+    "completeness_note": (
+        "每个数字下的小字：已上报的单位数/应上报的单位数。",
+        "Under each figure: units that reported / units expected to.",
+    ),
+    "no_value": ("无数据", "no data"),
+    "more_rows": ("仅显示前 {shown} 个，共 {total} 个单位。", "Showing {shown} of {total} units."),
+    "chart": ("趋势", "Trend"),
+    "indicator": ("指标", "Indicator"),
+    "this_year": ("{year}年", "{year}"),
+    "refused": ("无权查看", "Not allowed"),
+    "not_found": ("没有这个单位", "No such unit"),
+    "bad_input": ("请求有误", "Bad request"),
+    "failed": ("出错了", "Something went wrong"),
+    "no_grants": (
+        "你的令牌没有任何授权：请联系管理员。",
+        "Your token holds no grants: ask your administrator.",
+    ),
+    "no_catalogue": (
+        "尚未载入指标目录：请运营人员执行 quhua catalogue load。",
+        "No catalogue is loaded yet: the operator runs quhua catalogue load.",
+    ),
+    "bad_period": (
+        "期间有误：年份须为四位数字，季度为 Q1–Q4，月份为 01–12。",
+        "Bad period: the year has four digits, a quarter is Q1–Q4, a month 01–12.",
+    ),
+    "bad_code": (
+        "单位代码须为 2、4、6、9 或 12 位数字。",
+        "A unit's code has 2, 4, 6, 9 or 12 digits.",
+    ),
+    "graphiql": ("GraphQL 接口", "GraphQL API"),
+    "level_PROVINCE": ("省", "province"),
+    "level_CITY": ("市", "city"),
+    "level_COUNTY": ("县", "county"),
+    "level_TOWNSHIP": ("乡", "township"),
+    "level_VILLAGE": ("村", "village"),
+}
+
+
+def language(request: Request) -> Lang:
+    """The viewer's language: `?lang=`, else the cookie, else Chinese."""
+    for asked in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        for lang in LANGUAGES:
+            if asked == lang:
+                return lang
+    return "zh"
+
+
+def translator(lang: Lang) -> Callable[..., str]:
+    """`t(key, **fields)`: the label in the language, its {fields} filled in."""
+    column = LANGUAGES.index(lang)
+
+    def t(key: str, **fields: object) -> str:
+        text = MESSAGES[key][column]
+        return text.format(**fields) if fields else text
+
+    return t

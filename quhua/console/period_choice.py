@@ -1,0 +1,69 @@
+"""The period a dashboard shows, as its picker submits it: a year, a quarter or a month."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["year", "quarter", "month"]
+KINDS: tuple[Kind, ...] = ("year", "quarter", "month")
+# Years the picker offers back from the current one.
+YEARS_OFFERED = 6
+
+
+class BadPeriod(ValueError):
+    """The picker's fields name no period."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodChoice:
+    year: int
+    kind: Kind
+    # The quarter (1-4) or the month (1-12); 0 for a whole year.
+    part: int
+
+    @property
+    def period(self) -> str:
+        """As GraphQL takes it: 2025, 2025-Q3, 2025-09."""
+        if self.kind == "quarter":
+            return f"{self.year}-Q{self.part}"
+        if self.kind == "month":
+            return f"{self.year}-{self.part:02d}"
+        return str(self.year)
+
+
+def default_period(today: dt.date) -> PeriodChoice:
+    """The last whole year: the newest one every month of which has been reported."""
+    return PeriodChoice(today.year - 1, "year", 0)
+
+
+def choose_period(fields: Mapping[str, str], today: dt.date) -> PeriodChoice:
+    """The period the fields name (`year`, `kind`, `quarter`, `month`), or the default."""
+    if "year" not in fields:
+        return default_period(today)
+    year_text = fields["year"]
+    kind = fields.get("kind", "year")
+    if not (year_text.isascii() and year_text.isdigit() and len(year_text) == 4):
+        raise BadPeriod(f"year: {year_text!r} is not a year of four digits")
+    year = int(year_text)
+    if kind == "year":
+        return PeriodChoice(year, "year", 0)
+    if kind == "quarter":
+        return PeriodChoice(year, "quarter", _part(fields, "quarter", 4))
+    if kind == "month":
+        return PeriodChoice(year, "month", _part(fields, "month", 12))
+    raise BadPeriod(f"kind: {kind!r} is none of {', '.join(KINDS)}")
+
+
+def years_offered(today: dt.date) -> list[int]:
+    """The picker's years, newest first."""
+    return [today.year - back for back in range(YEARS_OFFERED)]
+
+
+def _part(fields: Mapping[str, str], name: str, last: int) -> int:
+    text = fields.get(name, "")
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= last):
+        raise BadPeriod(f"{name}: {text!r} is not a number from 1 to {last}")
+    return int(text)

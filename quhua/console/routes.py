@@ -1,0 +1,260 @@
+"""The console's routes: `/` (the sign-in page or the dashboard), sign-in, sign-out, search.
+
+Each page goes through the HTTP door (quhua/http_door.py) as the viewer: the session
+cookie's token is handed to it as the Authorization header, so the console authenticates
+exactly as GraphQL does, and a revoked or expired token ends the console session too.
+Every POST carries the session's CSRF token; a missing or wrong one is refused with 403.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from authz.authentication import Authenticator
+from core.errors import ErrorCode, Unauthenticated
+from quhua.console import dashboard as screens
+from quhua.console.gateway import Gateway, Problem
+from quhua.console.pages import app_root, render
+from quhua.console.period_choice import BadPeriod, PeriodChoice, choose_period, years_offered
+from quhua.console.session_cookie import COOKIE, ConsoleSession, SessionCookies
+from quhua.http_door import STATUS, HttpDoor
+from resolvers.context import Context
+
+_SESSION = "quhua.console.session"
+Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request, Context], Awaitable[Response]]
+# What a refused figure says on the page, by the schema's error code.
+PROBLEM_LABELS = {
+    ErrorCode.FORBIDDEN.value: "refused",
+    ErrorCode.NOT_FOUND.value: "not_found",
+    ErrorCode.BAD_USER_INPUT.value: "bad_input",
+}
+
+
+def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) -> list[BaseRoute]:
+    console = Console(door, authenticator, SessionCookies(secret))
+    return [
+        Route("/", console.as_viewer(console.home), methods=["GET"]),
+        Route("/console/sign-in", console.as_viewer(console.sign_in), methods=["POST"]),
+        Route("/console/sign-out", console.sign_out, methods=["POST"]),
+        Route("/console/search", console.as_viewer(console.search), methods=["GET"]),
+    ]
+
+
+class Console:
+    def __init__(
+        self, door: HttpDoor, authenticator: Authenticator, cookies: SessionCookies
+    ) -> None:
+        self._door = door
+        self._authenticator = authenticator
+        self._cookies = cookies
+
+    def as_viewer(self, handler: Handler) -> Endpoint:
+        """The handler behind the door, as the session's viewer (anonymous without one)."""
+        behind_door = self._door(handler)
+
+        async def endpoint(request: Request) -> Response:
+            session = self._cookies.read(request)
+            headers = [(k, v) for k, v in request.scope["headers"] if k != b"authorization"]
+            if session is not None and session.token is not None:
+                headers.append((b"authorization", f"Bearer {session.token}".encode("latin-1")))
+            scope = {**request.scope, "headers": headers, _SESSION: session}
+            response = await behind_door(Request(scope, request.receive))
+            if response.status_code == 401 and session is not None and session.signed_in:
+                # The door refused the session's token: revoked or expired since sign-in.
+                return self._sign_in_page(request, None, message="session_ended", status=401)
+            return response
+
+        return endpoint
+
+    async def home(self, request: Request, context: Context) -> Response:
+        session: ConsoleSession | None = request.scope[_SESSION]
+        if context.principal is None or session is None:
+            return self._sign_in_page(request, session)
+        return await self._dashboard(request, context, session)
+
+    async def sign_in(self, request: Request, context: Context) -> Response:
+        session: ConsoleSession | None = request.scope[_SESSION]
+        form = await request.form()
+        if not self._cookies.csrf_ok(session, form.get("csrf")):
+            return self._csrf_refused(request, session)
+        token = _field(form, "token")
+        if not token:
+            return self._sign_in_page(request, session, message="token_missing", status=400)
+        try:
+            # The same Authenticator the door and GraphQL use: a Quhua token or an SSO JWT.
+            principal = await self._authenticator.authenticate(context.session, f"Bearer {token}")
+        except Unauthenticated:
+            principal = None
+        if principal is None:
+            return self._sign_in_page(request, session, message="token_refused", status=401)
+        response = RedirectResponse(f"{app_root(request)}/", status_code=303)
+        # A new nonce: the session signed in is never one a visitor was handed before.
+        self._cookies.store(response, request, self._cookies.new(token))
+        return response
+
+    async def sign_out(self, request: Request) -> Response:
+        form = await request.form()
+        session = self._cookies.read(request)
+        if not self._cookies.csrf_ok(session, form.get("csrf")):
+            return self._csrf_refused(request, session)
+        response = RedirectResponse(f"{app_root(request)}/", status_code=303)
+        response.delete_cookie(
+            COOKIE,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    async def search(self, request: Request, context: Context) -> Response:
+        session: ConsoleSession | None = request.scope[_SESSION]
+        if context.principal is None or session is None:
+            return RedirectResponse(f"{app_root(request)}/", status_code=303)
+        text = request.query_params.get("q", "").strip()
+        gateway = Gateway(context)
+        found, problem = await screens.search(gateway, text) if text else ([], None)
+        template = "search_results.html" if "hx-request" in request.headers else "search.html"
+        response = render(
+            request,
+            template,
+            status=_status(problem),
+            found=found,
+            asked=text,
+            problem=problem,
+            problem_label=_label(problem),
+            csrf=self._cookies.csrf_token(session),
+            viewer_name="",
+        )
+        response.headers["Server-Timing"] = gateway.server_timing()
+        return response
+
+    async def _dashboard(
+        self, request: Request, context: Context, session: ConsoleSession
+    ) -> Response:
+        gateway = Gateway(context)
+        viewer = await screens.viewer(gateway)
+        page: dict[str, Any] = {
+            "viewer_name": viewer.name,
+            "csrf": self._cookies.csrf_token(session),
+        }
+        today = dt.datetime.now(dt.UTC).date()
+        params = request.query_params
+        code = params.get("unit") or (viewer.units[0]["code"] if viewer.units else "")
+        if not code:
+            return render(request, "message.html", message="no_grants", **page)
+        try:
+            period = choose_period(params, today)
+        except BadPeriod as error:
+            return render(
+                request, "message.html", status=400, message="bad_period", detail=str(error), **page
+            )
+        level = screens.grid_level(code)
+        if level is None:
+            return render(
+                request, "message.html", status=400, message="bad_code", detail=code, **page
+            )
+        codes = [i["code"] for i in viewer.indicators]
+        if not codes:
+            return render(request, "message.html", message="no_catalogue", **page)
+        default = screens.CHART_INDICATOR if screens.CHART_INDICATOR in codes else codes[0]
+        indicator = params.get("indicator") or default
+        names = {i["code"]: i["name"] for i in viewer.indicators}
+        shown = await screens.dashboard(
+            gateway,
+            code=code,
+            level=level,
+            period=period,
+            indicator=indicator,
+            columns=codes[: screens.GRID_INDICATORS],
+            series_name=names.get(indicator, indicator),
+        )
+        response = render(
+            request,
+            "dashboard.html",
+            status=_status(shown.problem),
+            board=shown,
+            problem_label=_label(shown.problem),
+            code=code,
+            period=period,
+            years=years_offered(today),
+            indicators=viewer.indicators,
+            indicator=indicator,
+            keep=_period_query(period, indicator),
+            grants=viewer.units,
+            **page,
+        )
+        response.headers["Server-Timing"] = gateway.server_timing()
+        return response
+
+    def _csrf_refused(self, request: Request, session: ConsoleSession | None) -> Response:
+        """403, and the session left as it was: a forged form can neither sign the viewer
+        out nor swap their session."""
+        if session is not None and session.signed_in:
+            return render(
+                request,
+                "message.html",
+                status=403,
+                message="csrf_refused",
+                viewer_name="",
+                csrf=self._cookies.csrf_token(session),
+            )
+        return self._sign_in_page(request, session, message="csrf_refused", status=403)
+
+    def _sign_in_page(
+        self,
+        request: Request,
+        session: ConsoleSession | None,
+        *,
+        message: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        """The sign-in form, under the visitor's session (a fresh one if it has none)."""
+        fresh = session is None or session.signed_in
+        visitor = self._cookies.new() if fresh or session is None else session
+        response = render(
+            request,
+            "sign_in.html",
+            status=status,
+            message=message,
+            csrf=self._cookies.csrf_token(visitor),
+            viewer_name="",
+        )
+        if fresh:
+            self._cookies.store(response, request, visitor)
+        return response
+
+
+def _period_query(period: PeriodChoice, indicator: str) -> str:
+    """The query string that keeps the period and the chart's indicator across links."""
+    fields = {"year": str(period.year), "kind": period.kind, "indicator": indicator}
+    if period.kind != "year":
+        fields[period.kind] = str(period.part)
+    return urlencode(fields)
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _status(problem: Problem | None) -> int:
+    if problem is None:
+        return 200
+    for code, status in STATUS.items():
+        if code.value == problem.code:
+            return status
+    return 500
+
+
+def _label(problem: Problem | None) -> str:
+    return "" if problem is None else PROBLEM_LABELS.get(problem.code, "failed")
