@@ -19,6 +19,8 @@ from starlette.staticfiles import StaticFiles
 
 from authz.authentication import Authenticator
 from core.db.engine import async_engine
+from core.db.replicas import ReadReplicas
+from core.db.routed_session import RoutedSession
 from core.db.statement_spans import trace_statements
 from quhua.console.routes import console_routes
 from quhua.console.secret import console_secret
@@ -48,7 +50,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = async_engine(settings.url, pool_pre_ping=True)
     if telemetry.tracing():
         trace_statements(engine.sync_engine)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    # RoutedSession: a read-only GraphQL request may move to a read replica.
+    sessions = async_sessionmaker(engine, expire_on_commit=False, sync_session_class=RoutedSession)
+    replicas = ReadReplicas(
+        settings.read_replica_urls,
+        primary_url=settings.url,
+        retry_seconds=settings.read_replica_retry_seconds,
+        callers=settings.read_replica_callers,
+    )
     authenticator = Authenticator(oidc=oidc_verifier(settings))
     graphql = QuhuaGraphQL(
         schema,
@@ -56,8 +65,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         authenticator=authenticator,
         graphiql=settings.graphiql,
         persisted=persisted_queries(settings),
+        replicas=replicas,
     )
-    door = HttpDoor(sessions, authenticator)
+    door = HttpDoor(sessions, authenticator, replicas)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -77,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await poller
                 await sync_once(sessions, authenticator)
             await engine.dispose()
+            await replicas.dispose()
 
     async def health(_request: Request) -> Response:
         async with engine.connect() as connection:

@@ -27,6 +27,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from authz.authentication import Authenticator
 from core.db.outage import database_unavailable
+from core.db.replicas import ReadReplicas
 from core.db.session import RequestSession
 from core.errors import ErrorCode, Unauthenticated
 from quhua.graphiql import graphiql_page
@@ -39,6 +40,7 @@ from quhua.media_types import (
     negotiate,
 )
 from quhua.persisted_queries import PersistedQueries, PersistedQueryRefused
+from quhua.replica_reads import database_failure, reads_only
 from quhua.request_checks import (
     BadRequest,
     decode_json,
@@ -72,6 +74,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         authenticator: Authenticator,
         graphiql: bool,
         persisted: PersistedQueries,
+        replicas: ReadReplicas,
     ) -> None:
         super().__init__(
             schema,
@@ -83,6 +86,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         self._sessions = sessions
         self._authenticator = authenticator
         self._persisted = persisted
+        self._replicas = replicas
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with self._sessions() as session:
@@ -256,6 +260,38 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         root_value: None,
         sub_response: Any,
     ) -> Any:
+        """A request of queries only runs on a read replica that has replayed the caller's
+        last write (core/db/replicas.py); should the replica fail it, again on the primary."""
+        arguments = (request, request_adapter, request_data, context, root_value, sub_response)
+        session: RequestSession = request.scope[_SESSION]
+        replica = None
+        if self._replicas.enabled and reads_only(request_data):
+            replica = await self._replicas.choose(session, _caller(context))
+        if replica is None:
+            return await self._execute(*arguments)
+        failure: DBAPIError | None
+        try:
+            result = await self._execute(*arguments)
+        except DBAPIError as error:
+            failure = error
+        else:
+            failure = database_failure(result)
+            if failure is None:
+                return result
+        self._replicas.failed(replica, failure)
+        await session.read_from(None)
+        context.forget()
+        return await self._execute(*arguments)
+
+    async def _execute(  # noqa: PLR0917 - strawberry's signature
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: None,
+        sub_response: Any,
+    ) -> Any:
         session: RequestSession = request.scope[_SESSION]
         batch = isinstance(request_data, list)
         if batch:
@@ -287,11 +323,17 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             results = [result]
             refused = [session.refused]
         _raise_if_unavailable(results)
-        await self._settle(session, results, refused, batch=batch)
+        await self._settle(session, results, refused, batch=batch, caller=_caller(context))
         return result
 
     async def _settle(
-        self, session: RequestSession, results: list[Any], refused: list[bool], *, batch: bool
+        self,
+        session: RequestSession,
+        results: list[Any],
+        refused: list[bool],
+        *,
+        batch: bool,
+        caller: int | None,
     ) -> None:
         """Commit the request, or roll it back and say so in every answer.
 
@@ -325,12 +367,14 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             return
         COMMITS.notify()
         try:
+            # Before the answer leaves: the caller's next read must find the write.
+            await self._replicas.note_commit(session, caller)
             # This process sees its own policy changes at once; others within a poll.
             await self._authenticator.refresh(session)
             await session.rollback()
         except DBAPIError:
             # Committed all the same: the next poll catches up.
-            logger.exception("refreshing the policy after a commit failed")
+            logger.exception("noting a commit or refreshing the policy after it failed")
 
     def encode_json(self, data: object) -> str:
         # Names are Chinese: send them as UTF-8, not as \\u escapes three times the size.
@@ -380,6 +424,11 @@ def _raise_if_unavailable(results: list[Any]) -> None:
             original = error.original_error
             if original is not None and database_unavailable(original):
                 raise original
+
+
+def _caller(context: Context) -> int | None:
+    """Whose writes a request's reads must see: its subject's."""
+    return context.principal.subject_id if context.principal is not None else None
 
 
 def _is_refusal(answer: object) -> bool:

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from authz.authentication import Authenticator
+from core.db.replicas import ReadReplicas
 from core.db.session import RequestSession
 from core.errors import ErrorCode, QuhuaError
 from quhua.request_checks import refusal
@@ -53,15 +54,21 @@ class HttpDoor:
     """Wraps handlers of plain HTTP endpoints with a session and the authenticated caller."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], authenticator: Authenticator
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        authenticator: Authenticator,
+        replicas: ReadReplicas,
     ) -> None:
         self._sessions = sessions
         self._authenticator = authenticator
+        # Only to note a caller's writes: these endpoints read the primary.
+        self._replicas = replicas
 
     def __call__(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             session = self._sessions()
             request_session = RequestSession(session)
+            caller: int | None = None
 
             async def close(*, keep: bool) -> None:
                 try:
@@ -69,6 +76,7 @@ class HttpDoor:
                     if keep and request_session.wrote:
                         await request_session.commit()
                         COMMITS.notify()
+                        await self._replicas.note_commit(request_session, caller)
                         await self._authenticator.refresh(request_session)
                     await request_session.rollback()
                 finally:
@@ -78,6 +86,7 @@ class HttpDoor:
                 principal = await self._authenticator.authenticate(
                     request_session, request.headers.get("authorization")
                 )
+                caller = principal.subject_id if principal is not None else None
                 context = Context(session=request_session, principal=principal)
                 response = await handler(request, context)
             except QuhuaError as error:

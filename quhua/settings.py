@@ -22,6 +22,21 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL (sqlite:///… or postgresql://…); "
         "default: a SQLite file in data_dir.",
     )
+    read_replica_urls: list[str] = Field(
+        default_factory=list,
+        description="PostgreSQL streaming replicas (a JSON list of URLs) for requests of "
+        "queries only, once a replica has replayed the caller's last write (noted per "
+        "process); everything else, and any read a replica fails, goes to the primary.",
+    )
+    read_replica_retry_seconds: float = Field(
+        default=5.0, gt=0, description="How long a replica that failed is left alone."
+    )
+    read_replica_callers: int = Field(
+        default=10_000,
+        gt=0,
+        description="Callers whose last write each process remembers for read-your-writes; "
+        "the least recently written go first.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser."
     )

@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Executable, Result, Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Select
 
 from core.db.engine import SQLITE_WRITE
+from core.db.routed_session import RoutedSession
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -120,15 +121,33 @@ class RequestSession:
             raise RuntimeError("begin_writing after a write: the write lock came too late")
 
         async def work() -> None:
-            if self._session.in_transaction():
-                # Only reads happened; objects already loaded stay usable, detached, instead
-                # of being expired by the rollback.
-                self._session.expunge_all()
-                await self._session.rollback()
+            await self._end_reads()
             await self._session.connection(execution_options={SQLITE_WRITE: True})
 
         await self._serial(work)
         self._writing = True
+
+    async def read_from(self, engine: AsyncEngine | None) -> None:
+        """Send the session's next transaction to `engine` (a read replica), or with None
+        back to the session's own engine. Only before the request writes anything."""
+        routed = self._session.sync_session
+        if not isinstance(routed, RoutedSession):
+            raise RuntimeError("read_from needs a session made with RoutedSession")
+        if self.wrote:
+            raise RuntimeError("read_from after a write: the write would be lost")
+
+        async def work() -> None:
+            await self._end_reads()
+            routed.route = engine.sync_engine if engine is not None else None
+
+        await self._serial(work)
+
+    async def _end_reads(self) -> None:
+        if self._session.in_transaction():
+            # Only reads happened; objects already loaded stay usable, detached, instead
+            # of being expired by the rollback.
+            self._session.expunge_all()
+            await self._session.rollback()
 
     def before_commit(self, statements: Sequence[Executable]) -> None:
         """Statements to run just before this transaction commits, after everything else
