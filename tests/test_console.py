@@ -268,6 +268,27 @@ def test_the_dashboard_shows_what_graphql_answers(world: dict[str, str]) -> None
     assert all(v is not None for v in chart["series"][1]["values"])
 
 
+def test_the_grid_sorts_by_a_column_as_graphql_orders_it(world: dict[str, str]) -> None:
+    with console_client(world) as client:
+        sign_in(client, world["admin"])
+        plain = client.get("/", params={"unit": "64", "year": "2025"}).text
+        link = re.search(r'<a href="(/\?unit=64&amp;[^"]*sort=birth_rate&amp;desc=1)">', plain)
+        assert link, "each column's header sorts by it"
+        down = client.get(html.unescape(link[1]))
+        assert down.status_code == 200
+        assert 'aria-sort="descending"' in down.text
+        rates = [float(cells[1].split()[0]) for cells in grid_of(down.text).values()]
+        assert rates == sorted(rates, reverse=True)
+        assert len(rates) == len(CITIES)
+        up = re.search(r'<a href="([^"]*sort=birth_rate&amp;desc=0)">', down.text)
+        assert up, "the sorted column's link turns the order round"
+        ascending = grid_of(client.get(html.unescape(up[1])).text)
+        assert [float(c[1].split()[0]) for c in ascending.values()] == sorted(rates)
+        refused = client.get("/", params={"unit": "64", "year": "2025", "sort": "nonsense"})
+        assert refused.status_code == 400
+        assert "nonsense" in refused.text
+
+
 def test_breadcrumbs_periods_and_the_level_below(world: dict[str, str]) -> None:
     with console_client(world) as client:
         sign_in(client, world["admin"])

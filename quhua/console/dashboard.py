@@ -32,11 +32,12 @@ query ConsoleViewer {
 DASHBOARD = """
 query ConsoleDashboard(
   $unit: String!, $level: Level!, $period: String!, $indicators: [String!]!, $rows: Int!,
+  $order: RollupOrder,
   $indicator: String!, $from: String!, $to: String!, $lastFrom: String!, $lastTo: String!
 ) {
   unit: jurisdiction(code: $unit) { code name level ancestors { code name level } }
   grid: rollup(under: $unit, level: $level, period: $period, indicators: $indicators,
-               first: $rows) {
+               orderBy: $order, first: $rows) {
     codes names totalCount hasNextPage
     columns { code name unit values reportingUnits expectedUnits nullReasons }
   }
@@ -56,6 +57,12 @@ query ConsoleSearch($search: String!, $first: Int!) {
   }
 }
 """
+
+
+@dataclass(frozen=True, slots=True)
+class GridOrder:
+    column: str
+    descending: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +130,10 @@ async def dashboard(
     indicator: str,
     columns: list[str],
     series_name: str,
+    order: GridOrder | None = None,
 ) -> Dashboard:
-    """The unit's dashboard for the period; `indicator` is the one the chart follows."""
+    """The unit's dashboard for the period; `indicator` is the one the chart follows; rows
+    in code order unless `order` names a column."""
     this, last = period.year, period.year - 1
     answer = await gateway.run(
         DASHBOARD,
@@ -133,6 +142,7 @@ async def dashboard(
         period=period.period,
         indicators=columns,
         rows=GRID_ROWS,
+        order={"column": order.column, "descending": order.descending} if order else None,
         indicator=indicator,
         **{"from": f"{this}-01", "to": f"{this}-12"},
         lastFrom=f"{last}-01",

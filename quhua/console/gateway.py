@@ -30,10 +30,6 @@ class Answer:
     data: dict[str, Any]
     problems: list[Problem]
 
-    def problem_at(self, name: str) -> Problem | None:
-        """The error of a top-level field, if it failed."""
-        return next((p for p in self.problems if p.path[:1] == (name,)), None)
-
 
 @dataclass(slots=True)
 class Gateway:

@@ -169,14 +169,18 @@ class Console:
         default = screens.CHART_INDICATOR if screens.CHART_INDICATOR in codes else codes[0]
         indicator = params.get("indicator") or default
         names = {i["code"]: i["name"] for i in viewer.indicators}
+        columns = codes[: screens.GRID_INDICATORS]
+        sort = params.get("sort")
+        order = screens.GridOrder(sort, params.get("desc") == "1") if sort else None
         shown = await screens.dashboard(
             gateway,
             code=code,
             level=level,
             period=period,
             indicator=indicator,
-            columns=codes[: screens.GRID_INDICATORS],
+            columns=columns,
             series_name=names.get(indicator, indicator),
+            order=order,
         )
         response = render(
             request,
@@ -189,7 +193,9 @@ class Console:
             years=years_offered(today),
             indicators=viewer.indicators,
             indicator=indicator,
+            order=order,
             keep=_period_query(period, indicator),
+            sorted_by=_sort_links(period, indicator, code, order, columns),
             grants=viewer.units,
             **page,
         )
@@ -219,8 +225,10 @@ class Console:
         status: int = 200,
     ) -> Response:
         """The sign-in form, under the visitor's session (a fresh one if it has none)."""
-        fresh = session is None or session.signed_in
-        visitor = self._cookies.new() if fresh or session is None else session
+        # A signed-in session is never handed back to the form: its nonce would outlive it.
+        visitor = session if session is not None and not session.signed_in else None
+        fresh = visitor is None
+        visitor = visitor or self._cookies.new()
         response = render(
             request,
             "sign_in.html",
@@ -240,6 +248,22 @@ def _period_query(period: PeriodChoice, indicator: str) -> str:
     if period.kind != "year":
         fields[period.kind] = str(period.part)
     return urlencode(fields)
+
+
+def _sort_links(
+    period: PeriodChoice,
+    indicator: str,
+    code: str,
+    order: screens.GridOrder | None,
+    columns: list[str],
+) -> dict[str, str]:
+    """Each column's header link: sort by it descending, or, if it already is, ascending."""
+    keep = _period_query(period, indicator)
+    links = {}
+    for column in columns:
+        descending = not (order is not None and order.column == column and order.descending)
+        links[column] = f"?unit={code}&{keep}&sort={column}&desc={int(descending)}"
+    return links
 
 
 def _field(form: FormData, name: str) -> str:
