@@ -95,7 +95,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
                 with introspection(self._persisted.introspection):
                     await self._serve(request_session, scope, receive, send)
             finally:
-                await request_session.settle()
+                await request_session.end()
 
     async def _serve(
         self, request_session: RequestSession, scope: Scope, receive: Receive, send: Send
@@ -154,6 +154,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             finally:
                 await request_session.settle()
                 await request_session.rollback()
+                await request_session.end()
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """A token in the connection_init payload (`{"Authorization": "Bearer …"}`), checked

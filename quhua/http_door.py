@@ -80,6 +80,7 @@ class HttpDoor:
                         await self._authenticator.refresh(request_session)
                     await request_session.rollback()
                 finally:
+                    await request_session.end()
                     await session.close()
 
             try:

@@ -27,7 +27,7 @@ async def sync_once(
                 await db.commit()
             await authenticator.refresh(db)
         finally:
-            await db.settle()
+            await db.end()
 
 
 async def keep_in_sync(

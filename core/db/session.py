@@ -30,7 +30,8 @@ class RequestSession:
     locked work is shielded: when GraphQL cancels a field (a sibling failed), a statement
     already sent runs to its end instead of leaving the connection half-way, which would
     break every later statement of the request.
-    Commit and rollback belong to whoever opened the session (the request boundary).
+    Commit and rollback belong to whoever opened the session (the request boundary), and
+    so does `end`, which it awaits before closing the AsyncSession.
     """
 
     def __init__(self, session: AsyncSession, options: Mapping[str, Any] = IN_REQUEST) -> None:
@@ -38,6 +39,8 @@ class RequestSession:
         self._options = dict(options)
         self._lock = asyncio.Lock()
         self._running: set[asyncio.Future[Any]] = set()
+        # Set by `end`: a statement asked later is refused before it touches the session.
+        self._ended = False
         # Whether this session sent any write: the request boundary then commits and lets
         # whatever caches what was written know.
         self.wrote = False
@@ -54,6 +57,13 @@ class RequestSession:
         return bind.dialect.name if bind is not None else ""
 
     async def _serial(self, work: Callable[[], Awaitable[T]]) -> T:
+        if self._ended:
+            # A DataLoader's batch is dispatched a loop tick after the field that asked for
+            # it, and runs even when GraphQL cancelled that field: it would begin checking
+            # out a connection while the request closes the session (SQLAlchemy then
+            # refuses the close and the connection leaks). Nobody waits for its answer.
+            raise asyncio.CancelledError("the request has ended; its session takes no statements")
+
         async def locked() -> T:
             async with self._lock:
                 return await work()
@@ -64,9 +74,15 @@ class RequestSession:
         return await asyncio.shield(task)
 
     async def settle(self) -> None:
-        """Wait for statements still running for cancelled callers; call before closing."""
+        """Wait for statements still running for cancelled callers (before a commit)."""
         while self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def end(self) -> None:
+        """Refuse statements from now on and wait for those running: after this, and only
+        after this, the AsyncSession may be closed."""
+        self._ended = True
+        await self.settle()
 
     async def execute(
         self, statement: Executable, params: Mapping[str, Any] | None = None
