@@ -21,8 +21,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import text
+from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from core.db.engine import sync_engine
+from quhua.app import create_app
+from quhua.settings import Settings
 from quhua.telemetry.logs import JsonFormatter
 from quhua.telemetry.setup import Providers, TelemetryConfigError, install, providers_from
 from tests.conftest import client_for, data_of, graphql
@@ -39,6 +43,7 @@ QUERY = """query Births { jurisdiction(code: "64") {
   children(first: 3) { edges { node { code name
     births: value(element: "births", period: "2024-03") { value } } } }
 } }"""
+ME = "{ me { subject { name } } }"
 SUBMIT = """mutation Submit($rows: [ValueInput!]!) {
   submitValues(input: $rows, reason: "report") { ok } }"""
 
@@ -239,6 +244,39 @@ def test_errors_are_counted_by_code(world: tuple[str, str]) -> None:
     assert _total("quhua.graphql.errors", **{"quhua.error.code": "FORBIDDEN"}) == before + 1
 
 
+def test_the_request_span_continues_the_callers_trace_or_the_one_around_the_app(
+    world: tuple[str, str],
+) -> None:
+    url, token = world
+    caller_trace = 0x4BF92F3577B34DA6A3CE929D0E0E4736
+    traceparent = f"00-{trace.format_trace_id(caller_trace)}-00f067aa0ba902b7-01"
+    with client_for(url, token) as client:
+        SPANS.clear()
+        client.post("/graphql", json={"query": ME}, headers={"traceparent": traceparent})
+    request_span = next(s for s in SPANS.get_finished_spans() if s.kind is SpanKind.SERVER)
+    assert request_span.context is not None and request_span.parent is not None
+    assert request_span.context.trace_id == caller_trace
+    assert request_span.parent.span_id == 0x00F067AA0BA902B7
+
+    app = create_app(Settings(database_url=url))
+    host_tracer = trace.get_tracer("a host app")
+
+    async def host(scope: Scope, receive: Receive, send: Send) -> None:
+        """A host app that mounts Quhua inside a span of its own."""
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        with host_tracer.start_as_current_span("host request"):
+            await app(scope, receive, send)
+
+    with TestClient(host, headers={"Authorization": f"Bearer {token}"}) as client:
+        SPANS.clear()
+        data_of(client, ME)
+    root, spans = _one_trace()
+    assert root.name == "host request"
+    assert [s.name for s in _children(spans, root)] == ["POST /graphql"]
+
+
 def test_a_log_line_carries_the_trace_id_of_its_request(world: tuple[str, str]) -> None:
     url, token = world
     lines = io.StringIO()
@@ -313,8 +351,11 @@ def test_console_exporter_records_spans_of_quhua() -> None:
     ],
 )
 def test_bad_exporter_settings_are_refused_by_name(environ: dict[str, str], said: str) -> None:
+    before = set(threading.enumerate())
     with pytest.raises(TelemetryConfigError, match=said):
         providers_from(environ)
+    # What was made before the refused name is stopped: no exporter's thread goes on.
+    assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []
 
 
 class _Collector(BaseHTTPRequestHandler):

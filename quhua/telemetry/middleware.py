@@ -1,6 +1,7 @@
 """A server span and a latency measurement for every HTTP request (pure ASGI).
 
-The trace continues the caller's (`traceparent`, by the propagators of `OTEL_PROPAGATORS`).
+The trace continues the caller's (`traceparent`, by the propagators of `OTEL_PROPAGATORS`)
+or, without one, the span the app runs in (an outer ASGI middleware's or a host app's).
 Outermost in the app: the time limit's task and everything the request runs inherit the
 span, so every span and log line of the request carries its trace id.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from opentelemetry import metrics, propagate, trace
+from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,7 +67,7 @@ class RequestTelemetry:
                 status = message["status"]
             await send(message)
 
-        parent = propagate.extract(scope, getter=_HEADERS)
+        parent = propagate.extract(scope, getter=_HEADERS, context=context.get_current())
         with _tracer.start_as_current_span(
             method, context=parent, kind=SpanKind.SERVER, attributes={METHOD: method}
         ) as span:

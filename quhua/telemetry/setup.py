@@ -11,7 +11,7 @@ unless an operator turns it on. The SDK reads the rest itself: `OTEL_SERVICE_NAM
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
@@ -64,7 +64,11 @@ def providers_from(environ: Mapping[str, str]) -> Providers:
     if environ.get(OTEL_SDK_DISABLED, "").strip().lower() == "true":
         return Providers(None, None)
     span_exporters = _span_exporters(environ)
-    metric_readers = _metric_readers(environ)
+    try:
+        metric_readers = _metric_readers(environ)
+    except TelemetryConfigError:
+        _stop(span_exporters)
+        raise
     if not span_exporters and not metric_readers:
         return Providers(None, None)
     resource = _resource()
@@ -81,13 +85,19 @@ def providers_from(environ: Mapping[str, str]) -> Providers:
 
 def _span_exporters(environ: Mapping[str, str]) -> list[SpanExporter]:
     found: list[SpanExporter] = []
-    for name in _names(environ, OTEL_TRACES_EXPORTER):
-        made = _exporter(environ, OTEL_TRACES_EXPORTER, name, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)
-        if not isinstance(made, SpanExporter):
-            raise TelemetryConfigError(
-                f"{OTEL_TRACES_EXPORTER} names {name!r}: not a span exporter"
+    try:
+        for name in _names(environ, OTEL_TRACES_EXPORTER):
+            made = _exporter(
+                environ, OTEL_TRACES_EXPORTER, name, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
             )
-        found.append(made)
+            if not isinstance(made, SpanExporter):
+                raise TelemetryConfigError(
+                    f"{OTEL_TRACES_EXPORTER} names {name!r}: not a span exporter"
+                )
+            found.append(made)
+    except TelemetryConfigError:
+        _stop(found)
+        raise
     return found
 
 
@@ -95,17 +105,30 @@ def _metric_readers(environ: Mapping[str, str]) -> list[MetricReader]:
     """A reader for each exporter named: a pull exporter is one; a push exporter is read
     every OTEL_METRIC_EXPORT_INTERVAL."""
     found: list[MetricReader] = []
-    for name in _names(environ, OTEL_METRICS_EXPORTER):
-        made = _exporter(environ, OTEL_METRICS_EXPORTER, name, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL)
-        if isinstance(made, MetricReader):
-            found.append(made)
-        elif isinstance(made, MetricExporter):
-            found.append(PeriodicExportingMetricReader(made))
-        else:
-            raise TelemetryConfigError(
-                f"{OTEL_METRICS_EXPORTER} names {name!r}: not a metric exporter or reader"
+    try:
+        for name in _names(environ, OTEL_METRICS_EXPORTER):
+            made = _exporter(
+                environ, OTEL_METRICS_EXPORTER, name, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL
             )
+            if isinstance(made, MetricReader):
+                found.append(made)
+            elif isinstance(made, MetricExporter):
+                found.append(PeriodicExportingMetricReader(made))
+            else:
+                raise TelemetryConfigError(
+                    f"{OTEL_METRICS_EXPORTER} names {name!r}: not a metric exporter or reader"
+                )
+    except TelemetryConfigError:
+        _stop(found)
+        raise
     return found
+
+
+def _stop(made: Sequence[SpanExporter | MetricReader]) -> None:
+    """Stop what was made before a later name was refused: a periodic reader's thread
+    would otherwise go on waking, registered with no provider."""
+    for each in made:
+        each.shutdown()
 
 
 def install(providers: Providers) -> None:
