@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -68,7 +68,9 @@ SAFE_ERRORS = {
     "UNAUTHENTICATED",
     "ROLLED_BACK",
 }
-EXAMPLES = 300
+# Random examples of the property in the main suite, and in the scale step.
+EXAMPLES = 100
+THOROUGH_EXAMPLES = 300
 # Fields the checks find by name: never aliased.
 UNALIASED = {
     "code",
@@ -460,140 +462,154 @@ def granted_for_a_moment(url: str, who: str, role: str, code: str) -> Iterator[N
         engine.dispose()
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(grants=grant_lists, documents=st.lists(operation(), min_size=1, max_size=3))
-# A field refused beside fields waiting for the same loader key: cancelling the refused
-# branch once cancelled the shared key, and the request ended with CancelledError.
-@example(
-    grants=[("viewer", "6401"), ("aggregate_reader", "640202")],
-    documents=[
-        "query { r0: me { grants { grantedAt jurisdiction { ancestors { code __typename }"
-        " auditTrail { __typename } code __typename } __typename } __typename } }"
-    ],
-)
-# A county administrator sets targets for its own county (refused: the province grades
-# it), then for a township of it, and ranks the county's townships.
-@example(
-    grants=[("admin", "640104")],
-    documents=[
-        'mutation { r0: setTargets(input: [{jurisdiction: "640104", year: "2024FP", '
-        'indicator: "birth_rate", bound: AT_LEAST, value: 1}], reason: "x") { ok __typename } }'
-    ],
-)
-@example(
-    grants=[("admin", "640104")],
-    documents=[
-        'mutation { r0: setTargets(input: [{jurisdiction: "640104001", year: "2024", '
-        'indicator: "births", bound: AT_MOST, value: 7, veto: true}], reason: "x") '
-        "{ ok changed __typename } }",
-        'query { r0: ranking(under: "640104", level: TOWNSHIP, year: "2024") { edges { node { '
-        'rank jurisdiction { code assessment(year: "2024") { grade } __typename } __typename } '
-        "__typename } __typename } }",
-    ],
-)
-# A county's viewer lists the violations of the province (refused) and of its county, and
-# counts them in a grid of the county's townships.
-@example(
-    grants=[("viewer", BY_LEVEL["county"][0])],
-    documents=[
-        'query { r0: validationViolations(under: "64", period: "2024") { totalCount } }',
-        f'query {{ r0: validationViolations(under: "{BY_LEVEL["county"][0]}", period: "2024") '
-        "{ edges { node { jurisdiction { code __typename } rule { code } __typename } } } "
-        f'r1: rollup(under: "{BY_LEVEL["county"][0]}", level: VILLAGE, period: "2024-03", '
-        'elements: ["births"]) { codes violations __typename } }',
-    ],
-)
-# An aggregate reader may read a grid's figures, never its violations.
-@example(
-    grants=[("aggregate_reader", BY_LEVEL["county"][0])],
-    documents=[
-        f'query {{ r0: rollup(under: "{BY_LEVEL["county"][0]}", level: TOWNSHIP, '
-        'period: "2024-03", elements: ["births"]) { codes violations __typename } }',
-    ],
-)
-# A county administrator issues a token for someone in the county, who is then made a
-# province administrator; and a province administrator defines a role.
-@example(
-    grants=[("admin", BY_LEVEL["county"][0])],
-    documents=['mutation { r0: createToken(subject: "pool-a") { token __typename } }'],
-)
-@example(
-    grants=[("admin", "64"), ("viewer", "6401")],
-    documents=[
-        'mutation { r0: defineRole(code: "auditor_b", nameZh: "审计", nameEn: "Auditor", '
-        'actions: [READ_TREE, READ_AUDIT], includes: ["viewer"], jurisdiction: "64", '
-        'reason: "audit") { code } }'
-    ],
-)
-# A township approver approves its month and sends back a village of another township; a
-# village reporter submits its report and reads its township's status.
-@example(
-    grants=[("approver", BY_LEVEL["township"][0])],
-    documents=[
-        f'mutation {{ r0: approve(unit: "{BY_LEVEL["township"][0]}", period: "2024-03") '
-        "{ state unit { code __typename } __typename } "
-        f'r1: returnForCorrection(unit: "{BY_LEVEL["village"][-1]}", period: "2024-03", '
-        'reason: "x") { state __typename } }'
-    ],
-)
-@example(
-    grants=[("reporter", BY_LEVEL["village"][0])],
-    documents=[
-        f'mutation {{ r0: submitReport(unit: "{BY_LEVEL["village"][0]}", period: "2024-03") '
-        "{ report { state unit { code __typename } __typename } __typename } }",
-        f'query {{ r0: reportingStatus(under: "{BY_LEVEL["township"][0]}", period: "2024", '
-        "level: VILLAGE) { unit { code __typename } missingUnits { edges { node { unit "
-        "{ code __typename } __typename } } } __typename } }",
-    ],
-)
-# An aggregate reader of a county follows the feed of the province (refused), of its
-# county's townships and villages (refused: those are reported values), and indicators.
-@example(
-    grants=[("aggregate_reader", BY_LEVEL["county"][0])],
-    documents=[
-        'query { r0: changes(under: "64", level: COUNTY) { changes { unit kind code '
-        "__typename } __typename } }",
-        f'query {{ r0: changes(under: "{BY_LEVEL["county"][0]}", level: TOWNSHIP) {{ changes '
-        "{ unit kind code value __typename } endCursor __typename } "
-        f'r1: changes(under: "{BY_LEVEL["county"][0]}", level: VILLAGE) {{ changes '
-        "{ unit kind code __typename } __typename } "
-        f'r2: changes(under: "{BY_LEVEL["county"][0]}", level: COUNTY, '
-        'indicators: ["birth_rate"]) { changes { unit kind code __typename } __typename } '
-        "r3: feedHead }",
-    ],
-)
-def test_no_answer_or_change_leaves_the_callers_scope(
-    world: tuple[str, TestClient], grants: list[tuple[str, str]], documents: list[str]
-) -> None:
-    url, client = world
-    name, token = make_caller(url, grants)
-    before = snapshot(url)
-    caller = Caller(grants=grants, tree=TREE, permissions=permissions_in(before))
-    payload: Any = (
-        [{"query": d} for d in documents] if len(documents) > 1 else {"query": documents[0]}
+def _scope_property(examples: int) -> Callable[..., None]:
+    """The property with `examples` random examples, and every explicit one."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    response = client.post("/graphql", json=payload, headers={"Authorization": f"Bearer {token}"})
-    if response.status_code == 400:
-        # No GraphQL request (a NUL in a string, say): refused whole, nothing changed.
-        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
-        assert snapshot(url) == before
-        return
-    assert response.status_code == 200, response.text
-    bodies = response.json() if isinstance(response.json(), list) else [response.json()]
-    problems: list[str] = []
-    for body in bodies:
-        for error in body.get("errors") or []:
-            code = error.get("extensions", {}).get("code")
-            if code not in SAFE_ERRORS and code != "GRAPHQL_VALIDATION_FAILED":
-                problems.append(f"error {code}: {error['message']}")
-        walk(body.get("data"), caller, problems)
-    after = snapshot(url)
-    problems += read_back(documents, bodies, before, after)
-    problems += policy_changes(caller, name, before, after)
-    problems += cycle_changes(caller, before, after)
-    problems += reach_after_grants(url, client, caller, name, bodies)
-    assert problems == [], (documents, problems)
+    @given(grants=grant_lists, documents=st.lists(operation(), min_size=1, max_size=3))
+    # A field refused beside fields waiting for the same loader key: cancelling the refused
+    # branch once cancelled the shared key, and the request ended with CancelledError.
+    @example(
+        grants=[("viewer", "6401"), ("aggregate_reader", "640202")],
+        documents=[
+            "query { r0: me { grants { grantedAt jurisdiction { ancestors { code __typename }"
+            " auditTrail { __typename } code __typename } __typename } __typename } }"
+        ],
+    )
+    # A county administrator sets targets for its own county (refused: the province grades
+    # it), then for a township of it, and ranks the county's townships.
+    @example(
+        grants=[("admin", "640104")],
+        documents=[
+            'mutation { r0: setTargets(input: [{jurisdiction: "640104", year: "2024FP", '
+            'indicator: "birth_rate", bound: AT_LEAST, value: 1}], reason: "x") { ok __typename } }'
+        ],
+    )
+    @example(
+        grants=[("admin", "640104")],
+        documents=[
+            'mutation { r0: setTargets(input: [{jurisdiction: "640104001", year: "2024", '
+            'indicator: "births", bound: AT_MOST, value: 7, veto: true}], reason: "x") '
+            "{ ok changed __typename } }",
+            'query { r0: ranking(under: "640104", level: TOWNSHIP, year: "2024") { edges { node { '
+            'rank jurisdiction { code assessment(year: "2024") { grade } __typename } __typename } '
+            "__typename } __typename } }",
+        ],
+    )
+    # A county's viewer lists the violations of the province (refused) and of its county, and
+    # counts them in a grid of the county's townships.
+    @example(
+        grants=[("viewer", BY_LEVEL["county"][0])],
+        documents=[
+            'query { r0: validationViolations(under: "64", period: "2024") { totalCount } }',
+            f'query {{ r0: validationViolations(under: "{BY_LEVEL["county"][0]}", period: "2024") '
+            "{ edges { node { jurisdiction { code __typename } rule { code } __typename } } } "
+            f'r1: rollup(under: "{BY_LEVEL["county"][0]}", level: VILLAGE, period: "2024-03", '
+            'elements: ["births"]) { codes violations __typename } }',
+        ],
+    )
+    # An aggregate reader may read a grid's figures, never its violations.
+    @example(
+        grants=[("aggregate_reader", BY_LEVEL["county"][0])],
+        documents=[
+            f'query {{ r0: rollup(under: "{BY_LEVEL["county"][0]}", level: TOWNSHIP, '
+            'period: "2024-03", elements: ["births"]) { codes violations __typename } }',
+        ],
+    )
+    # A county administrator issues a token for someone in the county, who is then made a
+    # province administrator; and a province administrator defines a role.
+    @example(
+        grants=[("admin", BY_LEVEL["county"][0])],
+        documents=['mutation { r0: createToken(subject: "pool-a") { token __typename } }'],
+    )
+    @example(
+        grants=[("admin", "64"), ("viewer", "6401")],
+        documents=[
+            'mutation { r0: defineRole(code: "auditor_b", nameZh: "审计", nameEn: "Auditor", '
+            'actions: [READ_TREE, READ_AUDIT], includes: ["viewer"], jurisdiction: "64", '
+            'reason: "audit") { code } }'
+        ],
+    )
+    # A township approver approves its month and sends back a village of another township; a
+    # village reporter submits its report and reads its township's status.
+    @example(
+        grants=[("approver", BY_LEVEL["township"][0])],
+        documents=[
+            f'mutation {{ r0: approve(unit: "{BY_LEVEL["township"][0]}", period: "2024-03") '
+            "{ state unit { code __typename } __typename } "
+            f'r1: returnForCorrection(unit: "{BY_LEVEL["village"][-1]}", period: "2024-03", '
+            'reason: "x") { state __typename } }'
+        ],
+    )
+    @example(
+        grants=[("reporter", BY_LEVEL["village"][0])],
+        documents=[
+            f'mutation {{ r0: submitReport(unit: "{BY_LEVEL["village"][0]}", period: "2024-03") '
+            "{ report { state unit { code __typename } __typename } __typename } }",
+            f'query {{ r0: reportingStatus(under: "{BY_LEVEL["township"][0]}", period: "2024", '
+            "level: VILLAGE) { unit { code __typename } missingUnits { edges { node { unit "
+            "{ code __typename } __typename } } } __typename } }",
+        ],
+    )
+    # An aggregate reader of a county follows the feed of the province (refused), of its
+    # county's townships and villages (refused: those are reported values), and indicators.
+    @example(
+        grants=[("aggregate_reader", BY_LEVEL["county"][0])],
+        documents=[
+            'query { r0: changes(under: "64", level: COUNTY) { changes { unit kind code '
+            "__typename } __typename } }",
+            f'query {{ r0: changes(under: "{BY_LEVEL["county"][0]}", level: TOWNSHIP) {{ changes '
+            "{ unit kind code value __typename } endCursor __typename } "
+            f'r1: changes(under: "{BY_LEVEL["county"][0]}", level: VILLAGE) {{ changes '
+            "{ unit kind code __typename } __typename } "
+            f'r2: changes(under: "{BY_LEVEL["county"][0]}", level: COUNTY, '
+            'indicators: ["birth_rate"]) { changes { unit kind code __typename } __typename } '
+            "r3: feedHead }",
+        ],
+    )
+    def check(
+        world: tuple[str, TestClient], grants: list[tuple[str, str]], documents: list[str]
+    ) -> None:
+        url, client = world
+        name, token = make_caller(url, grants)
+        before = snapshot(url)
+        caller = Caller(grants=grants, tree=TREE, permissions=permissions_in(before))
+        payload: Any = (
+            [{"query": d} for d in documents] if len(documents) > 1 else {"query": documents[0]}
+        )
+        response = client.post(
+            "/graphql", json=payload, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code == 400:
+            # No GraphQL request (a NUL in a string, say): refused whole, nothing changed.
+            assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+            assert snapshot(url) == before
+            return
+        assert response.status_code == 200, response.text
+        bodies = response.json() if isinstance(response.json(), list) else [response.json()]
+        problems: list[str] = []
+        for body in bodies:
+            for error in body.get("errors") or []:
+                code = error.get("extensions", {}).get("code")
+                if code not in SAFE_ERRORS and code != "GRAPHQL_VALIDATION_FAILED":
+                    problems.append(f"error {code}: {error['message']}")
+            walk(body.get("data"), caller, problems)
+        after = snapshot(url)
+        problems += read_back(documents, bodies, before, after)
+        problems += policy_changes(caller, name, before, after)
+        problems += cycle_changes(caller, before, after)
+        problems += reach_after_grants(url, client, caller, name, bodies)
+        assert problems == [], (documents, problems)
+
+    return check
+
+
+test_no_answer_or_change_leaves_the_callers_scope = _scope_property(EXAMPLES)
+# Three times the random examples, in CI's bounded scale step.
+test_no_answer_or_change_leaves_the_callers_scope_thoroughly = pytest.mark.scale(
+    _scope_property(THOROUGH_EXAMPLES)
+)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -366,18 +366,28 @@ def _check_grid_and_series(client: Any, brute: BruteForce, province: str, period
         assert _close(value, want["value"]) and reporting == want["reportingUnits"], month
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(shape=trees(), data=st.data())
-def test_aggregates_equal_brute_force(
-    property_world: tuple[str, Path], shape: list[tuple[str, str]], data: st.DataObject
-) -> None:
-    template, folder = property_world
-    with cloned_database(template, folder) as url:
-        _check_writes(url, folder, shape, data)
+def _brute_force_property(examples: int) -> Callable[..., None]:
+    """The property with `examples` random trees and writes."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(shape=trees(), data=st.data())
+    def check(
+        property_world: tuple[str, Path], shape: list[tuple[str, str]], data: st.DataObject
+    ) -> None:
+        template, folder = property_world
+        with cloned_database(template, folder) as url:
+            _check_writes(url, folder, shape, data)
+
+    return check
+
+
+test_aggregates_equal_brute_force = _brute_force_property(10)
+# Three times the random examples, in CI's bounded scale step.
+test_aggregates_equal_brute_force_thoroughly = pytest.mark.scale(_brute_force_property(30))
 
 
 def _check_writes(
