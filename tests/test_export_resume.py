@@ -221,7 +221,10 @@ def test_plain_csv_resumes_from_any_rows_cursor(world: dict[str, str]) -> None:
 
 
 @pytest.mark.usefixtures("small_pages")
-@pytest.mark.parametrize("asked", [AGGREGATES, VALUES], ids=["aggregates", "values"])
+# One year of values: with two values a page, a few hundred pages are enough to tell.
+@pytest.mark.parametrize(
+    "asked", [AGGREGATES, {**VALUES, "from": "2019"}], ids=["aggregates", "values"]
+)
 def test_the_first_bytes_leave_while_pages_remain(
     world: dict[str, str], asked: dict[str, str]
 ) -> None:
