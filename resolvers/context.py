@@ -43,10 +43,12 @@ class Context:
     _catalogue_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _loaders: dict[tuple[object, Action], object] = field(default_factory=dict, repr=False)
 
-    def forget(self) -> None:
-        """Drop what the loaders hold: the next operation of a batch reads afresh."""
+    def forget(self, *, catalogue: bool = True) -> None:
+        """Drop what the loaders hold: the next operation of a batch reads afresh. An
+        export's pages keep the catalogue its arguments were checked against."""
         self._tree = None
-        self._catalogue = None
+        if catalogue:
+            self._catalogue = None
         self._loaders.clear()
 
     def scope(self, action: Action) -> Scope:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from quhua.exports import aggregates
 from tests.conftest import client_for, data_of
 from tests.export_world import export, export_world
 
@@ -144,3 +145,34 @@ def test_options_are_graphqls_values(world: dict[str, str]) -> None:
                 found["expectedUnits"],
                 found["nullReason"],
             ), row
+
+
+@pytest.mark.parametrize("ahead", [1, 3, aggregates.BUCKETS_AHEAD])
+def test_a_range_is_its_periods_one_by_one(
+    world: dict[str, str], monkeypatch: pytest.MonkeyPatch, ahead: int
+) -> None:
+    """The figures and approvals read ahead for several periods are each period's own."""
+    monkeypatch.setattr(aggregates, "BUCKETS_AHEAD", ahead)
+    months = [f"2024-{month:02d}" for month in range(1, 7)]
+    with client_for(world["url"], world["admin"]) as client:
+        for level in ("county", "township", "village"):
+            asked = {
+                "under": "64",
+                "level": level,
+                "indicators": ",".join(INDICATORS),
+                "elements": ",".join(ELEMENTS),
+                "disaggregate": "true",
+                "format": "csv",
+            }
+
+            def lines(first: str, last: str, asked: dict[str, str] = asked) -> list[str]:
+                response = export(client, "/export/aggregates", **asked, to=last, **{"from": first})
+                assert response.status_code == 200, response.text
+                return response.text.splitlines()[1:]
+
+            whole = lines(months[0], months[-1])
+            alone = [line for month in months for line in lines(month, month)]
+            assert whole == alone, level
+            # The township approved March: its own rows and its villages' say so.
+            approved = any(",2024-03," in line and ",approved," in line for line in whole)
+            assert approved == (level != "county"), level

@@ -146,18 +146,41 @@ class ElementPlan:
         return found
 
     def _aggregate(self, bucket: UnitBucket, figures: Figures) -> Aggregate:
+        reporting, expected, reason = self._completeness(bucket, figures)
+        if reason is not None:
+            return Aggregate(None, reporting, expected, reason)
+        totals = figures.totals
+        # sum()'s own arithmetic (from the integer 0), as plain loops: a province's grid
+        # or export works out tens of thousands of these.
+        value: float = 0
+        for combo in self.combos:
+            value += totals.get(combo, 0.0)
+        return Aggregate(value, reporting, expected)
+
+    def each_combo(self, bucket: UnitBucket, figures: Figures) -> list[Aggregate]:
+        """The aggregate of each of the plan's combos alone, in the plan's order: what
+        `ElementPlan.of(element, [combo], period).aggregate` gives for each, with the
+        element's completeness worked out once."""
+        reporting, expected, reason = self._completeness(bucket, figures)
+        if reason is not None:
+            withheld = Aggregate(None, reporting, expected, reason)
+            return [withheld] * len(self.combos)
+        totals = figures.totals
+        return [Aggregate(0 + totals.get(c, 0.0), reporting, expected) for c in self.combos]
+
+    def _completeness(self, bucket: UnitBucket, figures: Figures) -> tuple[int, int, str | None]:
+        """Units that reported the element, units expected to, and why there is no value
+        (None when there is one)."""
         element = self.element
-        own = 1 if bucket.present and bucket.level in element.reported_at else 0
+        expected = 1 if bucket.present and bucket.level in element.reported_at else 0
         below = figures.below
-        expected = own + sum(below.get(level, 0) for level in self.levels)
+        for level in self.levels:
+            expected += below.get(level, 0)
         reporting = figures.reports.get(element.id, 0)
         reason = self.unreadable
         if reason is None and reporting == 0:
             reason = f"no unit reported {element.code} for {self.period}"
-        if reason is not None:
-            return Aggregate(None, reporting, expected, reason)
-        totals = figures.totals
-        return Aggregate(sum(totals.get(c, 0.0) for c in self.combos), reporting, expected)
+        return reporting, expected, reason
 
 
 def element_aggregate(

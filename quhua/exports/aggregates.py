@@ -13,7 +13,7 @@ an element's combos by key.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from authz.roles import Action
@@ -32,7 +32,7 @@ from quhua.exports.cursors import (
 from quhua.exports.periods import export_periods
 from resolvers.context import Context
 from resolvers.pagination import MAX_PAGE_SIZE, path_cursor
-from resolvers.rollups.grid import Grid, rollup
+from resolvers.rollups.grid import Grid, elements_read, rollup
 from resolvers.rollups.loaders import FiguresLoader
 from resolvers.rollups.queries import (
     bucket_of,
@@ -46,6 +46,9 @@ from tenancy.models import Jurisdiction
 from tenancy.paths import path_codes
 
 UNITS_PER_PAGE = MAX_PAGE_SIZE
+# (unit, period) pairs whose figures one read ahead loads: every county of a province for
+# every month of a year is a few hundred, the villages of a province for a month thousands.
+BUCKETS_AHEAD = 5000
 # Approval of a unit's figures for a period (coverage.unapproved): every month of it is
 # approved data, some are, or none (empty).
 APPROVED = "approved"
@@ -95,7 +98,33 @@ class AggregateRow(NamedTuple):
     expected: int
     approval: str
     null_reason: str | None
-    position: AggregatePosition
+    path: str  # the unit's
+    column: int  # the column's place among those asked
+
+    @property
+    def position(self) -> AggregatePosition:
+        """Where the row sits in the export's order (what its cursor says)."""
+        return AggregatePosition(
+            self.period.month_index, self.path, self.column, self.disaggregation
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """What a read ahead found: the periods it read, the months of their approvals, and
+    for each unit read the months not approved."""
+
+    periods: frozenset[int] | set[int] = frozenset()
+    months: frozenset[int] | set[int] = frozenset()
+    missing: dict[int, set[int]] = field(default_factory=dict)
+
+    def missing_of(
+        self, units: Sequence[Jurisdiction], months: Sequence[int]
+    ) -> dict[int, set[int]] | None:
+        """The units' months not approved, if the read ahead covered them all."""
+        if not self.months.issuperset(months) or any(u.id not in self.missing for u in units):
+            return None
+        return self.missing
 
 
 def _approval(missing: int, months: int) -> str:
@@ -125,6 +154,7 @@ class AggregateExport:
         self.periods: list[Period] = []
         self.elements: list[ElementInfo] = []
         self.position: AggregatePosition | None = None
+        self._ahead = _Ahead()
 
     @property
     def name_parts(self) -> tuple[str, str, str]:
@@ -186,9 +216,12 @@ class AggregateExport:
     async def pages(self) -> AsyncIterator[list[AggregateRow]]:
         """Pages of rows in the export's order, after the cursor if one was given."""
         position = self.position
-        for period in self.periods:
-            if position is not None and period.month_index < position.month_index:
-                continue
+        periods = [
+            period
+            for period in self.periods
+            if position is None or period.month_index >= position.month_index
+        ]
+        for number, period in enumerate(periods):
             after_path: str | None = None
             if position is not None and period.month_index == position.month_index:
                 # The rest of the cursor's unit: the unit's own one-row grid.
@@ -201,20 +234,57 @@ class AggregateExport:
                     and (row.position.column, row.position.combo)
                     > (position.column, position.combo)
                 ]
-                self.context.forget()
+                self._forget()
                 yield rest
                 after_path = position.path
             while True:
                 grid = await self._grid(
                     period, under=self.asked.under, first=self.units_per_page, after_path=after_path
                 )
+                whole = after_path is None and not grid.has_next
+                if whole and period.month_index not in self._ahead.periods:
+                    await self._read_ahead(grid, periods[number:])
                 rows = await self._rows(grid)
-                # Each page's loaders, figures and tree go: memory stays one page's.
-                self.context.forget()
+                following = periods[number + 1] if number + 1 < len(periods) else None
+                if (
+                    not whole
+                    or following is None
+                    or (following.month_index not in self._ahead.periods)
+                ):
+                    self._forget()
                 yield rows
                 if not grid.has_next or not grid.units:
                     break
                 after_path = grid.units[-1].path
+
+    def _forget(self) -> None:
+        """Each page's loaders, figures and tree go: memory stays one page's (or one
+        read-ahead's); the catalogue the arguments were checked against stays."""
+        self.context.forget(catalogue=False)
+        self._ahead = _Ahead()
+
+    async def _read_ahead(self, grid: Grid, periods: Sequence[Period]) -> None:
+        """Every unit of the level fits one page: read the figures and approvals of this
+        period and the next ones together (the grids then find the figures loaded), as
+        many periods as keep one read to about BUCKETS_AHEAD (unit, period) pairs."""
+        count = max(1, BUCKETS_AHEAD // max(1, len(grid.units)))
+        chosen = list(periods[:count])
+        index = await self.context.catalogue()
+        read = elements_read(index, [_info(index, c.code, c.kind) for c in grid.columns])
+        buckets = [bucket_of(unit, period, read) for period in chosen[1:] for unit in grid.units]
+        await self.context.loader(FiguresLoader, self._action).load_many(buckets)
+        months = [month.month_index for period in chosen for month in period.months()]
+        missing = await unapproved(self.context.session, grid.units, months)
+        self._ahead = _Ahead(
+            {period.month_index for period in chosen},
+            set(months),
+            {unit_id: set(found) for unit_id, found in missing.items()},
+        )
+
+    @property
+    def _action(self) -> Action:
+        # The grid's loader: figures as indicators need them, else as aggregates.
+        return Action.READ_INDICATORS if self.asked.indicators else Action.READ_AGGREGATES
 
     async def _rows(self, grid: Grid) -> list[AggregateRow]:
         units = grid.units
@@ -222,20 +292,30 @@ class AggregateExport:
             return []
         period = grid.period
         months = [month.month_index for month in period.months()]
-        missing = await unapproved(self.context.session, units, months)
+        missing = self._ahead.missing_of(units, months)
+        if missing is None:
+            missing = {
+                unit_id: set(found)
+                for unit_id, found in (
+                    await unapproved(self.context.session, units, months)
+                ).items()
+            }
         options = await self._options(grid) if self.asked.disaggregate else {}
         rows: list[AggregateRow] = []
         add = rows.append
+        columns = list(enumerate(grid.columns))
         for row, unit in enumerate(units):
-            approval = _approval(len(missing[unit.id]), len(months))
-            for number, column in enumerate(grid.columns):
+            # The ORM's attributes read once per unit, not once per row.
+            own = (unit.code, unit.name, unit.path)
+            approval = _approval(len(missing[unit.id].intersection(months)), len(months))
+            for number, column in columns:
                 combos = options.get(number)
                 if combos is None:
                     cell = column.cells[row]
-                    add(_row(unit, period, column.code, number, "", cell, approval))
+                    add(_row(own, period, column.code, number, "", cell, approval))
                     continue
                 for key, cells in combos:
-                    add(_row(unit, period, column.code, number, key, cells[row], approval))
+                    add(_row(own, period, column.code, number, key, cells[row], approval))
         return rows
 
     async def _options(self, grid: Grid) -> dict[int, list[tuple[str, list[Aggregate]]]]:
@@ -243,11 +323,7 @@ class AggregateExport:
         figures the grid read (the request's loader holds them) and the grid's own plans."""
         index = await self.context.catalogue()
         columns = [_info(index, column.code, column.kind) for column in grid.columns]
-        read = [
-            element
-            for info in columns
-            for element in (index.read_by(info) if isinstance(info, IndicatorInfo) else [info])
-        ]
+        read = elements_read(index, columns)
         wanted = [
             (number, info)
             for number, info in enumerate(columns)
@@ -256,8 +332,7 @@ class AggregateExport:
         if not wanted:
             return {}
         buckets = [bucket_of(unit, grid.period, read) for unit in grid.units]
-        action = Action.READ_INDICATORS if self.asked.indicators else Action.READ_AGGREGATES
-        figures = await self.context.loader(FiguresLoader, action).load_many(buckets)
+        figures = await self.context.loader(FiguresLoader, self._action).load_many(buckets)
         reasons = (
             await not_approved(self.context, list(grid.units), grid.period)
             if self.asked.approved_only
@@ -265,20 +340,21 @@ class AggregateExport:
         )
         found: dict[int, list[tuple[str, list[Aggregate]]]] = {}
         for number, info in wanted:
-            combos = []
-            for key in sorted(info.combos):
-                plan = ElementPlan.of(info, [info.combos[key]], grid.period)
-                cells = [
-                    plan.aggregate(bucket, figure)
-                    for bucket, figure in zip(buckets, figures, strict=True)
+            keys = sorted(info.combos)
+            plan = ElementPlan.of(info, [info.combos[key] for key in keys], grid.period)
+            # Per unit, each combo's aggregate; then per combo, each unit's.
+            units = [
+                plan.each_combo(bucket, figure)
+                for bucket, figure in zip(buckets, figures, strict=True)
+            ]
+            if reasons is not None:
+                units = [
+                    [withheld(cell, reasons[unit.id]) for cell in cells]
+                    for cells, unit in zip(units, grid.units, strict=True)
                 ]
-                if reasons is not None:
-                    cells = [
-                        withheld(cell, reasons[unit.id])
-                        for cell, unit in zip(cells, grid.units, strict=True)
-                    ]
-                combos.append((key, cells))
-            found[number] = combos
+            found[number] = [
+                (key, [cells[place] for cells in units]) for place, key in enumerate(keys)
+            ]
         return found
 
 
@@ -287,7 +363,7 @@ def _info(index: CatalogueIndex, code: str, kind: str) -> IndicatorInfo | Elemen
 
 
 def _row(  # noqa: PLR0917 - one row's fields, built in one place
-    unit: Jurisdiction,
+    unit: tuple[str, str, str],  # the unit's code, name and path
     period: Period,
     code: str,
     column: int,
@@ -300,9 +376,10 @@ def _row(  # noqa: PLR0917 - one row's fields, built in one place
     else:
         # As the grid answers: an element's numerator is its value; it has no denominator.
         kind, numerator, denominator = "element", cell.value, None
+    code_of_unit, name, path = unit
     return AggregateRow(
-        unit.code,
-        unit.name,
+        code_of_unit,
+        name,
         code,
         kind,
         period,
@@ -314,5 +391,6 @@ def _row(  # noqa: PLR0917 - one row's fields, built in one place
         cell.expected_units,
         approval,
         cell.null_reason,
-        AggregatePosition(period.month_index, unit.path, column, key),
+        path,
+        column,
     )

@@ -165,12 +165,17 @@ class AggregateShapes:
 
     def csv_page(self, rows: Sequence[AggregateRow], cursor: Cursor[Any] | None) -> str:
         lines = []
+        # A page holds one period or two: each spelled once.
+        periods: dict[Period, str] = {}
         for row in rows:
             places = _places(row.kind)
+            period = periods.get(row.period)
+            if period is None:
+                period = periods[row.period] = str(row.period)
             fields = [
                 row.code,
                 row.element,
-                str(row.period),
+                period,
                 "" if row.value is None else number_text(row.value, places),
                 row.disaggregation,
                 row.kind,

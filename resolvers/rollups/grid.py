@@ -4,7 +4,7 @@ asked, for one period. A page costs the same few statements whatever its length.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from authz.roles import Action
@@ -101,6 +101,18 @@ def _columns(
     return chosen
 
 
+def elements_read(
+    index: CatalogueIndex, columns: Sequence[IndicatorInfo | ElementInfo]
+) -> list[ElementInfo]:
+    """The elements whose figures the columns are computed from, in the columns' order:
+    the figures' buckets name them, so every reader of a grid's figures asks the same."""
+    return [
+        element
+        for column in columns
+        for element in (index.read_by(column) if isinstance(column, IndicatorInfo) else [column])
+    ]
+
+
 def _evaluate(
     index: CatalogueIndex,
     column: IndicatorInfo | ElementInfo,
@@ -146,11 +158,7 @@ async def rollup(
         raise BadUserInput(f"level: {level.value} lies above {root.code}, a {root.level.value}")
     index = await context.catalogue()
     columns = _columns(index, indicators, elements)
-    read = [
-        element
-        for column in columns
-        for element in (index.read_by(column) if isinstance(column, IndicatorInfo) else [column])
-    ]
+    read = elements_read(index, columns)
     require_figures(context, root, level=level, elements=read)
     asked = period_argument(index, period)
     limit = page_size(first)
