@@ -388,6 +388,7 @@ def test_every_page_loads_only_from_this_app(world: dict[str, str]) -> None:
         pages += [
             client.get("/", params={"year": "2025"}),
             client.get("/console/search", params={"q": "银川"}),
+            client.get("/console/reporting", params={"unit": "6401", "year": "2025"}),
         ]
         for page in pages:
             assert page.status_code == 200
@@ -505,3 +506,60 @@ def test_the_ningxia_dashboard_in_a_browser(
             context.close()
     assert foreign == []
     assert problems == [], "no script error and no Content-Security-Policy violation"
+
+
+REPORTING = """query($unit: String!, $period: String!, $level: Level!) {
+  reportingStatus(under: $unit, period: $period, level: $level) {
+    counts { expected submitted onTime late missing returned }
+    below { unit { code } counts { expected submitted onTime late missing returned } }
+    missingUnits(first: 100) { totalCount edges { node { unit { code } } } } } }"""
+SUBMIT_REPORT = """mutation($unit: String!, $period: String!) {
+  submitReport(unit: $unit, period: $period, comment: "checked") { report { state } } }"""
+
+
+def test_reporting_status_is_what_graphql_answers(world: dict[str, str]) -> None:
+    app = create_app(Settings(database_url=world["url"], console_secret=SECRET))
+    with TestClient(app, headers={"Authorization": f"Bearer {world['village']}"}) as reporter:
+        data_of(reporter, SUBMIT_REPORT, unit=VILLAGE, period="2025-03")
+    with TestClient(app, headers={"Authorization": f"Bearer {world['admin']}"}) as api:
+        want = data_of(api, REPORTING, unit="640104001", period="2025-03", level="VILLAGE")
+    want = want["reportingStatus"]
+    keys = ("expected", "submitted", "onTime", "late", "missing", "returned")
+    with console_client(world) as client:
+        sign_in(client, world["admin"])
+        page = client.get(
+            "/console/reporting",
+            params={"unit": "640104001", "year": "2025", "kind": "month", "month": "3"},
+        )
+        assert page.status_code == 200, page.text
+        rows = grid_of(page.text)
+        assert [int(cell) for cell in rows["640104001"][:6]] == [want["counts"][k] for k in keys]
+        assert len(want["below"]) == len(rows) - 1 >= 7
+        for below in want["below"]:
+            shown = rows[below["unit"]["code"]]
+            assert [int(cell) for cell in shown[:6]] == [below["counts"][k] for k in keys]
+        missing = re.search(r'data-testid="missingUnits">(.*?)</section>', page.text, re.S)
+        assert missing
+        codes = re.findall(r"<code>(\d+)</code>", missing[1])
+        listed = [edge["node"]["unit"]["code"] for edge in want["missingUnits"]["edges"]]
+        assert codes == listed[:50]
+        assert NEIGHBOUR in codes and VILLAGE not in codes
+        assert f"({want['missingUnits']['totalCount']})" in missing[1]
+        # English on asking; a level the unit does not have below it is refused by name.
+        english = client.get("/console/reporting", params={"unit": "640104001", "lang": "en"})
+        assert "Reporting status" in english.text
+        refused = client.get("/console/reporting", params={"unit": "640104001", "level": "city"})
+        assert refused.status_code == 400
+        assert "city" in refused.text
+
+
+def test_a_village_reporter_follows_its_own_reports_only(world: dict[str, str]) -> None:
+    with console_client(world) as client:
+        sign_in(client, world["village"])
+        own = client.get("/console/reporting", params={"year": "2025"})
+        assert own.status_code == 200, own.text
+        assert list(grid_of(own.text)) == [VILLAGE]
+        township = client.get("/console/reporting", params={"unit": "640104001", "year": "2025"})
+        assert township.status_code == 403
+        assert MESSAGES["refused"][0] in township.text
+        assert NEIGHBOUR not in township.text

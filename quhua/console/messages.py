@@ -86,6 +86,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "level_COUNTY": ("县", "county"),
     "level_TOWNSHIP": ("乡", "township"),
     "level_VILLAGE": ("村", "village"),
+    "reporting": ("上报情况", "Reporting status"),
+    "reports_of": ("查看哪一级的报表", "Reports of"),
+    "expected": ("应报", "Expected"),
+    "submitted": ("已报", "Submitted"),
+    "on_time": ("按时", "On time"),
+    "late": ("迟报", "Late"),
+    "missing": ("未报", "Missing"),
+    "returned": ("退回", "Returned"),
+    "completeness_rate": ("上报率", "Completeness"),
+    "timeliness": ("及时率", "Timeliness"),
+    "missingUnits": ("未报单位", "Units that have not reported"),
+    "lateUnits": ("迟报单位", "Units that reported late"),
+    "returnedUnits": ("被退回的单位", "Units whose report was returned"),
+    "state_SUBMITTED": ("已上报", "submitted"),
+    "state_RETURNED": ("已退回", "returned"),
+    "state_REOPENED": ("已重新打开", "reopened"),
+    "more_follow_ups": (
+        "只列出前 50 个；其余请用 GraphQL 接口分页查询。",
+        "Only the first 50 are listed; page through the rest with the GraphQL API.",
+    ),
+    "none_to_follow_up": ("没有。", "None."),
+    "bad_level": (
+        "级别须为该单位本级或以下：province、city、county、township 或 village。",
+        "The level is the unit's own or one below it: province, city, county, township or village.",
+    ),
 }
 
 

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from authz.authentication import Authenticator
 from core.errors import ErrorCode, Unauthenticated
 from quhua.console import dashboard as screens
+from quhua.console import reporting as followed
 from quhua.console.gateway import Gateway, Problem
 from quhua.console.pages import app_root, render
 from quhua.console.period_choice import BadPeriod, PeriodChoice, choose_period, years_offered
@@ -31,6 +32,9 @@ from resolvers.context import Context
 _SESSION = "quhua.console.session"
 Endpoint = Callable[[Request], Awaitable[Response]]
 Handler = Callable[[Request, Context], Awaitable[Response]]
+# A screen's start: the gateway, the viewer, the page's fields, the unit's code, the period
+# and today.
+Begun = tuple[Gateway, screens.Viewer, dict[str, Any], str, PeriodChoice, dt.date]
 # What a refused figure says on the page, by the schema's error code.
 PROBLEM_LABELS = {
     ErrorCode.FORBIDDEN.value: "refused",
@@ -46,6 +50,7 @@ def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) 
         Route("/console/sign-in", console.as_viewer(console.sign_in), methods=["POST"]),
         Route("/console/sign-out", console.sign_out, methods=["POST"]),
         Route("/console/search", console.as_viewer(console.search), methods=["GET"]),
+        Route("/console/reporting", console.as_viewer(console.reporting), methods=["GET"]),
     ]
 
 
@@ -141,23 +146,11 @@ class Console:
     async def _dashboard(
         self, request: Request, context: Context, session: ConsoleSession
     ) -> Response:
-        gateway = Gateway(context)
-        viewer = await screens.viewer(gateway)
-        page: dict[str, Any] = {
-            "viewer_name": viewer.name,
-            "csrf": self._cookies.csrf_token(session),
-        }
-        today = dt.datetime.now(dt.UTC).date()
+        begun = await self._begin(request, context, session)
+        if isinstance(begun, Response):
+            return begun
+        gateway, viewer, page, code, period, today = begun
         params = request.query_params
-        code = params.get("unit") or (viewer.units[0]["code"] if viewer.units else "")
-        if not code:
-            return render(request, "message.html", message="no_grants", **page)
-        try:
-            period = choose_period(params, today)
-        except BadPeriod as error:
-            return render(
-                request, "message.html", status=400, message="bad_period", detail=str(error), **page
-            )
         level = screens.grid_level(code)
         if level is None:
             return render(
@@ -182,25 +175,78 @@ class Console:
             series_name=names.get(indicator, indicator),
             order=order,
         )
-        response = render(
+        return _screen(
             request,
             "dashboard.html",
-            status=_status(shown.problem),
+            (gateway, viewer, page, code, period, today),
+            shown.problem,
             board=shown,
-            problem_label=_label(shown.problem),
-            code=code,
-            period=period,
-            years=years_offered(today),
             indicators=viewer.indicators,
             indicator=indicator,
             order=order,
             keep=_period_query(period, indicator),
             sorted_by=_sort_links(period, indicator, code, order, columns),
-            grants=viewer.units,
-            **page,
         )
-        response.headers["Server-Timing"] = gateway.server_timing()
-        return response
+
+    async def reporting(self, request: Request, context: Context) -> Response:
+        """Who has reported for the period: the unit's subtree, each unit one level down,
+        and the units to follow up (missing, late, returned)."""
+        session: ConsoleSession | None = request.scope[_SESSION]
+        if context.principal is None or session is None:
+            return RedirectResponse(f"{app_root(request)}/", status_code=303)
+        begun = await self._begin(request, context, session)
+        if isinstance(begun, Response):
+            return begun
+        gateway, _, page, code, period, _ = begun
+        params = request.query_params
+        levels = followed.levels_followed(code)
+        if not levels:
+            return render(
+                request, "message.html", status=400, message="bad_code", detail=code, **page
+            )
+        asked = params.get("level") or levels[-1].value
+        level = next((each for each in levels if each.value == asked), None)
+        if level is None:
+            return render(
+                request, "message.html", status=400, message="bad_level", detail=asked, **page
+            )
+        board = await followed.reporting(gateway, code=code, level=level, period=period)
+        return _screen(
+            request,
+            "reporting.html",
+            begun,
+            board.problem,
+            board=board,
+            level=level,
+            level_links=[(each, _period_query(period, None, level=each.value)) for each in levels],
+            keep=_period_query(period, None, level=level.value),
+            dashboard_keep=_period_query(period, None),
+        )
+
+    async def _begin(
+        self, request: Request, context: Context, session: ConsoleSession
+    ) -> Begun | Response:
+        """What every screen of a unit and a period starts from: the viewer, the page's
+        own fields, the unit asked (else the viewer's first grant's) and the period; or
+        the page that says what was wrong with them."""
+        gateway = Gateway(context)
+        viewer = await screens.viewer(gateway)
+        page: dict[str, Any] = {
+            "viewer_name": viewer.name,
+            "csrf": self._cookies.csrf_token(session),
+        }
+        today = dt.datetime.now(dt.UTC).date()
+        params = request.query_params
+        code = params.get("unit") or (viewer.units[0]["code"] if viewer.units else "")
+        if not code:
+            return render(request, "message.html", message="no_grants", **page)
+        try:
+            period = choose_period(params, today)
+        except BadPeriod as error:
+            return render(
+                request, "message.html", status=400, message="bad_period", detail=str(error), **page
+            )
+        return gateway, viewer, page, code, period, today
 
     def _csrf_refused(self, request: Request, session: ConsoleSession | None) -> Response:
         """403, and the session left as it was: a forged form can neither sign the viewer
@@ -242,12 +288,37 @@ class Console:
         return response
 
 
-def _period_query(period: PeriodChoice, indicator: str) -> str:
-    """The query string that keeps the period and the chart's indicator across links."""
-    fields = {"year": str(period.year), "kind": period.kind, "indicator": indicator}
+def _screen(
+    request: Request, template: str, begun: Begun, problem: Problem | None, **fields: Any
+) -> Response:
+    """A screen of a unit and a period, with what every such screen shows; its status the
+    first problem's, its Server-Timing the operations it ran."""
+    gateway, viewer, page, code, period, today = begun
+    response = render(
+        request,
+        template,
+        status=_status(problem),
+        problem_label=_label(problem),
+        code=code,
+        period=period,
+        years=years_offered(today),
+        grants=viewer.units,
+        **page,
+        **fields,
+    )
+    response.headers["Server-Timing"] = gateway.server_timing()
+    return response
+
+
+def _period_query(period: PeriodChoice, indicator: str | None, **more: str) -> str:
+    """The query string that keeps the period (and the chart's indicator, and whatever
+    else a screen keeps) across links."""
+    fields = {"year": str(period.year), "kind": period.kind}
+    if indicator is not None:
+        fields["indicator"] = indicator
     if period.kind != "year":
         fields[period.kind] = str(period.part)
-    return urlencode(fields)
+    return urlencode({**fields, **more})
 
 
 def _sort_links(
