@@ -563,3 +563,33 @@ def test_a_village_reporter_follows_its_own_reports_only(world: dict[str, str]) 
         assert township.status_code == 403
         assert MESSAGES["refused"][0] in township.text
         assert NEIGHBOUR not in township.text
+
+
+def test_the_grid_downloads_as_the_export_gives_it(world: dict[str, str]) -> None:
+    with console_client(world) as client:
+        signed_out = client.get("/console/export/aggregates", params={"under": "64"})
+        assert signed_out.status_code == 303
+        sign_in(client, world["admin"])
+        page = client.get("/", params={"unit": "64", "year": "2025"})
+        link = re.search(r'<a href="([^"]*)" download data-testid="download">', page.text)
+        assert link, "the dashboard links its grid's CSV"
+        address = html.unescape(link[1])
+        download = client.get(address, headers={"Accept-Encoding": "identity"})
+        assert download.status_code == 200, download.text
+        assert download.headers["content-type"].startswith("text/csv")
+        assert "attachment" in download.headers["content-disposition"]
+        assert download.content.startswith("\ufeff".encode())
+        lines = download.content.decode("utf-8-sig").splitlines()
+        grid = grid_of(page.text)
+        columns = len(grid[CITIES[0]])
+        assert len(lines) == 1 + len(grid) * columns
+        assert {line.split(",")[0] for line in lines[1:]} == set(CITIES)
+        query = urlsplit(address).query
+    app = create_app(Settings(database_url=world["url"]))
+    with TestClient(app, headers={"Authorization": f"Bearer {world['admin']}"}) as api:
+        same = api.get(f"/export/aggregates?{query}", headers={"Accept-Encoding": "identity"})
+    assert same.content == download.content
+    with console_client(world) as client:
+        sign_in(client, world["city"])
+        other = client.get(address, headers={"Accept-Encoding": "identity"})
+        assert other.status_code == 403

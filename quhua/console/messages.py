@@ -87,6 +87,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "level_TOWNSHIP": ("乡", "township"),
     "level_VILLAGE": ("村", "village"),
     "reporting": ("上报情况", "Reporting status"),
+    "download_csv": ("下载 CSV（Excel 可直接打开）", "Download CSV (opens in Excel)"),
     "reports_of": ("查看哪一级的报表", "Reports of"),
     "expected": ("应报", "Expected"),
     "submitted": ("已报", "Submitted"),

@@ -26,8 +26,10 @@ from quhua.console.gateway import Gateway, Problem
 from quhua.console.pages import app_root, render
 from quhua.console.period_choice import BadPeriod, PeriodChoice, choose_period, years_offered
 from quhua.console.session_cookie import COOKIE, ConsoleSession, SessionCookies
+from quhua.exports.routes import export_aggregates
 from quhua.http_door import STATUS, HttpDoor
 from resolvers.context import Context
+from tenancy.levels import Level
 
 _SESSION = "quhua.console.session"
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -51,6 +53,7 @@ def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) 
         Route("/console/sign-out", console.sign_out, methods=["POST"]),
         Route("/console/search", console.as_viewer(console.search), methods=["GET"]),
         Route("/console/reporting", console.as_viewer(console.reporting), methods=["GET"]),
+        Route("/console/export/aggregates", console.as_viewer(console.download), methods=["GET"]),
     ]
 
 
@@ -186,6 +189,7 @@ class Console:
             order=order,
             keep=_period_query(period, indicator),
             sorted_by=_sort_links(period, indicator, code, order, columns),
+            download=_download_query(code, level, period, columns),
         )
 
     async def reporting(self, request: Request, context: Context) -> Response:
@@ -222,6 +226,14 @@ class Console:
             keep=_period_query(period, None, level=level.value),
             dashboard_keep=_period_query(period, None),
         )
+
+    async def download(self, request: Request, context: Context) -> Response:
+        """The aggregates export (`GET /export/aggregates`, its parameters and checks) as
+        the session's viewer: what the dashboard's download link fetches."""
+        session: ConsoleSession | None = request.scope[_SESSION]
+        if context.principal is None or session is None:
+            return RedirectResponse(f"{app_root(request)}/", status_code=303)
+        return await export_aggregates(request, context)
 
     async def _begin(
         self, request: Request, context: Context, session: ConsoleSession
@@ -308,6 +320,20 @@ def _screen(
     )
     response.headers["Server-Timing"] = gateway.server_timing()
     return response
+
+
+def _download_query(code: str, level: Level, period: PeriodChoice, columns: list[str]) -> str:
+    """The grid as CSV for Excel (a byte order mark, so that it reads the names as UTF-8)."""
+    fields = {
+        "under": code,
+        "level": level.value,
+        "from": period.period,
+        "to": period.period,
+        "indicators": ",".join(columns),
+        "format": "csv",
+        "bom": "true",
+    }
+    return urlencode(fields)
 
 
 def _period_query(period: PeriodChoice, indicator: str | None, **more: str) -> str:
