@@ -1,9 +1,7 @@
 """Importing values from CSV, DHIS2 dataValueSets JSON and ADX: streamed through a staging
 table, checked, merged set-based.
 
-CSV has the columns `jurisdiction,element,period,value,disaggregation`; the other formats
-give the same five fields per data value (core/files/data_value_sets.py, core/files/adx.py)
-with their own spellings of periods (indicators/exchange_periods.py). The whole file is one
+The files' formats and their rows are indicators/value_files.py's. The whole file is one
 transaction: every bad row is reported by its position (a CSV's or an ADX document's line,
 a data value's index in dataValues) and nothing is written, or every row is upserted, each
 change audited with the file's name and the row's position. Re-importing the same file
@@ -22,10 +20,8 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from itertools import islice
-from pathlib import PurePath
-from typing import Any, TextIO, cast
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -57,12 +53,8 @@ from sqlalchemy.sql import FromClause
 from core.db.base import binary_string
 from core.db.bulk import append_rows
 from core.db.session import RequestSession
-from core.files.adx import read_adx
-from core.files.csvfile import read_csv
-from core.files.data_value_sets import read_data_value_sets
 from core.files.report import FileReport
 from core.files.textfiles import TextSource
-from core.files.value_records import ValueRecord
 from indicators.audit import Author, open_change_set
 from indicators.catalogue_index import (
     CatalogueIndex,
@@ -70,7 +62,6 @@ from indicators.catalogue_index import (
     current_elements_in,
     stale_elements,
 )
-from indicators.exchange_periods import adx_period, dhis2_period
 from indicators.feed.clock import stamp_statements
 from indicators.models import DataValue, OptionCombo, ValueChange
 from indicators.periods import Period, PeriodError, first_month_from
@@ -91,10 +82,10 @@ from indicators.rollups.maintenance import (
 from indicators.rollups.scratch import cells, create_statements
 from indicators.telemetry import count_imported, upkeep_phase
 from indicators.validation.refresh import refresh_steps
+from indicators.value_files import SPELLINGS, Spelling, ValueFormat, period_reader, records
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope, unscoped
 
-COLUMNS = ("jurisdiction", "element", "period", "value", "disaggregation")
 PROGRESS_EVERY = 20_000
 # Rows per INSERT when a request's session stages a file (7 parameters a row: well below
 # SQLite's and PostgreSQL's limits on parameters per statement).
@@ -147,72 +138,6 @@ DATA_VALUES = cast(Table, DataValue.__table__)
 V = DATA_VALUES.c
 
 
-class ValueFormat(StrEnum):
-    # Named as the exports name them (`format=dvs`).
-    CSV = "csv"
-    # DHIS2 dataValueSets JSON, id scheme code.
-    DATA_VALUE_SETS = "dvs"
-    ADX = "adx"
-
-    @classmethod
-    def named(cls, name: str) -> ValueFormat:
-        """The format of that name (`json` too, for dataValueSets); ValueError otherwise."""
-        text = name.strip().lower()
-        if text == "json":
-            return cls.DATA_VALUE_SETS
-        try:
-            return cls(text)
-        except ValueError:
-            raise ValueError(f"format {name!r}: one of csv, dvs (or json), adx") from None
-
-    @classmethod
-    def of_file(cls, name: str) -> ValueFormat:
-        """The format a file's name says (`.json`, `.json.gz`, `.xml`, `.adx`, …); CSV
-        for any other name, as files were read before there were other formats."""
-        suffixes = [suffix.lower() for suffix in PurePath(name).suffixes]
-        if suffixes and suffixes[-1] in (".gz", ".xz"):
-            suffixes.pop()
-        last = suffixes[-1] if suffixes else ""
-        if last == ".json":
-            return cls.DATA_VALUE_SETS
-        if last in (".xml", ".adx"):
-            return cls.ADX
-        return cls.CSV
-
-
-@dataclass(frozen=True, slots=True)
-class _Spelling:
-    """How a format names the fields and the periods, for its rows' messages."""
-
-    # Prefixes of messages about a field (empty for CSV, whose messages predate them).
-    unit: str
-    element: str
-    period: str
-    disaggregation: str
-    value: str
-    # What the positions count: "line", or "dataValue" (an index in dataValues).
-    positions: str
-    # The audit's number of a row at a position (an index in dataValues from 0).
-    audit_offset: int
-
-
-_SPELLINGS = {
-    ValueFormat.CSV: _Spelling("", "", "", "", "", "line", 0),
-    ValueFormat.DATA_VALUE_SETS: _Spelling(
-        "orgUnit: ",
-        "dataElement: ",
-        "period: ",
-        "categoryOptionCombo: ",
-        "value: ",
-        "dataValue",
-        1,
-    ),
-    ValueFormat.ADX: _Spelling(
-        "orgUnit: ", "dataElement: ", "period: ", "categories: ", "value: ", "line", 0
-    ),
-}
-
-
 @dataclass
 class ImportReport(FileReport):
     inserted: int = 0
@@ -263,34 +188,6 @@ _Step = Executable | _Append | _IndexCells
 _Steps = Generator[_Step, Sequence[Any], Any]
 
 
-def _records(text: TextIO, value_format: ValueFormat) -> Iterator[ValueRecord]:
-    """The rows of an opened file, by its format."""
-    if value_format is ValueFormat.DATA_VALUE_SETS:
-        return read_data_value_sets(text)
-    if value_format is ValueFormat.ADX:
-        return read_adx(text.buffer)
-    return _csv_records(text)
-
-
-def _csv_records(text: TextIO) -> Iterator[ValueRecord]:
-    for row in read_csv(text, COLUMNS):
-        if row.fields is None:
-            problem = f"{row.width} fields where the header has {row.header_width}"
-            yield ValueRecord(row.line, None, problem)
-        else:
-            yield ValueRecord(row.line, row.fields)  # type: ignore[arg-type]
-
-
-def _period_reader(value_format: ValueFormat, index: CatalogueIndex) -> Callable[[str], Period]:
-    starts = index.statistical_year_starts
-    if value_format is ValueFormat.DATA_VALUE_SETS:
-        return lambda text: dhis2_period(text, statistical_year_starts=starts)
-    if value_format is ValueFormat.ADX:
-        return lambda text: adx_period(text, statistical_year_starts=starts)
-    # Without the statistical year's start, Period refuses `2024FP` with its own message.
-    return Period.parse
-
-
 def _reported(element: ElementInfo, period: Period) -> None:
     """PeriodError unless values of the element are reported for periods like this one."""
     if period.statistical:
@@ -313,13 +210,13 @@ def _staged(
     max_errors: int,
     on_progress: Callable[[int], None] | None,
 ) -> Iterator[tuple[object, ...]]:
-    spelling = _SPELLINGS[value_format]
-    read_period = _period_reader(value_format, index)
+    spelling = SPELLINGS[value_format]
+    read_period = period_reader(value_format, index)
     reporting: dict[str, str] = {}  # element → its levels as ",county,township,"
     periods: dict[str, Period] = {}
     combos: dict[tuple[ElementInfo, str], int] = {}
     with source.open() as text:
-        for position, fields, problem in _records(text, value_format):
+        for position, fields, problem in records(text, value_format):
             report.rows += 1
             if on_progress is not None and report.rows % PROGRESS_EVERY == 0:
                 on_progress(source.bytes_read)
@@ -519,7 +416,7 @@ def _import(
     violations: bool,
 ) -> _Steps:
     """The import's steps; returns its report."""
-    spelling = _SPELLINGS[value_format]
+    spelling = SPELLINGS[value_format]
     report = ImportReport(positions=spelling.positions)
     for table in (staging, file_units):
         yield DropTable(table, if_exists=True)
@@ -628,7 +525,7 @@ def _index_cells(connection: Connection) -> bool:
 
 
 def _outside(
-    scope: Scope, report: ImportReport, max_errors: int, spelling: _Spelling
+    scope: Scope, report: ImportReport, max_errors: int, spelling: Spelling
 ) -> Generator[Executable, Sequence[Any], None]:
     """Rows of units outside the caller's scope: all of them counted, the first listed."""
     outside = select(S.line, S.code).join(file_units, U.code == S.code).where(~scope.covers(U.path))
@@ -646,7 +543,7 @@ def _outside(
 
 
 def _check(
-    report: ImportReport, max_errors: int, *, twice: bool, spelling: _Spelling
+    report: ImportReport, max_errors: int, *, twice: bool, spelling: Spelling
 ) -> Generator[Executable, Sequence[Any], None]:
     """Lines naming a unit that does not exist, does not report the element or was retired
     before the line's period began, and (where some cell is named `twice`) lines repeating

@@ -33,7 +33,8 @@ from core.errors import BadUserInput, Forbidden
 from core.files.csvfile import CsvFileError
 from core.files.textfiles import TextSource
 from indicators.submission import required_reason
-from indicators.value_import import ImportReport, ValueFormat, import_values_async
+from indicators.value_files import ValueFormat
+from indicators.value_import import ImportReport, import_values_async
 from quhua.http_door import HttpDoor
 from resolvers.authors import author_of
 from resolvers.context import Context

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from indicators.catalogue_index import catalogue_index_sync
-from indicators.value_import import ImportReport, ValueFormat, import_values
+from indicators.value_files import ValueFormat
+from indicators.value_import import ImportReport, import_values
 from quhua.cli.common import DatabaseOption, fail, finish, load_file
 
 app = typer.Typer(no_args_is_help=True, help="Import values reported by units.")
