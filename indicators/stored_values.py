@@ -39,15 +39,31 @@ async def values_of(
     return found
 
 
+def _changes_in(period: Period | None) -> list[ColumnElement[bool]]:
+    """Changes to values whose period starts inside the asked one (all without one)."""
+    if period is None:
+        return []
+    return [
+        ValueChange.month_index >= period.month_index,
+        ValueChange.month_index < period.month_index + period.type.months,
+    ]
+
+
 async def changes_of(
-    session: RequestSession, scope: Scope, unit_id: int, *, before_id: int | None, limit: int
+    session: RequestSession,
+    scope: Scope,
+    unit_id: int,
+    *,
+    before_id: int | None,
+    limit: int,
+    period: Period | None = None,
 ) -> Sequence[tuple[ValueChange, ChangeSet]]:
     """A unit's value changes, newest first, each with its change set."""
     query = (
         select(ValueChange, ChangeSet)
         .join(ChangeSet, ChangeSet.id == ValueChange.change_set_id)
         .join(Jurisdiction, Jurisdiction.id == ValueChange.jurisdiction_id)
-        .where(ValueChange.jurisdiction_id == unit_id)
+        .where(ValueChange.jurisdiction_id == unit_id, *_changes_in(period))
     )
     if before_id is not None:
         query = query.where(ValueChange.id < before_id)
@@ -56,11 +72,13 @@ async def changes_of(
     return [(change, change_set) for change, change_set in rows]
 
 
-async def changes_count(session: RequestSession, scope: Scope, unit_id: int) -> int:
+async def changes_count(
+    session: RequestSession, scope: Scope, unit_id: int, *, period: Period | None = None
+) -> int:
     query = (
         select(func.count())
         .select_from(ValueChange)
         .join(Jurisdiction, Jurisdiction.id == ValueChange.jurisdiction_id)
-        .where(ValueChange.jurisdiction_id == unit_id)
+        .where(ValueChange.jurisdiction_id == unit_id, *_changes_in(period))
     )
     return await session.scalar(scope.within_scope(query, Jurisdiction.path)) or 0

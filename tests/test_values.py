@@ -291,3 +291,30 @@ def test_an_import_racing_api_writes_loses_nothing(
     )
     township = data_of(reporter, ROLLED, code="640104001", period="2023")["jurisdiction"]
     assert township["value"]["value"] == raw
+
+
+PERIOD_TRAIL = """query($code: String!, $period: String) {
+  jurisdiction(code: $code) { auditTrail(period: $period) { totalCount edges { node { period } } } }
+}"""
+
+
+def test_audit_trail_keeps_to_the_asked_period(world: tuple[str, TestClient]) -> None:
+    """The trail of one month, quarter or year holds the changes to values inside it only."""
+    _, reporter = world
+    submit(reporter, row(period="2024-03"), row(period="2024-04"), row(period="2025-01"))
+    submit(reporter, row(period="2024-03", value=5), reason="recount")
+
+    def periods(period: str | None) -> list[str]:
+        trail = data_of(reporter, PERIOD_TRAIL, code=VILLAGE, period=period)["jurisdiction"]
+        found = [edge["node"]["period"] for edge in trail["auditTrail"]["edges"]]
+        assert trail["auditTrail"]["totalCount"] == len(found)
+        return found
+
+    assert periods("2024-03") == ["2024-03", "2024-03"]
+    assert periods("2024-Q1") == ["2024-03", "2024-03"]
+    assert periods("2024-Q2") == ["2024-04"]
+    assert periods("2024") == ["2024-03", "2024-04", "2024-03"]
+    assert periods(None) == ["2024-03", "2025-01", "2024-04", "2024-03"]
+    assert periods("2023") == []
+    answer = graphql(reporter, PERIOD_TRAIL, code=VILLAGE, period="2024-13")
+    assert "is not a period" in answer["errors"][0]["message"]

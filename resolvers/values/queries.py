@@ -51,21 +51,28 @@ async def values(
 
 
 async def audit_trail(
-    context: Context, unit: Jurisdiction, *, first: int | None, after: str | None
+    context: Context,
+    unit: Jurisdiction,
+    *,
+    first: int | None,
+    after: str | None,
+    period: str | None = None,
 ) -> Page[tuple[CellView, ValueChange, ChangeSet]]:
-    """Every change to the unit's values, newest first."""
+    """Every change to the unit's values (those whose period starts inside the asked one,
+    when one is), newest first."""
     context.require(Action.READ_AUDIT, unit)
     scope = context.scope(Action.READ_AUDIT)
     limit = page_size(first)
     before = decode_id_cursor(after)
     index = await context.catalogue()
+    asked = period_argument(index, period) if period is not None else None
     changes = await stored_values.changes_of(
-        context.session, scope, unit.id, before_id=before, limit=limit + 1
+        context.session, scope, unit.id, before_id=before, limit=limit + 1, period=asked
     )
     rows = [(cell(index, c.combo_id, c.month_index), c, s) for c, s in changes]
 
     async def total() -> int:
-        return await stored_values.changes_count(context.session, scope, unit.id)
+        return await stored_values.changes_count(context.session, scope, unit.id, period=asked)
 
     return make_page(
         rows, limit=limit, cursor_of=lambda row: id_cursor(row[1].id), after=before, total=total

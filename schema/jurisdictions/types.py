@@ -131,9 +131,20 @@ class Jurisdiction:
 
     @strawberry.field(description="Every change to the unit's values, newest first.")
     async def audit_trail(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        period: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only changes to values whose period starts inside this one: " + PERIOD
+            ),
+        ] = None,
     ) -> Connection[ValueChangeEntry]:
-        page = await value_queries.audit_trail(info.context, self.unit, first=first, after=after)
+        page = await value_queries.audit_trail(
+            info.context, self.unit, first=first, after=after, period=period
+        )
         return to_connection(page, lambda row: ValueChangeEntry.from_model(*row))
 
     @strawberry.field(description="How many current units lie below, at one level or at all.")
