@@ -24,7 +24,7 @@ GRID_ROWS = 200
 
 VIEWER = """
 query ConsoleViewer {
-  me { subject { name } grants { role jurisdiction { code name level } } }
+  me { subject { name } grants { role actions jurisdiction { code name level } } }
   catalogue { indicators { code name unit } }
 }
 """
@@ -71,6 +71,14 @@ class Viewer:
     # The units of the viewer's grants, in the order GraphQL lists them.
     units: list[dict[str, Any]]
     indicators: list[dict[str, Any]]
+    # What each grant lets the viewer do where: (unit code, action) pairs, as the
+    # schema's Action names them. A page offers only what is here; the server decides.
+    may_do: frozenset[tuple[str, str]] = frozenset()
+
+    def may(self, action: str, unit: dict[str, Any]) -> bool:
+        """Whether a grant at the unit or one of its ancestors holds the action."""
+        codes = [unit["code"], *(above["code"] for above in unit.get("ancestors") or [])]
+        return any((code, action) in self.may_do for code in codes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,9 @@ async def viewer(gateway: Gateway) -> Viewer:
         name=(me.get("subject") or {}).get("name", ""),
         units=units,
         indicators=catalogue.get("indicators") or [],
+        may_do=frozenset(
+            (g["jurisdiction"]["code"], action) for g in grants for action in g["actions"]
+        ),
     )
 
 

@@ -45,6 +45,9 @@ class Gateway:
             document, variable_values=variables, context_value=self.context
         )
         self.seconds += time.perf_counter() - started
+        if document.lstrip().startswith("mutation"):
+            # What the loaders hold predates the writes: the page reads afresh after them.
+            self.context.forget()
         problems = []
         for error in result.errors or []:
             formatted = format_error(error)

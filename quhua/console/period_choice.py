@@ -57,6 +57,18 @@ def choose_period(fields: Mapping[str, str], today: dt.date) -> PeriodChoice:
     raise BadPeriod(f"kind: {kind!r} is none of {', '.join(KINDS)}")
 
 
+def choose_month(fields: Mapping[str, str], today: dt.date) -> PeriodChoice:
+    """The month the fields name; a quarter's or a year's last month for those (its
+    quarter's and year's values are entered then); the last month before today without."""
+    if "year" not in fields:
+        last = today.replace(day=1) - dt.timedelta(days=1)
+        return PeriodChoice(last.year, "month", last.month)
+    chosen = choose_period(fields, today)
+    if chosen.kind == "month":
+        return chosen
+    return PeriodChoice(chosen.year, "month", chosen.part * 3 if chosen.kind == "quarter" else 12)
+
+
 def years_offered(today: dt.date) -> list[int]:
     """The picker's years, newest first."""
     return [today.year - back for back in range(YEARS_OFFERED)]

@@ -8,45 +8,43 @@ Every POST carries the session's CSRF token; a missing or wrong one is refused w
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import urlencode
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from authz.authentication import Authenticator
-from core.errors import ErrorCode, Unauthenticated
+from core.errors import Unauthenticated
 from quhua.console import dashboard as screens
 from quhua.console import reporting as followed
-from quhua.console.gateway import Gateway, Problem
+from quhua.console.cycle_pages import CyclePages
+from quhua.console.gateway import Gateway
 from quhua.console.pages import app_root, render
-from quhua.console.period_choice import BadPeriod, PeriodChoice, choose_period, years_offered
+from quhua.console.period_choice import PeriodChoice
+from quhua.console.screen import (
+    SESSION,
+    begin,
+    field_of,
+    label_of,
+    period_query,
+    show,
+    status_of,
+)
 from quhua.console.session_cookie import COOKIE, ConsoleSession, SessionCookies
 from quhua.exports.routes import export_aggregates
-from quhua.http_door import STATUS, HttpDoor
+from quhua.http_door import HttpDoor
 from resolvers.context import Context
 from tenancy.levels import Level
 
-_SESSION = "quhua.console.session"
 Endpoint = Callable[[Request], Awaitable[Response]]
 Handler = Callable[[Request, Context], Awaitable[Response]]
-# A screen's start: the gateway, the viewer, the page's fields, the unit's code, the period
-# and today.
-Begun = tuple[Gateway, screens.Viewer, dict[str, Any], str, PeriodChoice, dt.date]
-# What a refused figure says on the page, by the schema's error code.
-PROBLEM_LABELS = {
-    ErrorCode.FORBIDDEN.value: "refused",
-    ErrorCode.NOT_FOUND.value: "not_found",
-    ErrorCode.BAD_USER_INPUT.value: "bad_input",
-}
 
 
 def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) -> list[BaseRoute]:
     console = Console(door, authenticator, SessionCookies(secret))
+    cycle = CyclePages(console.cookies, console.csrf_refused)
     return [
         Route("/", console.as_viewer(console.home), methods=["GET"]),
         Route("/console/sign-in", console.as_viewer(console.sign_in), methods=["POST"]),
@@ -54,6 +52,8 @@ def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) 
         Route("/console/search", console.as_viewer(console.search), methods=["GET"]),
         Route("/console/reporting", console.as_viewer(console.reporting), methods=["GET"]),
         Route("/console/export/aggregates", console.as_viewer(console.download), methods=["GET"]),
+        Route("/console/entry", console.as_viewer(cycle.entry), methods=["GET", "POST"]),
+        Route("/console/entry/submit", console.as_viewer(cycle.submit), methods=["POST"]),
     ]
 
 
@@ -63,18 +63,18 @@ class Console:
     ) -> None:
         self._door = door
         self._authenticator = authenticator
-        self._cookies = cookies
+        self.cookies = cookies
 
     def as_viewer(self, handler: Handler) -> Endpoint:
         """The handler behind the door, as the session's viewer (anonymous without one)."""
         behind_door = self._door(handler)
 
         async def endpoint(request: Request) -> Response:
-            session = self._cookies.read(request)
+            session = self.cookies.read(request)
             headers = [(k, v) for k, v in request.scope["headers"] if k != b"authorization"]
             if session is not None and session.token is not None:
                 headers.append((b"authorization", f"Bearer {session.token}".encode("latin-1")))
-            scope = {**request.scope, "headers": headers, _SESSION: session}
+            scope = {**request.scope, "headers": headers, SESSION: session}
             response = await behind_door(Request(scope, request.receive))
             if response.status_code == 401 and session is not None and session.signed_in:
                 # The door refused the session's token: revoked or expired since sign-in.
@@ -84,17 +84,17 @@ class Console:
         return endpoint
 
     async def home(self, request: Request, context: Context) -> Response:
-        session: ConsoleSession | None = request.scope[_SESSION]
+        session: ConsoleSession | None = request.scope[SESSION]
         if context.principal is None or session is None:
             return self._sign_in_page(request, session)
         return await self._dashboard(request, context, session)
 
     async def sign_in(self, request: Request, context: Context) -> Response:
-        session: ConsoleSession | None = request.scope[_SESSION]
+        session: ConsoleSession | None = request.scope[SESSION]
         form = await request.form()
-        if not self._cookies.csrf_ok(session, form.get("csrf")):
-            return self._csrf_refused(request, session)
-        token = _field(form, "token")
+        if not self.cookies.csrf_ok(session, form.get("csrf")):
+            return self.csrf_refused(request, session)
+        token = field_of(form, "token")
         if not token:
             return self._sign_in_page(request, session, message="token_missing", status=400)
         try:
@@ -106,14 +106,14 @@ class Console:
             return self._sign_in_page(request, session, message="token_refused", status=401)
         response = RedirectResponse(f"{app_root(request)}/", status_code=303)
         # A new nonce: the session signed in is never one a visitor was handed before.
-        self._cookies.store(response, request, self._cookies.new(token))
+        self.cookies.store(response, request, self.cookies.new(token))
         return response
 
     async def sign_out(self, request: Request) -> Response:
         form = await request.form()
-        session = self._cookies.read(request)
-        if not self._cookies.csrf_ok(session, form.get("csrf")):
-            return self._csrf_refused(request, session)
+        session = self.cookies.read(request)
+        if not self.cookies.csrf_ok(session, form.get("csrf")):
+            return self.csrf_refused(request, session)
         response = RedirectResponse(f"{app_root(request)}/", status_code=303)
         response.delete_cookie(
             COOKIE,
@@ -125,7 +125,7 @@ class Console:
         return response
 
     async def search(self, request: Request, context: Context) -> Response:
-        session: ConsoleSession | None = request.scope[_SESSION]
+        session: ConsoleSession | None = request.scope[SESSION]
         if context.principal is None or session is None:
             return RedirectResponse(f"{app_root(request)}/", status_code=303)
         text = request.query_params.get("q", "").strip()
@@ -135,12 +135,12 @@ class Console:
         response = render(
             request,
             template,
-            status=_status(problem),
+            status=status_of(problem),
             found=found,
             asked=text,
             problem=problem,
-            problem_label=_label(problem),
-            csrf=self._cookies.csrf_token(session),
+            problem_label=label_of(problem),
+            csrf=self.cookies.csrf_token(session),
             viewer_name="",
         )
         response.headers["Server-Timing"] = gateway.server_timing()
@@ -149,7 +149,7 @@ class Console:
     async def _dashboard(
         self, request: Request, context: Context, session: ConsoleSession
     ) -> Response:
-        begun = await self._begin(request, context, session)
+        begun = await begin(request, context, session, self.cookies)
         if isinstance(begun, Response):
             return begun
         gateway, viewer, page, code, period, today = begun
@@ -178,7 +178,7 @@ class Console:
             series_name=names.get(indicator, indicator),
             order=order,
         )
-        return _screen(
+        return show(
             request,
             "dashboard.html",
             (gateway, viewer, page, code, period, today),
@@ -187,7 +187,7 @@ class Console:
             indicators=viewer.indicators,
             indicator=indicator,
             order=order,
-            keep=_period_query(period, indicator),
+            keep=period_query(period, indicator),
             sorted_by=_sort_links(period, indicator, code, order, columns),
             download=_download_query(code, level, period, columns),
         )
@@ -195,10 +195,10 @@ class Console:
     async def reporting(self, request: Request, context: Context) -> Response:
         """Who has reported for the period: the unit's subtree, each unit one level down,
         and the units to follow up (missing, late, returned)."""
-        session: ConsoleSession | None = request.scope[_SESSION]
+        session: ConsoleSession | None = request.scope[SESSION]
         if context.principal is None or session is None:
             return RedirectResponse(f"{app_root(request)}/", status_code=303)
-        begun = await self._begin(request, context, session)
+        begun = await begin(request, context, session, self.cookies)
         if isinstance(begun, Response):
             return begun
         gateway, _, page, code, period, _ = begun
@@ -215,52 +215,27 @@ class Console:
                 request, "message.html", status=400, message="bad_level", detail=asked, **page
             )
         board = await followed.reporting(gateway, code=code, level=level, period=period)
-        return _screen(
+        return show(
             request,
             "reporting.html",
             begun,
             board.problem,
             board=board,
             level=level,
-            level_links=[(each, _period_query(period, None, level=each.value)) for each in levels],
-            keep=_period_query(period, None, level=level.value),
-            dashboard_keep=_period_query(period, None),
+            level_links=[(each, period_query(period, None, level=each.value)) for each in levels],
+            keep=period_query(period, None, level=level.value),
+            dashboard_keep=period_query(period, None),
         )
 
     async def download(self, request: Request, context: Context) -> Response:
         """The aggregates export (`GET /export/aggregates`, its parameters and checks) as
         the session's viewer: what the dashboard's download link fetches."""
-        session: ConsoleSession | None = request.scope[_SESSION]
+        session: ConsoleSession | None = request.scope[SESSION]
         if context.principal is None or session is None:
             return RedirectResponse(f"{app_root(request)}/", status_code=303)
         return await export_aggregates(request, context)
 
-    async def _begin(
-        self, request: Request, context: Context, session: ConsoleSession
-    ) -> Begun | Response:
-        """What every screen of a unit and a period starts from: the viewer, the page's
-        own fields, the unit asked (else the viewer's first grant's) and the period; or
-        the page that says what was wrong with them."""
-        gateway = Gateway(context)
-        viewer = await screens.viewer(gateway)
-        page: dict[str, Any] = {
-            "viewer_name": viewer.name,
-            "csrf": self._cookies.csrf_token(session),
-        }
-        today = dt.datetime.now(dt.UTC).date()
-        params = request.query_params
-        code = params.get("unit") or (viewer.units[0]["code"] if viewer.units else "")
-        if not code:
-            return render(request, "message.html", message="no_grants", **page)
-        try:
-            period = choose_period(params, today)
-        except BadPeriod as error:
-            return render(
-                request, "message.html", status=400, message="bad_period", detail=str(error), **page
-            )
-        return gateway, viewer, page, code, period, today
-
-    def _csrf_refused(self, request: Request, session: ConsoleSession | None) -> Response:
+    def csrf_refused(self, request: Request, session: ConsoleSession | None) -> Response:
         """403, and the session left as it was: a forged form can neither sign the viewer
         out nor swap their session."""
         if session is not None and session.signed_in:
@@ -270,7 +245,7 @@ class Console:
                 status=403,
                 message="csrf_refused",
                 viewer_name="",
-                csrf=self._cookies.csrf_token(session),
+                csrf=self.cookies.csrf_token(session),
             )
         return self._sign_in_page(request, session, message="csrf_refused", status=403)
 
@@ -286,40 +261,18 @@ class Console:
         # A signed-in session is never handed back to the form: its nonce would outlive it.
         visitor = session if session is not None and not session.signed_in else None
         fresh = visitor is None
-        visitor = visitor or self._cookies.new()
+        visitor = visitor or self.cookies.new()
         response = render(
             request,
             "sign_in.html",
             status=status,
             message=message,
-            csrf=self._cookies.csrf_token(visitor),
+            csrf=self.cookies.csrf_token(visitor),
             viewer_name="",
         )
         if fresh:
-            self._cookies.store(response, request, visitor)
+            self.cookies.store(response, request, visitor)
         return response
-
-
-def _screen(
-    request: Request, template: str, begun: Begun, problem: Problem | None, **fields: Any
-) -> Response:
-    """A screen of a unit and a period, with what every such screen shows; its status the
-    first problem's, its Server-Timing the operations it ran."""
-    gateway, viewer, page, code, period, today = begun
-    response = render(
-        request,
-        template,
-        status=_status(problem),
-        problem_label=_label(problem),
-        code=code,
-        period=period,
-        years=years_offered(today),
-        grants=viewer.units,
-        **page,
-        **fields,
-    )
-    response.headers["Server-Timing"] = gateway.server_timing()
-    return response
 
 
 def _download_query(code: str, level: Level, period: PeriodChoice, columns: list[str]) -> str:
@@ -336,17 +289,6 @@ def _download_query(code: str, level: Level, period: PeriodChoice, columns: list
     return urlencode(fields)
 
 
-def _period_query(period: PeriodChoice, indicator: str | None, **more: str) -> str:
-    """The query string that keeps the period (and the chart's indicator, and whatever
-    else a screen keeps) across links."""
-    fields = {"year": str(period.year), "kind": period.kind}
-    if indicator is not None:
-        fields["indicator"] = indicator
-    if period.kind != "year":
-        fields[period.kind] = str(period.part)
-    return urlencode({**fields, **more})
-
-
 def _sort_links(
     period: PeriodChoice,
     indicator: str,
@@ -355,27 +297,9 @@ def _sort_links(
     columns: list[str],
 ) -> dict[str, str]:
     """Each column's header link: sort by it descending, or, if it already is, ascending."""
-    keep = _period_query(period, indicator)
+    keep = period_query(period, indicator)
     links = {}
     for column in columns:
         descending = not (order is not None and order.column == column and order.descending)
         links[column] = f"?unit={code}&{keep}&sort={column}&desc={int(descending)}"
     return links
-
-
-def _field(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _status(problem: Problem | None) -> int:
-    if problem is None:
-        return 200
-    for code, status in STATUS.items():
-        if code.value == problem.code:
-            return status
-    return 500
-
-
-def _label(problem: Problem | None) -> str:
-    return "" if problem is None else PROBLEM_LABELS.get(problem.code, "failed")

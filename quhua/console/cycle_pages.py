@@ -1,0 +1,148 @@
+"""The monthly cycle's screens: entering a unit's values of a month and submitting its
+report (`/console/entry`), approving and returning (`/console/approval`).
+
+Every change goes through the schema's own mutations as the viewer, so the page can do
+nothing GraphQL would refuse: scope, locks, validation and conflicts are the server's.
+A POST without the session's CSRF token is refused with 403 before anything is read.
+A refused form answers with a 4xx status, so the request's transaction keeps nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from quhua.console import entry as entering
+from quhua.console.gateway import Gateway
+from quhua.console.messages import language, translator
+from quhua.console.period_choice import choose_month
+from quhua.console.screen import Begun, begin, field_of, period_query, show, signed_in, to_home
+from quhua.console.session_cookie import ConsoleSession, SessionCookies
+from resolvers.context import Context
+
+# Changes listed under the form, newest first.
+CHANGES_SHOWN = 20
+WRITE_VALUES = "WRITE_VALUES"
+
+
+class CyclePages:
+    def __init__(
+        self,
+        cookies: SessionCookies,
+        csrf_refused: Callable[[Request, ConsoleSession], Response],
+    ) -> None:
+        self._cookies = cookies
+        self._csrf_refused = csrf_refused
+
+    async def entry(self, request: Request, context: Context) -> Response:
+        """A unit's values of a month as a form (GET); what the viewer changed, stored
+        (POST): all of it, or nothing and each refused input marked."""
+        started = await self._start(request, context)
+        if isinstance(started, Response):
+            return started
+        begun, form = started
+        gateway, _, _, code, period, _ = begun
+        month = entering.Month(period.year, period.part)
+        shown = await entering.sheet(gateway, code, month)
+        if form is None or shown.problem is not None:
+            return self._entry_page(request, begun, shown)
+        reason = field_of(form, "reason")
+        t = translator(language(request))
+        stored = await _store(gateway, code, shown, form, t=t, reason=reason)
+        if stored is None:
+            return self._entry_page(request, begun, shown, status=400, reason=reason)
+        return self._entry_page(request, begun, stored)
+
+    async def submit(self, request: Request, context: Context) -> Response:
+        """Submit the unit's report of the month: its values go into review."""
+        started = await self._start(request, context)
+        if isinstance(started, Response):
+            return started
+        begun, form = started
+        gateway, _, _, code, period, _ = begun
+        if form is None:
+            return to_home(request)
+        month = entering.Month(period.year, period.part)
+        submitted, refusals = await entering.submit_report(
+            gateway, code, month, field_of(form, "comment")
+        )
+        shown = await entering.sheet(gateway, code, month)
+        shown.submitted = submitted
+        shown.violations = (submitted or {}).get("violations") or []
+        shown.refusals = refusals
+        return self._entry_page(request, begun, shown, status=400 if refusals else 200)
+
+    async def _start(
+        self, request: Request, context: Context
+    ) -> tuple[Begun, FormData | None] | Response:
+        """The screen's start for a month, and the form of a POST whose CSRF token is the
+        session's (None for a GET); or where the viewer is sent instead."""
+        session = signed_in(request, context)
+        if session is None:
+            return to_home(request)
+        form = None
+        if request.method == "POST":
+            form = await request.form(max_files=0, max_fields=5_000)
+            if not self._cookies.csrf_ok(session, form.get("csrf")):
+                return self._csrf_refused(request, session)
+        begun = await begin(request, context, session, self._cookies, choose=choose_month)
+        if isinstance(begun, Response):
+            return begun
+        return begun, form
+
+    def _entry_page(
+        self,
+        request: Request,
+        begun: Begun,
+        shown: entering.Sheet,
+        *,
+        status: int | None = None,
+        reason: str = "",
+    ) -> Response:
+        _, viewer, _, _, period, _ = begun
+        writable = shown.unit is not None and viewer.may(WRITE_VALUES, shown.unit)
+        return show(
+            request,
+            "entry.html",
+            begun,
+            shown.problem,
+            status=status,
+            sheet=shown,
+            writable=writable,
+            reason=reason,
+            keep=period_query(period, None),
+            changes_shown=CHANGES_SHOWN,
+        )
+
+
+async def _store(
+    gateway: Gateway,
+    code: str,
+    shown: entering.Sheet,
+    form: FormData,
+    *,
+    t: Callable[..., str],
+    reason: str,
+) -> entering.Sheet | None:
+    """The form's changes stored, and the sheet as it now stands; None when nothing was
+    (the shown sheet then says why, at its inputs or above them)."""
+    edits = entering.read_edits(shown, form, t)
+    if shown.has_errors:
+        return None
+    if not edits:
+        shown.saved = 0
+        return shown
+    if entering.corrects(edits) and not reason:
+        shown.refusals.append(t("reason_required"))
+        return None
+    outcome = await entering.save(gateway, code, edits, reason or t("entry_reason"))
+    if not outcome.ok:
+        shown.refusals += outcome.refusals or [t("inputs_refused", count=outcome.refused)]
+        return None
+    fresh = await entering.sheet(gateway, code, shown.month)
+    fresh.saved = outcome.changed
+    fresh.violations = outcome.violations
+    return fresh

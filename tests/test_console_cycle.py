@@ -1,0 +1,311 @@
+"""The console's monthly cycle: entering a unit's values of a month and submitting its
+report, approving and returning; every figure as GraphQL gives it, every change through
+its mutations (scope, locks, conflicts, all or nothing), on both backends."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from quhua.console.messages import MESSAGES
+from tests.conftest import client_for, data_of
+from tests.databases import issue_token, ningxia_world
+from tests.test_console import console_client, csrf_of, sign_in
+
+VILLAGE = "640104001002"  # 崇安社区, the demo's village reporter's
+NEIGHBOUR = "640104001003"  # 兴隆社区, in the same street office
+TOWNSHIP = "640104001"  # 凤凰北街街道
+COUNTY = "640104"  # 兴庆区
+
+VALUES = """query($code: String!, $period: String!) { jurisdiction(code: $code) {
+  values(period: $period) { element disaggregation period value }
+  auditTrail(period: $period, first: 5) { edges { node { actor newValue reason } } } } }"""
+SUBMIT = """mutation($rows: [ValueInput!]!) { submitValues(input: $rows, reason: "api") {
+  ok errors { message } } }"""
+ELEMENTS = """{ catalogue { elements { code periodType reportedAt
+  categories { options { code } } } } }"""
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Ningxia and the shipped catalogue, no values; the demo's people of Xingqing."""
+    folder = tmp_path_factory.mktemp("cycle")
+    with ningxia_world(str(request.param), folder, "ningxia-admin") as (url, admin):
+        yield {
+            "url": url,
+            "admin": admin,
+            "village": issue_token(url, "chongan-reporter", "reporter", VILLAGE),
+            "township": issue_token(url, "fenghuang-reporter", "reporter", TOWNSHIP),
+            "approver": issue_token(url, "xingqing-approver", "approver", COUNTY),
+            "viewer": issue_token(url, "yinchuan-viewer", "viewer", "6401"),
+        }
+
+
+@pytest.fixture
+def api(world: dict[str, str]) -> Iterator[TestClient]:
+    """GraphQL as the province's administrator: what the console's pages are checked by."""
+    with client_for(world["url"], world["admin"]) as client:
+        yield client
+
+
+@pytest.fixture
+def person(world: dict[str, str]) -> Iterator[Callable[[str], TestClient]]:
+    """A console signed in as one of the world's people, closed after the test."""
+    with ExitStack() as stack:
+
+        def signed_in(who: str) -> TestClient:
+            client = stack.enter_context(console_client(world))
+            sign_in(client, world[who])
+            return client
+
+        yield signed_in
+
+
+def entry_url(code: str, month: int, year: int = 2024) -> str:
+    return f"/console/entry?unit={code}&year={year}&kind=month&month={month}"
+
+
+def inputs_of(page: str) -> dict[str, str]:
+    """The entry form's fields: each value input and its hidden value-seen, by name."""
+    return {
+        html.unescape(name): html.unescape(value)
+        for name, value in re.findall(r'name="([vs]\|[^"]+)" value="([^"]*)"', page)
+    }
+
+
+def errors_of(page: str) -> dict[str, str]:
+    """Each refused input's message, by its key."""
+    found = re.findall(
+        r'data-key="([^"]+)" aria-invalid="true">\s*<input type="hidden"[^>]*>\s*'
+        r'<span class="error" data-testid="error">([^<]*)</span>',
+        page,
+    )
+    return {html.unescape(key): html.unescape(message) for key, message in found}
+
+
+def post_form(client: TestClient, url: str, typed: dict[str, str], **more: str) -> Any:
+    """The form as the page holds it, with some inputs typed over."""
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    fields = inputs_of(page.text)
+    for key, value in typed.items():
+        assert "v|" + key in fields, f"the form has no input {key}"
+        fields["v|" + key] = value
+    return client.post(url, data={**fields, "csrf": csrf_of(page.text), **more})
+
+
+def stored(api: TestClient, code: str, period: str) -> dict[str, float]:
+    unit = data_of(api, VALUES, code=code, period=period)["jurisdiction"]
+    return {
+        f"{v['element']}|{v['period']}|{v['disaggregation']}": v["value"] for v in unit["values"]
+    }
+
+
+def trail(api: TestClient, code: str, period: str) -> list[dict[str, Any]]:
+    unit = data_of(api, VALUES, code=code, period=period)["jurisdiction"]
+    return [edge["node"] for edge in unit["auditTrail"]["edges"]]
+
+
+def expected_inputs(api: TestClient, level: str, period_types: set[str]) -> int:
+    """How many inputs a unit of the level has in a month: one per option combination of
+    each element it reports whose period is entered then."""
+    count = 0
+    for element in data_of(api, ELEMENTS)["catalogue"]["elements"]:
+        if level in element["reportedAt"] and element["periodType"] in period_types:
+            combos = 1
+            for category in element["categories"]:
+                combos *= len(category["options"])
+            count += combos
+    return count
+
+
+BIRTH = "births|2024-01|parity=1;sex=male"
+
+
+def test_the_form_shows_what_graphql_stores(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    rows = [
+        {
+            "jurisdiction": VILLAGE,
+            "element": "births",
+            "period": "2024-01",
+            "value": 2,
+            "disaggregation": "sex=male;parity=1",
+        },
+        {
+            "jurisdiction": VILLAGE,
+            "element": "fees_collected",
+            "period": "2024-01",
+            "value": 1250.5,
+        },
+    ]
+    assert data_of(api, SUBMIT, rows=rows)["submitValues"]["ok"]
+    client = person("village")
+    page = client.get(entry_url(VILLAGE, 1))
+    assert page.status_code == 200, page.text
+    fields = inputs_of(page.text)
+    values = {k[2:]: v for k, v in fields.items() if k.startswith("v|")}
+    assert len(values) == expected_inputs(api, "VILLAGE", {"MONTH"})
+    assert values[BIRTH] == "2"
+    assert values["fees_collected|2024-01|"] == "1250.5"
+    assert fields["s|" + BIRTH] == "2"
+    assert {k for k, v in values.items() if v} == {BIRTH, "fees_collected|2024-01|"}
+    assert "funding" not in " ".join(values), "counties and townships report funding"
+    assert 'step="0.01"' in page.text and 'step="1"' in page.text
+    assert "ningxia-admin" in page.text, "who stored the value last"
+    assert MESSAGES["not_submitted"][0] in page.text
+    assert 'data-testid="read-only"' not in page.text
+
+
+def test_saving_stores_the_changes_and_corrections_need_a_reason(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    client = person("village")
+    url = entry_url(VILLAGE, 2)
+    births = "births|2024-02|parity=1;sex=female"
+    deaths = "deaths|2024-02|"
+    saved = post_form(client, url, {births: "3", deaths: "1"})
+    assert saved.status_code == 200, saved.text
+    assert MESSAGES["saved"][0].format(count=2) in saved.text
+    assert stored(api, VILLAGE, "2024-02") == {births: 3.0, deaths: 1.0}
+    assert {c["reason"] for c in trail(api, VILLAGE, "2024-02")} == {MESSAGES["entry_reason"][0]}
+    assert {c["actor"] for c in trail(api, VILLAGE, "2024-02")} == {"chongan-reporter"}
+    # A correction without a reason stores nothing; with one, it is audited with it.
+    refused = post_form(client, url, {births: "4"})
+    assert refused.status_code == 400
+    assert MESSAGES["reason_required"][0] in refused.text
+    assert inputs_of(refused.text)["v|" + births] == "4", "what was typed stays on the form"
+    assert stored(api, VILLAGE, "2024-02")[births] == 3.0
+    corrected = post_form(client, url, {births: "4", deaths: ""}, reason="复核出生证明")
+    assert corrected.status_code == 200, corrected.text
+    assert MESSAGES["saved"][0].format(count=2) in corrected.text
+    assert stored(api, VILLAGE, "2024-02") == {births: 4.0}
+    newest = trail(api, VILLAGE, "2024-02")[:2]
+    assert {c["reason"] for c in newest} == {"复核出生证明"}
+    assert {c["newValue"] for c in newest} == {4.0, None}
+    # The page after saving shows the values as stored now.
+    assert inputs_of(corrected.text)["s|" + births] == "4"
+    assert inputs_of(corrected.text)["s|" + deaths] == ""
+    unchanged = post_form(client, url, {})
+    assert unchanged.status_code == 200
+    assert MESSAGES["saved"][0].format(count=0) in unchanged.text
+
+
+def test_bad_values_are_marked_at_their_inputs_and_nothing_is_saved(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    client = person("village")
+    url = entry_url(VILLAGE, 3)
+    good, negative, fraction = (
+        "deaths|2024-03|",
+        "births|2024-03|parity=2;sex=male",
+        "population|2024-03|sex=female",
+    )
+    refused = post_form(client, url, {good: "1", negative: "-2", fraction: "1.5"})
+    assert refused.status_code == 400
+    errors = errors_of(refused.text)
+    assert set(errors) == {negative, fraction}
+    assert "negative" in errors[negative]
+    assert "whole number" in errors[fraction]
+    assert stored(api, VILLAGE, "2024-03") == {}, "all or nothing"
+    typed = inputs_of(refused.text)
+    assert (typed["v|" + good], typed["v|" + negative]) == ("1", "-2")
+    not_number = post_form(client, url, {good: "one"})
+    assert not_number.status_code == 400
+    assert set(errors_of(not_number.text)) == {good}
+    assert stored(api, VILLAGE, "2024-03") == {}
+
+
+def test_a_value_changed_meanwhile_is_not_overwritten(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    client = person("village")
+    url = entry_url(VILLAGE, 4)
+    key = "deaths|2024-04|"
+    assert post_form(client, url, {key: "1"}).status_code == 200
+    page = client.get(url)
+    fields = inputs_of(page.text)
+    row = {"jurisdiction": VILLAGE, "element": "deaths", "period": "2024-04", "value": 5}
+    assert data_of(api, SUBMIT, rows=[row])["submitValues"]["ok"]
+    fields["v|" + key] = "2"
+    late = client.post(url, data={**fields, "csrf": csrf_of(page.text), "reason": "recount"})
+    assert late.status_code == 400
+    assert errors_of(late.text)[key].startswith("CONFLICT")
+    assert stored(api, VILLAGE, "2024-04") == {key: 5.0}
+    fields["v|" + key] = ""
+    cleared = client.post(url, data={**fields, "csrf": csrf_of(page.text), "reason": "gone"})
+    assert cleared.status_code == 400
+    assert key in errors_of(cleared.text)
+    assert stored(api, VILLAGE, "2024-04") == {key: 5.0}
+
+
+def test_a_post_without_the_csrf_token_stores_nothing(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    client = person("village")
+    url = entry_url(VILLAGE, 5)
+    fields = inputs_of(client.get(url).text)
+    fields["v|deaths|2024-05|"] = "1"
+    for csrf in ({}, {"csrf": "forged"}):
+        refused = client.post(url, data={**fields, **csrf})
+        assert refused.status_code == 403
+        assert MESSAGES["csrf_refused"][0] in refused.text
+    submitted = client.post(f"/console/entry/submit?unit={VILLAGE}&year=2024&kind=month&month=5")
+    assert submitted.status_code == 403
+    assert stored(api, VILLAGE, "2024-05") == {}
+    signed_out = console_client(world)
+    with signed_out:
+        assert signed_out.post(url, data=fields).status_code == 303
+
+
+def test_a_reporter_enters_values_of_its_own_unit_only(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    client = person("village")
+    page = client.get(entry_url(NEIGHBOUR, 6))
+    assert page.status_code == 403
+    assert 'name="v|' not in page.text
+    forged = {"v|deaths|2024-06|": "1", "s|deaths|2024-06|": "", "csrf": csrf_of(page.text)}
+    assert client.post(entry_url(NEIGHBOUR, 6), data=forged).status_code == 403
+    assert stored(api, NEIGHBOUR, "2024-06") == {}
+    # A city viewer reads the village's form but may not change it: the page offers no
+    # save, and a forged form is refused by submitValues.
+    viewer = person("viewer")
+    read = viewer.get(entry_url(VILLAGE, 6))
+    assert read.status_code == 200
+    assert 'data-testid="read-only"' in read.text
+    assert 'data-testid="save"' not in read.text
+    assert "<fieldset" in read.text and "disabled" in read.text
+    refused = post_form(viewer, entry_url(VILLAGE, 6), {"deaths|2024-06|": "1"})
+    assert refused.status_code == 400
+    assert "FORBIDDEN" in errors_of(refused.text)["deaths|2024-06|"]
+    assert stored(api, VILLAGE, "2024-06") == {}
+
+
+def test_a_township_enters_its_quarters_funding_in_the_quarters_last_month(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    client = person("township")
+    march = inputs_of(client.get(entry_url(TOWNSHIP, 3)).text)
+    assert [k for k in march if k.startswith("v|")] == ["v|funding|2024-Q1|"]
+    february = client.get(entry_url(TOWNSHIP, 2))
+    assert inputs_of(february.text) == {}
+    assert 'data-testid="nothing-to-enter"' in february.text
+    saved = post_form(client, entry_url(TOWNSHIP, 3), {"funding|2024-Q1|": "80000"})
+    assert saved.status_code == 200, saved.text
+    assert stored(api, TOWNSHIP, "2024-Q1") == {"funding|2024-Q1|": 80000.0}
+    # A quarter's choice shows its last month.
+    assert "funding|2024-Q1|" in " ".join(
+        inputs_of(
+            client.get(f"/console/entry?unit={TOWNSHIP}&year=2024&kind=quarter&quarter=1").text
+        )
+    )
