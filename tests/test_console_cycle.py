@@ -8,15 +8,19 @@ import html
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from starlette.testclient import TestClient
 
 from quhua.console.messages import MESSAGES
+from tests.browser import chromium_browser
 from tests.conftest import client_for, data_of
 from tests.databases import issue_token, ningxia_world
-from tests.test_console import console_client, csrf_of, sign_in
+from tests.processes import quhua_server
+from tests.test_console import SCREENSHOTS, console_client, csrf_of, sign_in
 
 VILLAGE = "640104001002"  # 崇安社区, the demo's village reporter's
 NEIGHBOUR = "640104001003"  # 兴隆社区, in the same street office
@@ -309,3 +313,187 @@ def test_a_township_enters_its_quarters_funding_in_the_quarters_last_month(
             client.get(f"/console/entry?unit={TOWNSHIP}&year=2024&kind=quarter&quarter=1").text
         )
     )
+
+
+REPORT = """mutation($unit: String!, $period: String!) {
+  submitReport(unit: $unit, period: $period) { report { state } } }"""
+STATES = """query($unit: String!, $period: String!) {
+  approvalStatus(unit: $unit, period: $period) { state }
+  report(unit: $village, period: $period) { state } }"""
+VILLAGES = """query($unit: String!) { jurisdiction(code: $unit) {
+  children(first: 100) { edges { node { code } } } } }"""
+
+
+def approval_url(code: str, month: int) -> str:
+    return f"/console/approval?unit={code}&year=2024&kind=month&month={month}"
+
+
+def act(client: TestClient, code: str, month: int, **form: str) -> Any:
+    page = client.get(approval_url(code, month))
+    assert page.status_code == 200, page.text
+    return client.post(approval_url(code, month), data={**form, "csrf": csrf_of(page.text)})
+
+
+def states(api: TestClient, month: str) -> tuple[str, str | None]:
+    query = STATES.replace("$village", f'"{VILLAGE}"')
+    found = data_of(api, query, unit=TOWNSHIP, period=month)
+    return found["approvalStatus"]["state"], (found["report"] or {}).get("state")
+
+
+def test_submit_approve_lock_withdraw_and_return(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    reporter, approver = person("village"), person("approver")
+    entry = entry_url(VILLAGE, 7)
+    assert post_form(reporter, entry, {"deaths|2024-07|": "1"}).status_code == 200
+    page = reporter.get(entry)
+    submitted = reporter.post(
+        f"/console/entry/submit?unit={VILLAGE}&year=2024&kind=month&month=7",
+        data={"csrf": csrf_of(page.text), "comment": "已核对"},
+    )
+    assert submitted.status_code == 200, submitted.text
+    assert 'data-testid="submitted"' in submitted.text
+    assert MESSAGES["state_SUBMITTED"][0] in submitted.text
+    assert states(api, "2024-07") == ("WAITING", "SUBMITTED")
+    waiting = approver.get(approval_url(TOWNSHIP, 7))
+    assert MESSAGES["approval_WAITING"][0] in waiting.text
+    assert 'data-act="approve"' not in waiting.text
+    children = data_of(api, VILLAGES, unit=TOWNSHIP)["jurisdiction"]["children"]["edges"]
+    for child in children:
+        if child["node"]["code"] != VILLAGE:
+            data_of(api, REPORT, unit=child["node"]["code"], period="2024-07")
+    ready = approver.get(approval_url(TOWNSHIP, 7))
+    assert MESSAGES["approval_READY"][0] in ready.text
+    assert f'data-act="approve" data-target="{TOWNSHIP}"' in ready.text
+    assert f'data-act="return" data-target="{VILLAGE}"' in ready.text
+    approved = act(approver, TOWNSHIP, 7, act="approve", target=TOWNSHIP, reason="")
+    assert approved.status_code == 200, approved.text
+    assert 'data-testid="done"' in approved.text
+    assert states(api, "2024-07") == ("APPROVED_HERE", "SUBMITTED")
+    county = approver.get(approval_url(COUNTY, 7))
+    row = re.search(rf'<tr data-code="{TOWNSHIP}">(.*?)</tr>', county.text, re.S)
+    assert row and MESSAGES["approval_APPROVED_HERE"][0] in row[1]
+    # Approved is locked: the village's form is read-only, and a forged save is refused.
+    locked = reporter.get(entry)
+    assert 'data-testid="locked"' in locked.text
+    assert 'data-testid="save"' not in locked.text
+    forged = post_form(reporter, entry, {"deaths|2024-07|": "2"}, reason="late")
+    assert forged.status_code == 400
+    assert errors_of(forged.text)["deaths|2024-07|"].startswith("LOCKED")
+    assert stored(api, VILLAGE, "2024-07") == {"deaths|2024-07|": 1.0}
+    # A withdrawal and a return need a reason; the village sees why it was sent back.
+    no_reason = act(approver, TOWNSHIP, 7, act="withdraw", target=TOWNSHIP, reason="")
+    assert no_reason.status_code == 400
+    assert MESSAGES["reason_required"][0] in no_reason.text
+    assert states(api, "2024-07")[0] == "APPROVED_HERE"
+    withdrawn = act(approver, TOWNSHIP, 7, act="withdraw", target=TOWNSHIP, reason="复查")
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert states(api, "2024-07")[0] == "READY"
+    returned = act(approver, TOWNSHIP, 7, act="return", target=VILLAGE, reason="死亡人数有误")
+    assert returned.status_code == 200, returned.text
+    assert states(api, "2024-07") == ("WAITING", "RETURNED")
+    sent_back = reporter.get(entry)
+    assert "死亡人数有误" in sent_back.text
+    assert 'data-testid="save"' in sent_back.text, "a returned report is corrected"
+
+
+def test_only_an_approver_of_the_unit_acts_on_it(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    reporter, approver = person("township"), person("approver")
+    page = reporter.get(approval_url(TOWNSHIP, 8))
+    assert page.status_code == 200
+    assert 'data-testid="read-only"' in page.text
+    assert "data-act=" not in page.text
+    forged = act(reporter, TOWNSHIP, 8, act="return", target=VILLAGE, reason="x")
+    assert forged.status_code == 403
+    assert states(api, "2024-08") == ("WAITING", None)
+    outside_page = approver.get(approval_url("640105", 8))
+    assert outside_page.status_code == 403
+    assert "data-act=" not in outside_page.text
+    outside = approver.post(
+        approval_url("640105", 8),
+        data={"act": "approve", "target": "640105", "csrf": csrf_of(outside_page.text)},
+    )
+    assert outside.status_code == 403
+    village = approver.get(approval_url(VILLAGE, 8))
+    assert village.status_code == 400
+    assert MESSAGES["no_approval_here"][0] in village.text
+    unknown = act(approver, TOWNSHIP, 8, act="delete", target=TOWNSHIP)
+    assert unknown.status_code == 400
+    no_csrf = approver.post(approval_url(TOWNSHIP, 8), data={"act": "approve"})
+    assert no_csrf.status_code == 403
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    """Per test, not per module: the worlds' set-up needs no event loop running."""
+    with chromium_browser() as browser:
+        yield browser
+
+
+def test_enter_submit_and_approve_in_a_browser(
+    world: dict[str, str], api: TestClient, chromium: Browser, tmp_path: Path
+) -> None:
+    env = {"QUHUA_DATABASE_URL": world["url"], "QUHUA_DATA_DIR": str(tmp_path)}
+    backend = "postgresql" if world["url"].startswith("postgresql") else "sqlite"
+    problems: list[str] = []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with quhua_server("serve", folder=tmp_path, env=env) as server:
+
+        def signed_in(who: str) -> tuple[BrowserContext, Page]:
+            context = chromium.new_context(viewport={"width": 1300, "height": 900})
+            page = context.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on("response", lambda r: problems.append(r.url) if r.status >= 400 else None)
+            page.goto(server.base + "/")
+            page.fill("#token", world[who])
+            page.click("button[type=submit] >> text=登录")
+            page.wait_for_selector('[data-testid="viewer"]')
+            return context, page
+
+        context, page = signed_in("village")
+        try:
+            page.click("header nav >> text=数据录入")
+            page.select_option("#year", "2024")
+            page.select_option("#month", "9")
+            page.click("form.period button[type=submit]")
+            births = page.get_by_label("出生人数 一孩 男", exact=True)
+            births.fill("2")
+            page.get_by_label("死亡人数 死亡人数", exact=True).fill("1")
+            page.click('[data-testid="save"]')
+            expect(page.locator('[data-testid="saved"]')).to_contain_text("2")
+            # The browser refuses a negative count before the server sees it.
+            births.fill("-1")
+            page.click('[data-testid="save"]')
+            assert births.evaluate("input => input.validity.valid") is False
+            births.fill("2")
+            page.click('[data-testid="submit-report"]')
+            expect(page.locator('[data-testid="submitted"]')).to_be_visible()
+            page.screenshot(path=str(SCREENSHOTS / f"console-entry-{backend}.png"), full_page=True)
+        finally:
+            context.close()
+        assert stored(api, VILLAGE, "2024-09") == {
+            "births|2024-09|parity=1;sex=male": 2.0,
+            "deaths|2024-09|": 1.0,
+        }
+        children = data_of(api, VILLAGES, unit=TOWNSHIP)["jurisdiction"]["children"]["edges"]
+        # September ends a quarter: the township owes its own report (funding) too.
+        for unit in [TOWNSHIP, *(child["node"]["code"] for child in children)]:
+            if unit != VILLAGE:
+                data_of(api, REPORT, unit=unit, period="2024-09")
+        context, page = signed_in("approver")
+        try:
+            page.goto(server.base + approval_url(TOWNSHIP, 9))
+            expect(page.locator('[data-testid="approval-state"]')).to_contain_text("待审核")
+            page.click(f'form[data-act="approve"][data-target="{TOWNSHIP}"] button')
+            expect(page.locator('[data-testid="done"]')).to_be_visible()
+            expect(page.locator('[data-testid="approval-state"]')).to_contain_text("本级已审核")
+            page.screenshot(
+                path=str(SCREENSHOTS / f"console-approval-{backend}.png"), full_page=True
+            )
+        finally:
+            context.close()
+    assert states(api, "2024-09")[0] == "APPROVED_HERE"
+    assert problems == [], "no script error and no Content-Security-Policy violation"

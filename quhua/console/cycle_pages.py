@@ -15,17 +15,31 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from core.errors import ErrorCode
+from quhua.console import approval as approving
 from quhua.console import entry as entering
-from quhua.console.gateway import Gateway
+from quhua.console.gateway import Gateway, Problem
 from quhua.console.messages import language, translator
+from quhua.console.pages import render
 from quhua.console.period_choice import choose_month
-from quhua.console.screen import Begun, begin, field_of, period_query, show, signed_in, to_home
+from quhua.console.screen import (
+    Begun,
+    begin,
+    field_of,
+    period_query,
+    show,
+    signed_in,
+    status_of,
+    to_home,
+)
 from quhua.console.session_cookie import ConsoleSession, SessionCookies
 from resolvers.context import Context
 
 # Changes listed under the form, newest first.
 CHANGES_SHOWN = 20
 WRITE_VALUES = "WRITE_VALUES"
+APPROVE = "APPROVE"
+BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT.value
 
 
 class CyclePages:
@@ -74,6 +88,43 @@ class CyclePages:
         shown.violations = (submitted or {}).get("violations") or []
         shown.refusals = refusals
         return self._entry_page(request, begun, shown, status=400 if refusals else 200)
+
+    async def approval(self, request: Request, context: Context) -> Response:
+        """Where a unit's month stands and each unit one level down (GET); an approval,
+        a withdrawal or a return done (POST), then the screen as it now stands."""
+        started = await self._start(request, context)
+        if isinstance(started, Response):
+            return started
+        begun, form = started
+        gateway, viewer, page, code, period, _ = begun
+        child = approving.child_level(code)
+        if child is None:
+            return render(
+                request, "message.html", status=400, message="no_approval_here", detail=code, **page
+            )
+        month = entering.Month(period.year, period.part).period
+        done, refusal = None, None
+        if form is not None:
+            done, refusal = await _approval_act(
+                gateway, code, month, form, translator(language(request))
+            )
+        shown = await approving.board(gateway, code, child, month)
+        shown.done, shown.refusal = done, refusal
+        unit = shown.unit or {"code": code}
+        return show(
+            request,
+            "approval.html",
+            begun,
+            shown.problem,
+            status=None if refusal is None else status_of(refusal),
+            board=shown,
+            child_level=child,
+            may_approve_here=viewer.may(APPROVE, unit),
+            may_approve=lambda row: viewer.may(
+                APPROVE, {"code": row["code"], "ancestors": [unit, *unit.get("ancestors", [])]}
+            ),
+            keep=period_query(period, None),
+        )
 
     async def _start(
         self, request: Request, context: Context
@@ -146,3 +197,19 @@ async def _store(
     fresh.saved = outcome.changed
     fresh.violations = outcome.violations
     return fresh
+
+
+async def _approval_act(
+    gateway: Gateway, code: str, month: str, form: FormData, t: Callable[..., str]
+) -> tuple[tuple[str, str] | None, Problem | None]:
+    """The act the form asks for, done on its target (the unit, or one below it): what was
+    done, or why not."""
+    act = field_of(form, "act")
+    target = field_of(form, "target") or code
+    reason = field_of(form, "reason")
+    if act not in approving.ACTS:
+        return None, Problem(BAD_USER_INPUT, t("bad_act", act=act), ())
+    if act in approving.REASON_NEEDED and not reason:
+        return None, Problem(BAD_USER_INPUT, t("reason_required"), ())
+    refusal = await approving.act(gateway, act, target, month, reason)
+    return (None, refusal) if refusal is not None else ((act, target), None)

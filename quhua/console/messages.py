@@ -118,7 +118,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_submitted": ("未上报", "not submitted"),
     "last_submitted": ("最近上报", "last submitted"),
     "returned_because": ("退回", "returned"),
-    "approval_NOT_APPROVING": ("本级不审核", "not approved at this level"),
+    "approval_NOT_APPROVING": ("未审核（本级不审核）", "not approved (not at this level)"),
+    "single_elements": ("单项数据", "Single values"),
     "approval_WAITING": ("等待下级上报", "waiting for units below"),
     "approval_READY": ("待审核", "ready for approval"),
     "approval_APPROVED_HERE": ("本级已审核", "approved here"),
@@ -170,6 +171,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "你打开页面后此项已被他人改为 {value}，请刷新后再删除。",
         "Someone changed this to {value} since you opened the page: reload before deleting.",
     ),
+    "no_approval_here": (
+        "村级单位不审核：请选择乡级或以上单位。",
+        "Villages do not approve: choose a township or a unit above.",
+    ),
+    "bad_act": ("不认识的操作：{act}", "Unknown act: {act}"),
+    "waiting_for": ("还在等待 {count} 个下级单位：", "Waiting for {count} units below:"),
+    "approve": ("审核通过", "Approve"),
+    "withdraw": ("撤销审核", "Withdraw approval"),
+    "return": ("退回修改", "Return for correction"),
+    "optional": ("可不填", "optional"),
+    "act_reason": ("原因", "Reason"),
+    "may_not_approve": (
+        "你没有本单位的审核权限，只能查看。",
+        "You may not approve here: read only.",
+    ),
+    "acts": ("操作", "Acts"),
+    "done_approve": ("已审核通过", "Approved"),
+    "done_withdraw": ("已撤销审核", "Approval withdrawn"),
+    "done_return": ("已退回修改", "Returned for correction"),
+    "needs_report": ("月报未上报", "its report"),
+    "needs_approval": ("尚未审核", "its approval"),
 }
 
 
