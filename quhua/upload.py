@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from sqlalchemy import text
@@ -62,6 +63,25 @@ def import_routes(door: HttpDoor) -> list[Route]:
 
 
 async def import_values_endpoint(request: Request, context: Context) -> Response:
+    imported = await import_upload(request, context)
+    status = 200 if imported.report.ok else 422
+    return JSONResponse({"file": imported.name, **imported.report.as_dict()}, status_code=status)
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What a file sent over HTTP came to: its name, the import's report, whether it was a
+    dry run (nothing kept)."""
+
+    name: str
+    report: ImportReport
+    dry_run: bool
+
+
+async def import_upload(request: Request, context: Context) -> Imported:
+    """Import the request's file (the body, or a multipart form's `file`) as the caller,
+    inside the request's transaction: what `POST /import/values` and the console's upload
+    both do. BAD_USER_INPUT or FORBIDDEN for a request that names no file to import."""
     scope = context.scope(Action.WRITE_VALUES)
     if scope.is_empty:
         raise Forbidden(f"{Action.WRITE_VALUES.label}: your token may report values nowhere")
@@ -91,8 +111,7 @@ async def import_values_endpoint(request: Request, context: Context) -> Response
             report.add_error(0, str(error), limit=MAX_ERRORS)
         if dry_run:
             await context.session.execute(text("ROLLBACK TO SAVEPOINT quhua_dry_run"))
-    status = 200 if report.ok else 422
-    return JSONResponse({"file": upload.name, **report.as_dict()}, status_code=status)
+    return Imported(upload.name, report, dry_run)
 
 
 class _Upload:

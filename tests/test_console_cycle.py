@@ -497,3 +497,53 @@ def test_enter_submit_and_approve_in_a_browser(
             context.close()
     assert states(api, "2024-09")[0] == "APPROVED_HERE"
     assert problems == [], "no script error and no Content-Security-Policy violation"
+
+
+def upload(client: TestClient, month: int, body: str, **form: str) -> Any:
+    page = client.get(entry_url(VILLAGE, month))
+    url = f"/console/upload?unit={VILLAGE}&year=2024&kind=month&month={month}"
+    files = {"file": ("values.csv", body.encode("utf-8"), "text/csv")}
+    return client.post(url, data={"csrf": csrf_of(page.text), **form}, files=files)
+
+
+HEADER = "jurisdiction,element,period,value,disaggregation\n"
+
+
+def test_an_uploaded_file_imports_whole_or_lists_every_bad_line(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    client = person("village")
+    good = HEADER + f"{VILLAGE},deaths,2024-10,2,\n{VILLAGE},births,2024-10,1,sex=male;parity=1\n"
+    checked = upload(client, 10, good, reason="乡镇汇总表", dry_run="true")
+    assert checked.status_code == 200, checked.text
+    assert MESSAGES["import_dry_run_kept"][0] in checked.text
+    assert stored(api, VILLAGE, "2024-10") == {}
+    imported = upload(client, 10, good, reason="乡镇汇总表")
+    assert imported.status_code == 200, imported.text
+    assert MESSAGES["import_written"][0] in imported.text
+    assert stored(api, VILLAGE, "2024-10") == {
+        "deaths|2024-10|": 2.0,
+        "births|2024-10|parity=1;sex=male": 1.0,
+    }
+    assert inputs_of(imported.text)["v|deaths|2024-10|"] == "2", "the form shows the file's"
+    assert trail(api, VILLAGE, "2024-10")[0]["reason"] == "乡镇汇总表"
+    bad = (
+        HEADER
+        + f"{VILLAGE},deaths,2024-10,3,\n"
+        + f"{VILLAGE},death,2024-10,1,\n"
+        + f"{NEIGHBOUR},deaths,2024-10,1,\n"
+        + f"{VILLAGE},births,2024-10,-1,sex=male;parity=2\n"
+    )
+    refused = upload(client, 10, bad, reason="更正")
+    assert refused.status_code == 422
+    lines = re.findall(r'<li data-line="(\d+)">([^<]*)</li>', refused.text)
+    assert [int(line) for line, _ in lines] == [3, 4, 5]
+    assert "death" in lines[0][1] and NEIGHBOUR in lines[1][1] and "negative" in lines[2][1]
+    assert stored(api, VILLAGE, "2024-10")["deaths|2024-10|"] == 2.0, "all or nothing"
+    assert upload(client, 10, good).status_code == 400, "a reason is required"
+    no_csrf = client.post(
+        f"/console/upload?unit={VILLAGE}&year=2024&kind=month&month=10",
+        data={"reason": "x"},
+        files={"file": ("values.csv", bad.encode(), "text/csv")},
+    )
+    assert no_csrf.status_code == 403

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.errors import ErrorCode
+from core.errors import ErrorCode, QuhuaError
 from quhua.console import approval as approving
 from quhua.console import entry as entering
 from quhua.console.gateway import Gateway, Problem
@@ -33,11 +33,15 @@ from quhua.console.screen import (
     to_home,
 )
 from quhua.console.session_cookie import ConsoleSession, SessionCookies
+from quhua.http_door import STATUS
+from quhua.upload import import_upload
 from resolvers.context import Context
 
 # Changes listed under the form, newest first.
 CHANGES_SHOWN = 20
 WRITE_VALUES = "WRITE_VALUES"
+# The upload form's fields: the file, csrf, reason, dry_run.
+UPLOAD_FIELDS = 10
 APPROVE = "APPROVE"
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT.value
 
@@ -88,6 +92,44 @@ class CyclePages:
         shown.violations = (submitted or {}).get("violations") or []
         shown.refusals = refusals
         return self._entry_page(request, begun, shown, status=400 if refusals else 200)
+
+    async def upload(self, request: Request, context: Context) -> Response:
+        """A values file (CSV, DHIS2 dataValueSets, ADX) imported as `POST /import/values`
+        imports it, as the viewer; the entry screen then lists every refused line."""
+        session = signed_in(request, context)
+        if session is None:
+            return to_home(request)
+        # The import reads this same form (a request parses its body once).
+        form = await request.form(max_files=1, max_fields=UPLOAD_FIELDS)
+        try:
+            if not self._cookies.csrf_ok(session, form.get("csrf")):
+                return self._csrf_refused(request, session)
+            return await self._imported(request, context, session)
+        finally:
+            await form.close()
+
+    async def _imported(
+        self, request: Request, context: Context, session: ConsoleSession
+    ) -> Response:
+        begun = await begin(request, context, session, self._cookies, choose=choose_month)
+        if isinstance(begun, Response):
+            return begun
+        gateway, _, _, code, period, _ = begun
+        imported, refusal = None, None
+        try:
+            imported = await import_upload(request, context)
+        except QuhuaError as error:
+            refusal = error
+        # What the file wrote is read afresh: the loaders must not answer from before it.
+        context.forget()
+        shown = await entering.sheet(gateway, code, entering.Month(period.year, period.part))
+        shown.imported = imported
+        if refusal is not None:
+            shown.refusals.append(refusal.message)
+            status = STATUS.get(refusal.code, 400)
+        else:
+            status = 200 if imported is not None and imported.report.ok else 422
+        return self._entry_page(request, begun, shown, status=status)
 
     async def approval(self, request: Request, context: Context) -> Response:
         """Where a unit's month stands and each unit one level down (GET); an approval,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quhua.console.gateway import Answer, Gateway, Problem
+from quhua.upload import Imported
 
 # Changes of the month's span read for "who changed this last"; older ones show only the
 # time the value was stored (values' updatedAt is always there).
@@ -158,6 +159,8 @@ class Sheet:
     submitted: dict[str, Any] | None = None
     violations: list[dict[str, Any]] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    # A file uploaded: its name, the import's report and whether it was a dry run.
+    imported: Imported | None = None
 
     @property
     def cells(self) -> list[Cell]:

@@ -192,6 +192,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "done_return": ("已退回修改", "Returned for correction"),
     "needs_report": ("月报未上报", "its report"),
     "needs_approval": ("尚未审核", "its approval"),
+    "upload_file": ("上传数据文件", "Upload a values file"),
+    "upload": ("上传", "Upload"),
+    "upload_hint": (
+        "CSV、DHIS2 dataValueSets（JSON）或 ADX（XML），可为 .gz；整个文件全部导入或全部不导入。",
+        "CSV, DHIS2 dataValueSets (JSON) or ADX (XML), gzipped or not; all of it or none.",
+    ),
+    "dry_run": ("只检查不导入", "check only"),
+    "import_of": ("文件 {name}", "File {name}"),
+    "import_counts": (
+        "{rows} 行，新增 {inserted}，修改 {updated}，未变 {unchanged}",
+        "{rows} rows: {inserted} new, {updated} changed, {unchanged} unchanged",
+    ),
+    "import_written": ("已导入。", "Imported."),
+    "import_dry_run_kept": ("检查通过，未导入任何数据。", "It checks out; nothing was imported."),
+    "import_refused": (
+        "有 {count} 处错误，整个文件未导入：",
+        "{count} errors: nothing of the file was imported:",
+    ),
+    "import_more_errors": ("只列出前 {shown} 处。", "Only the first {shown} are listed."),
+    "import_violations": (
+        "导入后有 {count} 条校验规则未通过（警告）。",
+        "{count} validation rules fail after the import (warnings).",
+    ),
+    "whole_file": ("整个文件", "the file"),
 }
 
 

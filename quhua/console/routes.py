@@ -54,6 +54,7 @@ def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) 
         Route("/console/export/aggregates", console.as_viewer(console.download), methods=["GET"]),
         Route("/console/entry", console.as_viewer(cycle.entry), methods=["GET", "POST"]),
         Route("/console/entry/submit", console.as_viewer(cycle.submit), methods=["POST"]),
+        Route("/console/upload", console.as_viewer(cycle.upload), methods=["POST"]),
         Route("/console/approval", console.as_viewer(cycle.approval), methods=["GET", "POST"]),
     ]
 
