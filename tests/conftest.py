@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import Engine, event
 from starlette.testclient import TestClient
 
 from quhua.app import create_app
 from quhua.settings import Settings
+from tests.browser import chromium_browser
+from tests.console_pages import people
 from tests.databases import BACKENDS, fresh_database, issue_token, load_tree, upgrade
 from tests.scoping import ScopeGuard
 
@@ -119,3 +122,18 @@ def sql_statements() -> Iterator[StatementCounter]:
         yield counter
     finally:
         event.remove(Engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium for one test: a module's world is set up with no event loop
+    running, which Playwright's would be."""
+    with chromium_browser() as browser:
+        yield browser
+
+
+@pytest.fixture
+def person(world: dict[str, str]) -> Iterator[Callable[[str], TestClient]]:
+    """The console signed in as one of the module's world's people (`world[who]` is the
+    token), closed after the test."""
+    yield from people(world)

@@ -21,15 +21,13 @@ from quhua.console.secret import SECRET_FILE, console_secret
 from quhua.console.session_cookie import COOKIE
 from quhua.settings import Settings
 from quhua.synthetic import generate, write_csv
-from tests.browser import chromium_browser
 from tests.cli import quhua
 from tests.conftest import data_of
+from tests.console_pages import SCREENSHOTS, SECRET, console_client, csrf_of, sign_in
 from tests.databases import issue_token, ningxia_world
 from tests.processes import quhua_server
 
 ROOT = Path(__file__).parent.parent
-SCREENSHOTS = ROOT / "var" / "screenshots"
-SECRET = "s" * 40
 VILLAGE = "640104001002"  # 崇安社区, the demo's village reporter's
 NEIGHBOUR = "640104001003"  # 兴隆社区, in the same street office
 CITIES = ["6401", "6402", "6403", "6404", "6405"]
@@ -70,25 +68,6 @@ def world(
             "village": issue_token(url, "chongan-reporter", "reporter", VILLAGE),
             "backend": str(request.param),
         }
-
-
-def console_client(world: dict[str, str], **settings: Any) -> TestClient:
-    app = create_app(Settings(database_url=world["url"], console_secret=SECRET, **settings))
-    return TestClient(app, follow_redirects=False)
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, "the page has a form with a CSRF token"
-    return found[1]
-
-
-def sign_in(client: TestClient, token: str) -> None:
-    page = client.get("/")
-    assert page.status_code == 200
-    signed = client.post("/console/sign-in", data={"token": token, "csrf": csrf_of(page.text)})
-    assert signed.status_code == 303, signed.text
-    assert signed.headers["location"] == "/"
 
 
 def set_cookie_header(response: Any) -> dict[str, str]:
@@ -446,13 +425,6 @@ def test_the_secret_is_made_once_and_shared(tmp_path: Path) -> None:
     assert console_secret(Settings(data_dir=tmp_path, console_secret=SECRET)) == SECRET.encode()
     with pytest.raises(ValueError, match="at least 32"):
         console_secret(Settings(data_dir=tmp_path, console_secret="short"))
-
-
-@pytest.fixture
-def chromium() -> Iterator[Browser]:
-    """Per test, not per module: the worlds' set-up needs no event loop running."""
-    with chromium_browser() as browser:
-        yield browser
 
 
 def test_the_ningxia_dashboard_in_a_browser(

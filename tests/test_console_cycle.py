@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from starlette.testclient import TestClient
 
 from quhua.console.messages import MESSAGES
-from tests.browser import chromium_browser
 from tests.conftest import client_for, data_of
+from tests.console_pages import SCREENSHOTS, console_client, csrf_of
 from tests.databases import issue_token, ningxia_world
 from tests.processes import quhua_server
-from tests.test_console import SCREENSHOTS, console_client, csrf_of, sign_in
 
 VILLAGE = "640104001002"  # 崇安社区, the demo's village reporter's
 NEIGHBOUR = "640104001003"  # 兴隆社区, in the same street office
@@ -58,19 +56,6 @@ def api(world: dict[str, str]) -> Iterator[TestClient]:
     """GraphQL as the province's administrator: what the console's pages are checked by."""
     with client_for(world["url"], world["admin"]) as client:
         yield client
-
-
-@pytest.fixture
-def person(world: dict[str, str]) -> Iterator[Callable[[str], TestClient]]:
-    """A console signed in as one of the world's people, closed after the test."""
-    with ExitStack() as stack:
-
-        def signed_in(who: str) -> TestClient:
-            client = stack.enter_context(console_client(world))
-            sign_in(client, world[who])
-            return client
-
-        yield signed_in
 
 
 def entry_url(code: str, month: int, year: int = 2024) -> str:
@@ -423,13 +408,6 @@ def test_only_an_approver_of_the_unit_acts_on_it(
     assert unknown.status_code == 400
     no_csrf = approver.post(approval_url(TOWNSHIP, 8), data={"act": "approve"})
     assert no_csrf.status_code == 403
-
-
-@pytest.fixture
-def chromium() -> Iterator[Browser]:
-    """Per test, not per module: the worlds' set-up needs no event loop running."""
-    with chromium_browser() as browser:
-        yield browser
 
 
 def test_enter_submit_and_approve_in_a_browser(

@@ -24,6 +24,7 @@ from quhua.console.pages import render
 from quhua.console.period_choice import choose_month
 from quhua.console.screen import (
     Begun,
+    FormPages,
     begin,
     field_of,
     period_query,
@@ -32,7 +33,7 @@ from quhua.console.screen import (
     status_of,
     to_home,
 )
-from quhua.console.session_cookie import ConsoleSession, SessionCookies
+from quhua.console.session_cookie import ConsoleSession
 from quhua.http_door import STATUS
 from quhua.upload import import_upload
 from resolvers.context import Context
@@ -46,15 +47,7 @@ APPROVE = "APPROVE"
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT.value
 
 
-class CyclePages:
-    def __init__(
-        self,
-        cookies: SessionCookies,
-        csrf_refused: Callable[[Request, ConsoleSession], Response],
-    ) -> None:
-        self._cookies = cookies
-        self._csrf_refused = csrf_refused
-
+class CyclePages(FormPages):
     async def entry(self, request: Request, context: Context) -> Response:
         """A unit's values of a month as a form (GET); what the viewer changed, stored
         (POST): all of it, or nothing and each refused input marked."""
@@ -173,14 +166,10 @@ class CyclePages:
     ) -> tuple[Begun, FormData | None] | Response:
         """The screen's start for a month, and the form of a POST whose CSRF token is the
         session's (None for a GET); or where the viewer is sent instead."""
-        session = signed_in(request, context)
-        if session is None:
-            return to_home(request)
-        form = None
-        if request.method == "POST":
-            form = await request.form(max_files=0, max_fields=5_000)
-            if not self._cookies.csrf_ok(session, form.get("csrf")):
-                return self._csrf_refused(request, session)
+        opened = await self._opened(request, context)
+        if isinstance(opened, Response):
+            return opened
+        session, form = opened
         begun = await begin(request, context, session, self._cookies, choose=choose_month)
         if isinstance(begun, Response):
             return begun

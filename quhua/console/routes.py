@@ -19,6 +19,7 @@ from authz.authentication import Authenticator
 from core.errors import Unauthenticated
 from quhua.console import dashboard as screens
 from quhua.console import reporting as followed
+from quhua.console.admin_pages import AdminPages
 from quhua.console.cycle_pages import CyclePages
 from quhua.console.gateway import Gateway
 from quhua.console.pages import app_root, render
@@ -45,6 +46,7 @@ Handler = Callable[[Request, Context], Awaitable[Response]]
 def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) -> list[BaseRoute]:
     console = Console(door, authenticator, SessionCookies(secret))
     cycle = CyclePages(console.cookies, console.csrf_refused)
+    administration = AdminPages(console.cookies, console.csrf_refused)
     return [
         Route("/", console.as_viewer(console.home), methods=["GET"]),
         Route("/console/sign-in", console.as_viewer(console.sign_in), methods=["POST"]),
@@ -54,6 +56,12 @@ def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) 
         Route("/console/export/aggregates", console.as_viewer(console.download), methods=["GET"]),
         Route("/console/entry", console.as_viewer(cycle.entry), methods=["GET", "POST"]),
         Route("/console/entry/submit", console.as_viewer(cycle.submit), methods=["POST"]),
+        Route("/console/admin", console.as_viewer(administration.grants), methods=["GET", "POST"]),
+        Route(
+            "/console/admin/tokens",
+            console.as_viewer(administration.tokens),
+            methods=["GET", "POST"],
+        ),
         Route("/console/upload", console.as_viewer(cycle.upload), methods=["POST"]),
         Route("/console/approval", console.as_viewer(cycle.approval), methods=["GET", "POST"]),
     ]

@@ -26,6 +26,8 @@ SESSION = "quhua.console.session"
 # A screen's start: the gateway, the viewer, the page's fields, the unit's code, the period
 # and today.
 Begun = tuple[Gateway, screens.Viewer, dict[str, Any], str, PeriodChoice, dt.date]
+# Fields of a console form at most: an entry form holds two per input.
+FORM_FIELDS = 5_000
 Chooser = Callable[[Mapping[str, str], dt.date], PeriodChoice]
 # What a refused figure says on the page, by the schema's error code.
 PROBLEM_LABELS = {
@@ -45,6 +47,22 @@ def signed_in(request: Request, context: Context) -> ConsoleSession | None:
 
 def to_home(request: Request) -> Response:
     return RedirectResponse(f"{app_root(request)}/", status_code=303)
+
+
+async def checked_form(
+    request: Request,
+    session: ConsoleSession,
+    cookies: SessionCookies,
+    refuse: Callable[[Request, ConsoleSession], Response],
+) -> FormData | Response | None:
+    """None for a GET; a POST's form when it carries the session's CSRF token, else the
+    refusal (before anything is read or written)."""
+    if request.method != "POST":
+        return None
+    form = await request.form(max_files=0, max_fields=FORM_FIELDS)
+    if not cookies.csrf_ok(session, form.get("csrf")):
+        return refuse(request, session)
+    return form
 
 
 async def begin(
@@ -129,3 +147,29 @@ def status_of(problem: Problem | None) -> int:
 
 def label_of(problem: Problem | None) -> str:
     return "" if problem is None else PROBLEM_LABELS.get(problem.code, "failed")
+
+
+class FormPages:
+    """Screens with forms: the signed-in viewer's session, and a POST's form only when it
+    carries that session's CSRF token."""
+
+    def __init__(
+        self,
+        cookies: SessionCookies,
+        csrf_refused: Callable[[Request, ConsoleSession], Response],
+    ) -> None:
+        self._cookies = cookies
+        self._csrf_refused = csrf_refused
+
+    async def _opened(
+        self, request: Request, context: Context
+    ) -> tuple[ConsoleSession, FormData | None] | Response:
+        """The viewer's session and the POST's form (None for a GET); or where the viewer
+        is sent instead: home when signed out, a 403 for a wrong CSRF token."""
+        session = signed_in(request, context)
+        if session is None:
+            return to_home(request)
+        form = await checked_form(request, session, self._cookies, self._csrf_refused)
+        if isinstance(form, Response):
+            return form
+        return session, form

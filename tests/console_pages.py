@@ -1,0 +1,50 @@
+"""The console as the tests drive it: a client of the app with a console secret, its forms'
+CSRF tokens, signing in, and people signed in for one test."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from quhua.app import create_app
+from quhua.settings import Settings
+
+SCREENSHOTS = Path(__file__).parent.parent / "var" / "screenshots"
+SECRET = "s" * 40
+
+
+def console_client(world: dict[str, str], **settings: Any) -> TestClient:
+    app = create_app(Settings(database_url=world["url"], console_secret=SECRET, **settings))
+    return TestClient(app, follow_redirects=False)
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "the page has a form with a CSRF token"
+    return found[1]
+
+
+def sign_in(client: TestClient, token: str) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    signed = client.post("/console/sign-in", data={"token": token, "csrf": csrf_of(page.text)})
+    assert signed.status_code == 303, signed.text
+    assert signed.headers["location"] == "/"
+
+
+def people(world: dict[str, str]) -> Iterator[Callable[[str], TestClient]]:
+    """A console signed in with one of the world's tokens (by its key), per call; every
+    one closed at the end."""
+    with ExitStack() as stack:
+
+        def signed_in(who: str) -> TestClient:
+            client = stack.enter_context(console_client(world))
+            sign_in(client, world[who])
+            return client
+
+        yield signed_in
