@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Browser, Page
 from starlette.testclient import TestClient
 
 from quhua.app import create_app
 from quhua.settings import Settings
+from tests.processes import Server, quhua_server
 
 SCREENSHOTS = Path(__file__).parent.parent / "var" / "screenshots"
 SECRET = "s" * 40
@@ -48,3 +50,33 @@ def people(world: dict[str, str]) -> Iterator[Callable[[str], TestClient]]:
             return client
 
         yield signed_in
+
+
+@contextmanager
+def browser_session(
+    chromium: Browser, base: str, token: str, problems: list[str]
+) -> Iterator[Page]:
+    """A browser context of its own, signed in to the console at `base` with the token;
+    every script error and Content-Security-Policy violation is noted in `problems`."""
+    context = chromium.new_context(viewport={"width": 1300, "height": 900})
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(base + "/")
+        page.fill("#token", token)
+        page.click("button[type=submit] >> text=登录")
+        page.wait_for_selector('[data-testid="viewer"]')
+        yield page
+    finally:
+        context.close()
+
+
+def served(world: dict[str, str], folder: Path) -> AbstractContextManager[Server]:
+    """`quhua serve` over the world's database, in a process of its own."""
+    env = {"QUHUA_DATABASE_URL": world["url"], "QUHUA_DATA_DIR": str(folder)}
+    return quhua_server("serve", folder=folder, env=env)
+
+
+def backend_of(world: dict[str, str]) -> str:
+    return "postgresql" if world["url"].startswith("postgresql") else "sqlite"

@@ -247,6 +247,66 @@ def test_the_dashboard_shows_what_graphql_answers(world: dict[str, str]) -> None
     assert all(v is not None for v in chart["series"][1]["values"])
 
 
+def test_a_statistical_year_is_its_own_twelve_months(world: dict[str, str]) -> None:
+    """2025FP: October 2024 to September 2025 (the shipped catalogue's statistical year), in
+    the grid and in the chart, as GraphQL answers for it."""
+    with console_client(world) as client:
+        sign_in(client, world["admin"])
+        board = client.get("/", params={"unit": "64", "year": "2025", "kind": "fp"})
+        assert board.status_code == 200, board.text
+        client.headers["Authorization"] = f"Bearer {world['admin']}"
+        api = data_of(
+            client,
+            """{ catalogue { indicators { code } }
+                 rollup(under: "64", level: CITY, period: "2025FP", indicators: ["birth_rate"]) {
+                   columns { values } }
+                 thisYear: series(code: "64", indicator: "birth_rate", from: "2024-10",
+                                  to: "2025-09") { values }
+                 lastYear: series(code: "64", indicator: "birth_rate", from: "2023-10",
+                                  to: "2024-09") { values } }""",
+        )
+        del client.headers["Authorization"]
+    assert '<option value="fp" selected>' in board.text
+    chart = chart_of(board.text)
+    assert chart["months"] == ["10", "11", "12", *map(str, range(1, 10))]
+    assert chart["series"][0]["values"] == api["thisYear"]["values"]
+    assert chart["series"][1]["values"] == api["lastYear"]["values"]
+    column = [i["code"] for i in api["catalogue"]["indicators"]].index("birth_rate")
+    grid = grid_of(board.text)
+    for i, code in enumerate(CITIES):
+        assert grid[code][column].startswith(f"{api['rollup']['columns'][0]['values'][i]:,.2f}")
+
+
+def test_the_treemap_sizes_by_population_and_colours_by_the_indicator(
+    world: dict[str, str],
+) -> None:
+    with console_client(world) as client:
+        sign_in(client, world["admin"])
+        board = client.get(
+            "/", params={"unit": "64", "year": "2025", "kind": "year", "indicator": "death_rate"}
+        )
+        assert board.status_code == 200, board.text
+        assert operations(board) == 2, "the treemap rides in the dashboard's operation"
+        client.headers["Authorization"] = f"Bearer {world['admin']}"
+        api = data_of(
+            client,
+            """{ rollup(under: "64", level: CITY, period: "2025", elements: ["population"],
+                        indicators: ["death_rate"]) { codes names columns { code values } } }""",
+        )["rollup"]
+        del client.headers["Authorization"]
+    found = re.search(
+        r'<script type="application/json" id="treemap-data">(.*?)</script>', board.text, re.S
+    )
+    assert found, "the dashboard embeds its treemap's data"
+    treemap = json.loads(found[1])
+    by_code = {column["code"]: column["values"] for column in api["columns"]}
+    assert [node["code"] for node in treemap["nodes"]] == api["codes"] == CITIES
+    assert [node["name"] for node in treemap["nodes"]] == api["names"]
+    assert [node["size"] for node in treemap["nodes"]] == by_code["population"]
+    assert [node["figure"] for node in treemap["nodes"]] == by_code["death_rate"]
+    assert treemap["link"] == ["/?unit=", "&year=2025&kind=year&indicator=death_rate"]
+
+
 def test_the_grid_sorts_by_a_column_as_graphql_orders_it(world: dict[str, str]) -> None:
     with console_client(world) as client:
         sign_in(client, world["admin"])
@@ -467,6 +527,8 @@ def test_the_ningxia_dashboard_in_a_browser(
             page.select_option("#kind", "year")
             page.click("form.period button[type=submit]")
             page.wait_for_selector('[data-testid="chart"][data-drawn="true"]')
+            page.wait_for_selector('[data-testid="treemap"][data-drawn="true"]')
+            assert page.locator('[data-testid="treemap"] svg path').count() >= len(CITIES)
             assert page.locator('[data-testid="grid"] tbody tr').count() == len(CITIES)
             assert page.locator('[data-testid="chart"] svg path').count() > 0
             page.fill("#q", "兴庆")

@@ -16,9 +16,8 @@ from starlette.testclient import TestClient
 
 from quhua.console.messages import MESSAGES
 from tests.conftest import client_for, data_of
-from tests.console_pages import SCREENSHOTS, csrf_of
+from tests.console_pages import SCREENSHOTS, backend_of, browser_session, csrf_of, served
 from tests.databases import issue_token, ningxia_world
-from tests.processes import quhua_server
 
 COUNTY = "640104"  # 兴庆区
 OTHER_COUNTY = "640105"  # 西夏区
@@ -192,42 +191,34 @@ def test_a_reporter_makes_a_token_of_their_own(
 def test_grant_a_role_and_revoke_a_token_in_a_browser(
     world: dict[str, str], chromium: Browser, tmp_path: Path
 ) -> None:
-    env = {"QUHUA_DATABASE_URL": world["url"], "QUHUA_DATA_DIR": str(tmp_path)}
-    backend = "postgresql" if world["url"].startswith("postgresql") else "sqlite"
+    backend = backend_of(world)
     problems: list[str] = []
-    with quhua_server("serve", folder=tmp_path, env=env) as server:
-        context = chromium.new_context(viewport={"width": 1300, "height": 900})
-        try:
-            page = context.new_page()
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.goto(server.base + "/")
-            page.fill("#token", world["county_admin"])
-            page.click("button[type=submit] >> text=登录")
-            page.click("header nav >> text=管理")
-            form = page.locator('[data-testid="grant-form"]')
-            form.locator('[name="subject"]').fill("xingqing-browser")
-            form.locator('[name="role"]').select_option("approver")
-            form.locator('[name="unit"]').fill(COUNTY)
-            form.locator('[name="reason"]').fill("审核员")
-            form.locator("button").click()
-            expect(page.locator('[data-testid="done"]')).to_be_visible()
-            row = page.locator('tr[data-subject="xingqing-browser"]')
-            expect(row).to_have_count(1)
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"console-admin-{backend}.png"), full_page=True)
-            row.locator("a").click()
-            page.locator('[data-testid="create-token"] button').click()
-            secret = page.locator('[data-testid="created-token"]').inner_text()
-            assert secret.startswith("qh_")
-            tokens = page.locator('[data-testid="tokens"] tbody tr form[data-act="revoke"]')
-            expect(tokens).to_have_count(1)
-            tokens.locator('[name="reason"]').fill("不再需要")
-            tokens.locator("button").click()
-            expect(page.locator('[data-testid="done"]')).to_be_visible()
-            page.screenshot(path=str(SCREENSHOTS / f"console-tokens-{backend}.png"), full_page=True)
-        finally:
-            context.close()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with (
+        served(world, tmp_path) as server,
+        browser_session(chromium, server.base, world["county_admin"], problems) as page,
+    ):
+        page.click("header nav >> text=管理")
+        form = page.locator('[data-testid="grant-form"]')
+        form.locator('[name="subject"]').fill("xingqing-browser")
+        form.locator('[name="role"]').select_option("approver")
+        form.locator('[name="unit"]').fill(COUNTY)
+        form.locator('[name="reason"]').fill("审核员")
+        form.locator("button").click()
+        expect(page.locator('[data-testid="done"]')).to_be_visible()
+        row = page.locator('tr[data-subject="xingqing-browser"]')
+        expect(row).to_have_count(1)
+        page.screenshot(path=str(SCREENSHOTS / f"console-admin-{backend}.png"), full_page=True)
+        row.locator("a").click()
+        page.locator('[data-testid="create-token"] button').click()
+        secret = page.locator('[data-testid="created-token"]').inner_text()
+        assert secret.startswith("qh_")
+        tokens = page.locator('[data-testid="tokens"] tbody tr form[data-act="revoke"]')
+        expect(tokens).to_have_count(1)
+        tokens.locator('[name="reason"]').fill("不再需要")
+        tokens.locator("button").click()
+        expect(page.locator('[data-testid="done"]')).to_be_visible()
+        page.screenshot(path=str(SCREENSHOTS / f"console-tokens-{backend}.png"), full_page=True)
     with client_for(world["url"], secret) as holder:
         assert holder.post("/graphql", json={"query": ME}).status_code == 401
     assert problems == []

@@ -11,14 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, expect
 from starlette.testclient import TestClient
 
 from quhua.console.messages import MESSAGES
 from tests.conftest import client_for, data_of
-from tests.console_pages import SCREENSHOTS, console_client, csrf_of
+from tests.console_pages import (
+    SCREENSHOTS,
+    backend_of,
+    browser_session,
+    console_client,
+    csrf_of,
+    served,
+)
 from tests.databases import issue_token, ningxia_world
-from tests.processes import quhua_server
 
 VILLAGE = "640104001002"  # 崇安社区, the demo's village reporter's
 NEIGHBOUR = "640104001003"  # 兴隆社区, in the same street office
@@ -413,26 +419,11 @@ def test_only_an_approver_of_the_unit_acts_on_it(
 def test_enter_submit_and_approve_in_a_browser(
     world: dict[str, str], api: TestClient, chromium: Browser, tmp_path: Path
 ) -> None:
-    env = {"QUHUA_DATABASE_URL": world["url"], "QUHUA_DATA_DIR": str(tmp_path)}
-    backend = "postgresql" if world["url"].startswith("postgresql") else "sqlite"
+    backend = backend_of(world)
     problems: list[str] = []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with quhua_server("serve", folder=tmp_path, env=env) as server:
-
-        def signed_in(who: str) -> tuple[BrowserContext, Page]:
-            context = chromium.new_context(viewport={"width": 1300, "height": 900})
-            page = context.new_page()
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.on("response", lambda r: problems.append(r.url) if r.status >= 400 else None)
-            page.goto(server.base + "/")
-            page.fill("#token", world[who])
-            page.click("button[type=submit] >> text=登录")
-            page.wait_for_selector('[data-testid="viewer"]')
-            return context, page
-
-        context, page = signed_in("village")
-        try:
+    with served(world, tmp_path) as server:
+        with browser_session(chromium, server.base, world["village"], problems) as page:
             page.click("header nav >> text=数据录入")
             page.select_option("#year", "2024")
             page.select_option("#month", "9")
@@ -450,8 +441,6 @@ def test_enter_submit_and_approve_in_a_browser(
             page.click('[data-testid="submit-report"]')
             expect(page.locator('[data-testid="submitted"]')).to_be_visible()
             page.screenshot(path=str(SCREENSHOTS / f"console-entry-{backend}.png"), full_page=True)
-        finally:
-            context.close()
         assert stored(api, VILLAGE, "2024-09") == {
             "births|2024-09|parity=1;sex=male": 2.0,
             "deaths|2024-09|": 1.0,
@@ -461,8 +450,7 @@ def test_enter_submit_and_approve_in_a_browser(
         for unit in [TOWNSHIP, *(child["node"]["code"] for child in children)]:
             if unit != VILLAGE:
                 data_of(api, REPORT, unit=unit, period="2024-09")
-        context, page = signed_in("approver")
-        try:
+        with browser_session(chromium, server.base, world["approver"], problems) as page:
             page.goto(server.base + approval_url(TOWNSHIP, 9))
             expect(page.locator('[data-testid="approval-state"]')).to_contain_text("待审核")
             page.click(f'form[data-act="approve"][data-target="{TOWNSHIP}"] button')
@@ -471,8 +459,6 @@ def test_enter_submit_and_approve_in_a_browser(
             page.screenshot(
                 path=str(SCREENSHOTS / f"console-approval-{backend}.png"), full_page=True
             )
-        finally:
-            context.close()
     assert states(api, "2024-09")[0] == "APPROVED_HERE"
     assert problems == [], "no script error and no Content-Security-Policy violation"
 

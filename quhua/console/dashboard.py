@@ -7,11 +7,11 @@ series. Whatever the viewer may not read comes back as the schema's own error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from quhua.console.gateway import Answer, Gateway, Problem
-from quhua.console.period_choice import PeriodChoice
+from quhua.console.period_choice import PeriodChoice, chart_months
 from tenancy.levels import LEVEL_BY_CODE_LENGTH, Level
 
 # The grid's columns: the catalogue's indicators (the shipped one has 15), in its order.
@@ -21,18 +21,24 @@ GRID_INDICATORS = 20
 CHART_INDICATOR = "birth_rate"
 # Rows of the grid on one page: every county of a province, every village of a township.
 GRID_ROWS = 200
+# The treemap's areas: each unit's resident population (the element's roll-up for the
+# period), when the catalogue has the element; its colours are the chart's indicator.
+SIZE_ELEMENT = "population"
+# Errors under these fields leave the rest of the dashboard standing: the treemap is drawn
+# without them.
+OPTIONAL_PARTS = ("sizes",)
 
 VIEWER = """
 query ConsoleViewer {
   me { subject { name } grants { role actions jurisdiction { code name level } } }
-  catalogue { indicators { code name unit } }
+  catalogue { statisticalYearStarts indicators { code name unit } elements { code name } }
 }
 """
 
 DASHBOARD = """
 query ConsoleDashboard(
   $unit: String!, $level: Level!, $period: String!, $indicators: [String!]!, $rows: Int!,
-  $order: RollupOrder,
+  $order: RollupOrder, $sizes: [String!]!, $withSizes: Boolean!,
   $indicator: String!, $from: String!, $to: String!, $lastFrom: String!, $lastTo: String!
 ) {
   unit: jurisdiction(code: $unit) { code name level ancestors { code name level } }
@@ -41,6 +47,8 @@ query ConsoleDashboard(
     codes names totalCount hasNextPage
     columns { code name unit values reportingUnits expectedUnits nullReasons }
   }
+  sizes: rollup(under: $unit, level: $level, period: $period, elements: $sizes, first: $rows)
+    @include(if: $withSizes) { codes columns { values } }
   thisYear: series(code: $unit, indicator: $indicator, from: $from, to: $to) {
     unit values
   }
@@ -74,6 +82,9 @@ class Viewer:
     # What each grant lets the viewer do where: (unit code, action) pairs, as the
     # schema's Action names them. A page offers only what is here; the server decides.
     may_do: frozenset[tuple[str, str]] = frozenset()
+    # The month (1-12) the catalogue's statistical year starts in.
+    year_starts: int = 1
+    elements: frozenset[str] = frozenset()
 
     def may(self, action: str, unit: dict[str, Any]) -> bool:
         """Whether a grant at the unit or one of its ancestors holds the action."""
@@ -105,6 +116,8 @@ class Dashboard:
     # Links down the tree: the rows, unless the rows are the unit itself (a village).
     rows_link: bool
     chart: dict[str, Any]
+    # The treemap: one node per row with a size (its population) and its figure.
+    treemap: dict[str, Any]
     problem: Problem | None
 
 
@@ -121,6 +134,8 @@ async def viewer(gateway: Gateway) -> Viewer:
         may_do=frozenset(
             (g["jurisdiction"]["code"], action) for g in grants for action in g["actions"]
         ),
+        year_starts=int(catalogue.get("statisticalYearStarts") or 1),
+        elements=frozenset(e["code"] for e in catalogue.get("elements") or []),
     )
 
 
@@ -142,10 +157,15 @@ async def dashboard(
     columns: list[str],
     series_name: str,
     order: GridOrder | None = None,
+    year_starts: int = 1,
+    sized: bool = False,
 ) -> Dashboard:
-    """The unit's dashboard for the period; `indicator` is the one the chart follows; rows
+    """The unit's dashboard for the period; `indicator` is the one the chart and the
+    treemap's colours follow (`sized`: the catalogue has the treemap's size element); rows
     in code order unless `order` names a column."""
     this, last = period.year, period.year - 1
+    first, final = chart_months(period, year_starts)
+    last_first, last_final = chart_months(replace(period, year=last), year_starts)
     answer = await gateway.run(
         DASHBOARD,
         unit=code,
@@ -154,21 +174,25 @@ async def dashboard(
         indicators=columns,
         rows=GRID_ROWS,
         order={"column": order.column, "descending": order.descending} if order else None,
+        sizes=[SIZE_ELEMENT],
+        withSizes=sized,
         indicator=indicator,
-        **{"from": f"{this}-01", "to": f"{this}-12"},
-        lastFrom=f"{last}-01",
-        lastTo=f"{last}-12",
+        **{"from": first, "to": final},
+        lastFrom=last_first,
+        lastTo=last_final,
     )
     grid = answer.data.get("grid") or {}
+    rows = _rows(grid)
     return Dashboard(
         unit=answer.data.get("unit"),
         columns=[
             {k: column[k] for k in ("code", "name", "unit")} for column in grid.get("columns", [])
         ],
-        rows=_rows(grid),
+        rows=rows,
         total=int(grid.get("totalCount") or 0),
         rows_link=len(code) != Level.VILLAGE.code_length,
-        chart=_chart(answer, indicator, series_name, this, last),
+        chart=_chart(answer, indicator, series_name, (this, last), int(first[5:])),
+        treemap=_treemap(answer, rows, grid, indicator, series_name),
         problem=_first_problem(answer),
     )
 
@@ -204,18 +228,48 @@ def _rows(grid: dict[str, Any]) -> list[Row]:
     ]
 
 
-def _chart(answer: Answer, indicator: str, name: str, this: int, last: int) -> dict[str, Any]:
-    """What the page's script hands ECharts: twelve months of each year."""
+def _chart(
+    answer: Answer, indicator: str, name: str, years: tuple[int, int], first_month: int
+) -> dict[str, Any]:
+    """What the page's script hands ECharts: twelve months of each year, from its first."""
     return {
         "indicator": indicator,
         "name": name,
         "unit": (answer.data.get("thisYear") or {}).get("unit", ""),
+        "months": [str((first_month - 1 + i) % 12 + 1) for i in range(12)],
         "series": [
             {"year": year, "values": (answer.data.get(alias) or {}).get("values", [])}
-            for alias, year in (("thisYear", this), ("lastYear", last))
+            for alias, year in zip(("thisYear", "lastYear"), years, strict=True)
         ],
     }
 
 
+def _treemap(
+    answer: Answer, rows: list[Row], grid: dict[str, Any], indicator: str, name: str
+) -> dict[str, Any]:
+    """What the page's script hands ECharts for the treemap: each row's population as its
+    area, the indicator's figure as its colour (none: grey). Rows without a population
+    have no area and are left out."""
+    found = answer.data.get("sizes") or {}
+    columns = found.get("columns") or []
+    sizes = dict(
+        zip(found.get("codes") or [], columns[0]["values"] if columns else [], strict=False)
+    )
+    codes = [column["code"] for column in grid.get("columns") or []]
+    at = codes.index(indicator) if indicator in codes else None
+    nodes = [
+        {
+            "name": row.name,
+            "code": row.code,
+            "size": sizes[row.code],
+            "figure": None if at is None else row.cells[at].value,
+        }
+        for row in rows
+        if sizes.get(row.code)
+    ]
+    return {"indicator": indicator, "name": name, "nodes": nodes}
+
+
 def _first_problem(answer: Answer) -> Problem | None:
-    return answer.problems[0] if answer.problems else None
+    shown = [p for p in answer.problems if not (p.path and p.path[0] in OPTIONAL_PARTS)]
+    return shown[0] if shown else None

@@ -1,4 +1,5 @@
-"""The period a dashboard shows, as its picker submits it: a year, a quarter or a month."""
+"""The period a dashboard shows, as its picker submits it: a year, a statistical year, a
+quarter or a month."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["year", "quarter", "month"]
-KINDS: tuple[Kind, ...] = ("year", "quarter", "month")
+# fp: the statistical year (2024FP: the twelve months from the month the catalogue's
+# statistical year starts in, ending in 2024).
+Kind = Literal["year", "fp", "quarter", "month"]
+KINDS: tuple[Kind, ...] = ("year", "fp", "quarter", "month")
+WHOLE_YEARS: tuple[Kind, ...] = ("year", "fp")
 # Years the picker offers back from the current one.
 YEARS_OFFERED = 6
 
@@ -26,7 +30,9 @@ class PeriodChoice:
 
     @property
     def period(self) -> str:
-        """As GraphQL takes it: 2025, 2025-Q3, 2025-09."""
+        """As GraphQL takes it: 2025, 2025FP, 2025-Q3, 2025-09."""
+        if self.kind == "fp":
+            return f"{self.year}FP"
         if self.kind == "quarter":
             return f"{self.year}-Q{self.part}"
         if self.kind == "month":
@@ -48,8 +54,8 @@ def choose_period(fields: Mapping[str, str], today: dt.date) -> PeriodChoice:
     if not (year_text.isascii() and year_text.isdigit() and len(year_text) == 4):
         raise BadPeriod(f"year: {year_text!r} is not a year of four digits")
     year = int(year_text)
-    if kind == "year":
-        return PeriodChoice(year, "year", 0)
+    if kind in WHOLE_YEARS:
+        return PeriodChoice(year, "fp" if kind == "fp" else "year", 0)
     if kind == "quarter":
         return PeriodChoice(year, "quarter", _part(fields, "quarter", 4))
     if kind == "month":
@@ -58,8 +64,9 @@ def choose_period(fields: Mapping[str, str], today: dt.date) -> PeriodChoice:
 
 
 def choose_month(fields: Mapping[str, str], today: dt.date) -> PeriodChoice:
-    """The month the fields name; a quarter's or a year's last month for those (its
-    quarter's and year's values are entered then); the last month before today without."""
+    """The month the fields name; a quarter's or a calendar year's last month for those
+    (its quarter's and year's values are entered then), a statistical year's December;
+    the last month before today without."""
     if "year" not in fields:
         last = today.replace(day=1) - dt.timedelta(days=1)
         return PeriodChoice(last.year, "month", last.month)
@@ -67,6 +74,27 @@ def choose_month(fields: Mapping[str, str], today: dt.date) -> PeriodChoice:
     if chosen.kind == "month":
         return chosen
     return PeriodChoice(chosen.year, "month", chosen.part * 3 if chosen.kind == "quarter" else 12)
+
+
+def choose_year(fields: Mapping[str, str], today: dt.date) -> PeriodChoice:
+    """The calendar or statistical year the fields name (a quarter's or a month's year for
+    those); the last whole year without."""
+    chosen = choose_period(fields, today)
+    return chosen if chosen.kind in WHOLE_YEARS else PeriodChoice(chosen.year, "year", 0)
+
+
+def choose_recent(fields: Mapping[str, str], today: dt.date) -> PeriodChoice:
+    """The period the fields name; the last month before today without (what is followed
+    up is this month's)."""
+    return choose_period(fields, today) if "year" in fields else choose_month(fields, today)
+
+
+def chart_months(period: PeriodChoice, year_starts: int) -> tuple[str, str]:
+    """The first and last month of the twelve a chart of the period draws: its calendar
+    year, or for a statistical year, its own twelve months."""
+    if period.kind != "fp" or year_starts == 1:
+        return f"{period.year}-01", f"{period.year}-12"
+    return f"{period.year - 1}-{year_starts:02d}", f"{period.year}-{year_starts - 1:02d}"
 
 
 def years_offered(today: dt.date) -> list[int]:

@@ -22,6 +22,7 @@ from quhua.console import reporting as followed
 from quhua.console.admin_pages import AdminPages
 from quhua.console.cycle_pages import CyclePages
 from quhua.console.gateway import Gateway
+from quhua.console.insight_pages import InsightPages
 from quhua.console.pages import app_root, render
 from quhua.console.period_choice import PeriodChoice
 from quhua.console.screen import (
@@ -47,6 +48,7 @@ def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) 
     console = Console(door, authenticator, SessionCookies(secret))
     cycle = CyclePages(console.cookies, console.csrf_refused)
     administration = AdminPages(console.cookies, console.csrf_refused)
+    insight = InsightPages(console.cookies, console.csrf_refused)
     return [
         Route("/", console.as_viewer(console.home), methods=["GET"]),
         Route("/console/sign-in", console.as_viewer(console.sign_in), methods=["POST"]),
@@ -62,6 +64,8 @@ def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) 
             console.as_viewer(administration.tokens),
             methods=["GET", "POST"],
         ),
+        Route("/console/assessment", console.as_viewer(insight.assessment), methods=["GET"]),
+        Route("/console/quality", console.as_viewer(insight.quality), methods=["GET"]),
         Route("/console/upload", console.as_viewer(cycle.upload), methods=["POST"]),
         Route("/console/approval", console.as_viewer(cycle.approval), methods=["GET", "POST"]),
     ]
@@ -187,6 +191,8 @@ class Console:
             columns=columns,
             series_name=names.get(indicator, indicator),
             order=order,
+            year_starts=viewer.year_starts,
+            sized=screens.SIZE_ELEMENT in viewer.elements,
         )
         return show(
             request,

@@ -16,7 +16,13 @@ from core.errors import ErrorCode
 from quhua.console import dashboard as screens
 from quhua.console.gateway import Gateway, Problem
 from quhua.console.pages import app_root, render
-from quhua.console.period_choice import BadPeriod, PeriodChoice, choose_period, years_offered
+from quhua.console.period_choice import (
+    WHOLE_YEARS,
+    BadPeriod,
+    PeriodChoice,
+    choose_period,
+    years_offered,
+)
 from quhua.console.session_cookie import ConsoleSession, SessionCookies
 from quhua.http_door import STATUS
 from resolvers.context import Context
@@ -126,7 +132,7 @@ def period_query(period: PeriodChoice, indicator: str | None, **more: str) -> st
     fields = {"year": str(period.year), "kind": period.kind}
     if indicator is not None:
         fields["indicator"] = indicator
-    if period.kind != "year":
+    if period.kind not in WHOLE_YEARS:
         fields[period.kind] = str(period.part)
     return urlencode({**fields, **more})
 

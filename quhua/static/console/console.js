@@ -61,3 +61,61 @@ function drawCharts() {
 }
 
 document.addEventListener("DOMContentLoaded", drawCharts);
+
+// Each treemap draws the JSON its data-treemap names: areas by population, colours from
+// light to dark by the figure (grey without one), a click opening the unit's dashboard.
+function drawTreemaps() {
+  for (const element of document.querySelectorAll("[data-treemap]")) {
+    const source = document.getElementById(element.dataset.treemap);
+    if (!source || !window.echarts) {
+      continue;
+    }
+    const map = JSON.parse(source.textContent);
+    const figures = map.nodes.map((node) => node.figure).filter((value) => value !== null);
+    const low = Math.min(...figures);
+    const high = Math.max(...figures);
+    const shade = (value) => {
+      if (value === null) {
+        return "#d9e2ec";
+      }
+      const share = high > low ? (value - low) / (high - low) : 0.5;
+      // From the console's pale red to its deep red.
+      const mix = (from, to) => Math.round(from + (to - from) * share);
+      return `rgb(${mix(254, 145)}, ${mix(205, 32)}, ${mix(202, 24)})`;
+    };
+    const plot = window.echarts.init(element, null, { renderer: "svg" });
+    plot.setOption({
+      animation: false,
+      title: { text: map.title, left: "center", textStyle: { fontSize: 14 } },
+      tooltip: {
+        formatter: (info) =>
+          `${info.name}<br>${map.sizeLabel}: ${info.data.size.toLocaleString()}<br>` +
+          `${map.figureLabel}: ${info.data.figure === null ? map.noFigure : info.data.figure.toFixed(2)}`,
+      },
+      series: [
+        {
+          type: "treemap",
+          top: 36,
+          bottom: 8,
+          roam: false,
+          breadcrumb: { show: false },
+          nodeClick: map.link ? "link" : false,
+          label: { show: true, formatter: "{b}" },
+          data: map.nodes.map((node) => ({
+            name: node.name,
+            value: node.size,
+            size: node.size,
+            figure: node.figure,
+            link: map.link ? map.link[0] + node.code + map.link[1] : undefined,
+            target: "self",
+            itemStyle: { color: shade(node.figure) },
+          })),
+        },
+      ],
+    });
+    element.dataset.drawn = "true";
+    window.addEventListener("resize", () => plot.resize());
+  }
+}
+
+document.addEventListener("DOMContentLoaded", drawTreemaps);
