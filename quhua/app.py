@@ -22,6 +22,7 @@ from core.db.engine import async_engine
 from core.db.replicas import ReadReplicas
 from core.db.routed_session import RoutedSession
 from core.db.statement_spans import trace_statements
+from quhua.console.boundaries import load_boundaries
 from quhua.console.routes import console_routes
 from quhua.console.secret import console_secret
 from quhua.database_outage import DatabaseOutage
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         replicas=replicas,
     )
     door = HttpDoor(sessions, authenticator, replicas)
+    # Checked now: a wrong boundary file stops the start, saying what is wrong in it.
+    boundaries = load_boundaries(settings.boundaries) if settings.boundaries else None
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -97,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             # The console: the sign-in page, or the viewer's dashboard.
-            *console_routes(door, authenticator, console_secret(settings)),
+            *console_routes(door, authenticator, console_secret(settings), boundaries),
             Route("/healthz", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             # Subscriptions (graphql-transport-ws).

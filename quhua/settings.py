@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="Automatic persisted queries each process remembers by hash; the least "
         "recently used go first (their clients send them again).",
     )
+    boundaries: Path | None = Field(
+        default=None,
+        description="A GeoJSON FeatureCollection of division boundaries (each feature's "
+        "properties.code a division code) for the console's map; none is shipped, since "
+        "public maps of China need an approval number. No map when unset.",
+    )
     allowed_operations: Path | None = Field(
         default=None,
         description="Allow-list mode: only the operations of this file (a JSON map of sha256 "

@@ -72,10 +72,12 @@ def browser_session(
         context.close()
 
 
-def served(world: dict[str, str], folder: Path) -> AbstractContextManager[Server]:
-    """`quhua serve` over the world's database, in a process of its own."""
-    env = {"QUHUA_DATABASE_URL": world["url"], "QUHUA_DATA_DIR": str(folder)}
-    return quhua_server("serve", folder=folder, env=env)
+def served(
+    world: dict[str, str], folder: Path, env: dict[str, str] | None = None
+) -> AbstractContextManager[Server]:
+    """`quhua serve` over the world's database (and more settings), in a process of its own."""
+    settings = {"QUHUA_DATABASE_URL": world["url"], "QUHUA_DATA_DIR": str(folder), **(env or {})}
+    return quhua_server("serve", folder=folder, env=settings)
 
 
 def backend_of(world: dict[str, str]) -> str:

@@ -116,6 +116,8 @@ class Dashboard:
     # Links down the tree: the rows, unless the rows are the unit itself (a village).
     rows_link: bool
     chart: dict[str, Any]
+    # The chart's indicator for each row, as the map colours the units.
+    figures: list[dict[str, Any]]
     # The treemap: one node per row with a size (its population) and its figure.
     treemap: dict[str, Any]
     problem: Problem | None
@@ -183,6 +185,7 @@ async def dashboard(
     )
     grid = answer.data.get("grid") or {}
     rows = _rows(grid)
+    figures = _figures(rows, grid, indicator)
     return Dashboard(
         unit=answer.data.get("unit"),
         columns=[
@@ -192,7 +195,8 @@ async def dashboard(
         total=int(grid.get("totalCount") or 0),
         rows_link=len(code) != Level.VILLAGE.code_length,
         chart=_chart(answer, indicator, series_name, (this, last), int(first[5:])),
-        treemap=_treemap(answer, rows, grid, indicator, series_name),
+        figures=figures,
+        treemap=_treemap(answer, figures, indicator, series_name),
         problem=_first_problem(answer),
     )
 
@@ -244,29 +248,27 @@ def _chart(
     }
 
 
+def _figures(rows: list[Row], grid: dict[str, Any], indicator: str) -> list[dict[str, Any]]:
+    """Each row's code, name and figure of the indicator (None when the grid lacks it)."""
+    codes = [column["code"] for column in grid.get("columns") or []]
+    at = codes.index(indicator) if indicator in codes else None
+    return [
+        {"code": row.code, "name": row.name, "figure": None if at is None else row.cells[at].value}
+        for row in rows
+    ]
+
+
 def _treemap(
-    answer: Answer, rows: list[Row], grid: dict[str, Any], indicator: str, name: str
+    answer: Answer, figures: list[dict[str, Any]], indicator: str, name: str
 ) -> dict[str, Any]:
     """What the page's script hands ECharts for the treemap: each row's population as its
     area, the indicator's figure as its colour (none: grey). Rows without a population
     have no area and are left out."""
     found = answer.data.get("sizes") or {}
     columns = found.get("columns") or []
-    sizes = dict(
-        zip(found.get("codes") or [], columns[0]["values"] if columns else [], strict=False)
-    )
-    codes = [column["code"] for column in grid.get("columns") or []]
-    at = codes.index(indicator) if indicator in codes else None
-    nodes = [
-        {
-            "name": row.name,
-            "code": row.code,
-            "size": sizes[row.code],
-            "figure": None if at is None else row.cells[at].value,
-        }
-        for row in rows
-        if sizes.get(row.code)
-    ]
+    values = columns[0]["values"] if columns else []
+    sizes = dict(zip(found.get("codes") or [], values, strict=False))
+    nodes = [{**row, "size": sizes[row["code"]]} for row in figures if sizes.get(row["code"])]
     return {"indicator": indicator, "name": name, "nodes": nodes}
 
 

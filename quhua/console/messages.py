@@ -70,6 +70,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "has no figure. Click a block to open its unit.",
     ),
     "population": ("常住人口", "Population"),
+    "map": ("地图", "Map"),
     "indicator": ("指标", "Indicator"),
     "this_year": ("{year}年", "{year}"),
     "fp_year": ("{year} 统计年度", "statistical year {year}"),

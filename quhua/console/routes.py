@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from authz.authentication import Authenticator
@@ -20,6 +20,7 @@ from core.errors import Unauthenticated
 from quhua.console import dashboard as screens
 from quhua.console import reporting as followed
 from quhua.console.admin_pages import AdminPages
+from quhua.console.boundaries import Boundaries
 from quhua.console.cycle_pages import CyclePages
 from quhua.console.gateway import Gateway
 from quhua.console.insight_pages import InsightPages
@@ -32,6 +33,7 @@ from quhua.console.screen import (
     label_of,
     period_query,
     show,
+    signed_in,
     status_of,
 )
 from quhua.console.session_cookie import COOKIE, ConsoleSession, SessionCookies
@@ -44,8 +46,13 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 Handler = Callable[[Request, Context], Awaitable[Response]]
 
 
-def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) -> list[BaseRoute]:
-    console = Console(door, authenticator, SessionCookies(secret))
+def console_routes(
+    door: HttpDoor,
+    authenticator: Authenticator,
+    secret: bytes,
+    boundaries: Boundaries | None = None,
+) -> list[BaseRoute]:
+    console = Console(door, authenticator, SessionCookies(secret), boundaries)
     cycle = CyclePages(console.cookies, console.csrf_refused)
     administration = AdminPages(console.cookies, console.csrf_refused)
     insight = InsightPages(console.cookies, console.csrf_refused)
@@ -54,6 +61,7 @@ def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) 
         Route("/console/sign-in", console.as_viewer(console.sign_in), methods=["POST"]),
         Route("/console/sign-out", console.sign_out, methods=["POST"]),
         Route("/console/search", console.as_viewer(console.search), methods=["GET"]),
+        Route("/console/boundaries", console.as_viewer(console.boundaries), methods=["GET"]),
         Route("/console/reporting", console.as_viewer(console.reporting), methods=["GET"]),
         Route("/console/export/aggregates", console.as_viewer(console.download), methods=["GET"]),
         Route("/console/entry", console.as_viewer(cycle.entry), methods=["GET", "POST"]),
@@ -73,8 +81,13 @@ def console_routes(door: HttpDoor, authenticator: Authenticator, secret: bytes) 
 
 class Console:
     def __init__(
-        self, door: HttpDoor, authenticator: Authenticator, cookies: SessionCookies
+        self,
+        door: HttpDoor,
+        authenticator: Authenticator,
+        cookies: SessionCookies,
+        boundaries: Boundaries | None,
     ) -> None:
+        self._boundaries = boundaries
         self._door = door
         self._authenticator = authenticator
         self.cookies = cookies
@@ -204,6 +217,7 @@ class Console:
             indicator=indicator,
             order=order,
             keep=period_query(period, indicator),
+            map_query=self._map_query(code, level),
             sorted_by=_sort_links(period, indicator, code, order, columns),
             download=_download_query(code, level, period, columns),
         )
@@ -242,6 +256,26 @@ class Console:
             keep=period_query(period, None, level=level.value),
             dashboard_keep=period_query(period, None),
         )
+
+    def _map_query(self, code: str, level: Level) -> str | None:
+        """Where the dashboard's map fetches its shapes, when there are any to draw."""
+        if self._boundaries is None or not self._boundaries.under(code, level):
+            return None
+        return urlencode({"under": code, "level": level.value})
+
+    async def boundaries(self, request: Request, context: Context) -> Response:
+        """The boundaries of a level's units inside a unit, as GeoJSON, for the map."""
+        if signed_in(request, context) is None:
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        code = request.query_params.get("under", "")
+        asked = request.query_params.get("level", "")
+        level = next((each for each in Level if each.value == asked), None)
+        if self._boundaries is None or level is None:
+            return JSONResponse({"error": "no boundaries for that"}, status_code=404)
+        collection = {"type": "FeatureCollection", "features": self._boundaries.under(code, level)}
+        # The same shapes for everyone, changed only by a restart with another file.
+        headers = {"Cache-Control": "private, max-age=3600"}
+        return JSONResponse(collection, headers=headers)
 
     async def download(self, request: Request, context: Context) -> Response:
         """The aggregates export (`GET /export/aggregates`, its parameters and checks) as

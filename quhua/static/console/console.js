@@ -27,15 +27,21 @@ document.addEventListener("change", (event) => {
   }
 });
 
+// Calls draw(element, data) for each element whose data-<kind> attribute names the
+// script element holding the JSON it draws (once ECharts has loaded).
+function eachDrawing(kind, draw) {
+  for (const element of document.querySelectorAll(`[data-${kind}]`)) {
+    const source = document.getElementById(element.dataset[kind]);
+    if (source && window.echarts) {
+      draw(element, JSON.parse(source.textContent));
+    }
+  }
+}
+
 // Each chart draws the JSON of the script element its data-chart names: this year's
 // line against last year's, month by month.
 function drawCharts() {
-  for (const element of document.querySelectorAll("[data-chart]")) {
-    const source = document.getElementById(element.dataset.chart);
-    if (!source || !window.echarts) {
-      continue;
-    }
-    const chart = JSON.parse(source.textContent);
+  eachDrawing("chart", (element, chart) => {
     const plot = window.echarts.init(element, null, { renderer: "svg" });
     plot.setOption({
       animation: false,
@@ -57,7 +63,7 @@ function drawCharts() {
     });
     element.dataset.drawn = "true";
     window.addEventListener("resize", () => plot.resize());
-  }
+  });
 }
 
 document.addEventListener("DOMContentLoaded", drawCharts);
@@ -65,12 +71,7 @@ document.addEventListener("DOMContentLoaded", drawCharts);
 // Each treemap draws the JSON its data-treemap names: areas by population, colours from
 // light to dark by the figure (grey without one), a click opening the unit's dashboard.
 function drawTreemaps() {
-  for (const element of document.querySelectorAll("[data-treemap]")) {
-    const source = document.getElementById(element.dataset.treemap);
-    if (!source || !window.echarts) {
-      continue;
-    }
-    const map = JSON.parse(source.textContent);
+  eachDrawing("treemap", (element, map) => {
     const figures = map.nodes.map((node) => node.figure).filter((value) => value !== null);
     const low = Math.min(...figures);
     const high = Math.max(...figures);
@@ -100,7 +101,7 @@ function drawTreemaps() {
           roam: false,
           breadcrumb: { show: false },
           nodeClick: map.link ? "link" : false,
-          label: { show: true, formatter: "{b}" },
+          label: { show: true, formatter: "{b}", color: "#1f2933" },
           data: map.nodes.map((node) => ({
             name: node.name,
             value: node.size,
@@ -115,7 +116,65 @@ function drawTreemaps() {
     });
     element.dataset.drawn = "true";
     window.addEventListener("resize", () => plot.resize());
-  }
+  });
 }
 
 document.addEventListener("DOMContentLoaded", drawTreemaps);
+
+// Each map fetches the boundaries its data-map's JSON names (from this app), registers
+// them under its key, and colours each unit by its figure; a click opens the unit.
+function drawMaps() {
+  eachDrawing("map", (element, map) => {
+    fetch(map.source, { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((shapes) => {
+        window.echarts.registerMap(map.key, shapes);
+        const figures = map.nodes.map((node) => node.figure).filter((value) => value !== null);
+        const plot = window.echarts.init(element, null, { renderer: "svg" });
+        plot.setOption({
+          animation: false,
+          title: { text: map.title, left: "center", textStyle: { fontSize: 14 } },
+          tooltip: {
+            formatter: (info) =>
+              `${info.data ? info.data.unitName : info.name}: ` +
+              `${info.data && info.data.value !== null ? info.data.value.toFixed(2) : map.noFigure}`,
+          },
+          visualMap: {
+            min: figures.length ? Math.min(...figures) : 0,
+            max: figures.length ? Math.max(...figures) : 1,
+            calculable: true,
+            left: 8,
+            bottom: 8,
+            inRange: { color: ["#fecdca", "#912018"] },
+          },
+          series: [
+            {
+              type: "map",
+              map: map.key,
+              nameProperty: "code",
+              roam: false,
+              label: { show: false },
+              itemStyle: { areaColor: "#d9e2ec", borderColor: "#ffffff" },
+              data: map.nodes.map((node) => ({
+                name: node.code,
+                unitName: node.name,
+                value: node.figure,
+              })),
+            },
+          ],
+        });
+        if (map.link) {
+          plot.on("click", (info) => {
+            window.location.assign(map.link[0] + info.name + map.link[1]);
+          });
+        }
+        element.dataset.drawn = "true";
+        window.addEventListener("resize", () => plot.resize());
+      })
+      .catch((status) => {
+        element.dataset.failed = String(status);
+      });
+  });
+}
+
+document.addEventListener("DOMContentLoaded", drawMaps);
