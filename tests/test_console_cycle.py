@@ -511,3 +511,52 @@ def test_an_uploaded_file_imports_whole_or_lists_every_bad_line(
         files={"file": ("values.csv", bad.encode(), "text/csv")},
     )
     assert no_csrf.status_code == 403
+
+
+def test_the_audit_trail_pages_through_graphqls(
+    world: dict[str, str], api: TestClient, person: Callable[[str], TestClient]
+) -> None:
+    rows = [
+        {
+            "jurisdiction": VILLAGE,
+            "element": element,
+            "period": f"2023-{month:02d}",
+            "value": 1,
+            "disaggregation": combo,
+        }
+        for month in range(1, 13)
+        for element, combo in (
+            *(
+                ("births", f"sex={sex};parity={parity}")
+                for sex in ("male", "female")
+                for parity in ("1", "2", "3plus")
+            ),
+            ("deaths", ""),
+            ("population", "sex=male"),
+            ("population", "sex=female"),
+        )
+    ]
+    assert len(rows) == 108
+    assert data_of(api, SUBMIT, rows=rows)["submitValues"]["ok"]
+    client = person("village")
+    first = client.get(f"/console/audit?unit={VILLAGE}&year=2023&kind=year")
+    assert first.status_code == 200, first.text
+    shown = re.findall(r'<tr data-element="(\w+)">', first.text)
+    assert len(shown) == 100
+    following = re.search(r'href="(/console/audit\?[^"]+)" data-testid="next-page"', first.text)
+    assert following, "a next page"
+    second = client.get(html.unescape(following[1]))
+    assert len(re.findall(r'<tr data-element="(\w+)">', second.text)) == 8
+    assert 'data-testid="next-page"' not in second.text
+    trail = data_of(
+        api,
+        """query($code: String!) { jurisdiction(code: $code) {
+          auditTrail(period: "2023", first: 200) { totalCount edges { node { element } } } } }""",
+        code=VILLAGE,
+    )["jurisdiction"]["auditTrail"]
+    assert trail["totalCount"] == 108
+    assert shown + re.findall(r'<tr data-element="(\w+)">', second.text) == [
+        edge["node"]["element"] for edge in trail["edges"]
+    ]
+    assert "共 108 次修改" in first.text
+    assert client.get(f"/console/audit?unit={NEIGHBOUR}").status_code == 403

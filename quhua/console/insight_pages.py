@@ -1,15 +1,18 @@
 """The screens that follow figures up: assessment grades and ranking
-(`/console/assessment`), outliers and validation violations (`/console/quality`)."""
+(`/console/assessment`), outliers and validation violations (`/console/quality`), and a
+unit's value audit trail (`/console/audit`)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from quhua.console import follow_up
+from quhua.console import audit_trail, follow_up
 from quhua.console.dashboard import grid_level
 from quhua.console.pages import render
-from quhua.console.period_choice import choose_recent, choose_year
+from quhua.console.period_choice import choose_period, choose_recent, choose_year
 from quhua.console.screen import Begun, Chooser, FormPages, begin, period_query, show
 from resolvers.context import Context
 
@@ -53,6 +56,35 @@ class InsightPages(FormPages):
             board.problem,
             board=board,
             keep=period_query(period, None),
+        )
+
+    async def audit(self, request: Request, context: Context) -> Response:
+        """A unit's changes to its values, of a period (every period by default), newest
+        first, a page at a time."""
+        begun = await self._year_or_period(request, context, choose_period)
+        if isinstance(begun, Response):
+            return begun
+        gateway, _, _, code, period, _ = begun
+        params = request.query_params
+        every = "year" not in params
+        board = await audit_trail.trail(
+            gateway, code, None if every else period.period, params.get("after") or None
+        )
+        keep = "" if every else period_query(period, None)
+        following = None
+        if board.next_page is not None:
+            following = "&".join(
+                filter(None, (urlencode({"unit": code, "after": board.next_page}), keep))
+            )
+        return show(
+            request,
+            "audit.html",
+            begun,
+            board.problem,
+            board=board,
+            every=every,
+            keep=keep,
+            next_query=following,
         )
 
     async def _year_or_period(

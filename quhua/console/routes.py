@@ -74,6 +74,7 @@ def console_routes(
         ),
         Route("/console/assessment", console.as_viewer(insight.assessment), methods=["GET"]),
         Route("/console/quality", console.as_viewer(insight.quality), methods=["GET"]),
+        Route("/console/audit", console.as_viewer(insight.audit), methods=["GET"]),
         Route("/console/upload", console.as_viewer(cycle.upload), methods=["POST"]),
         Route("/console/approval", console.as_viewer(cycle.approval), methods=["GET", "POST"]),
     ]
