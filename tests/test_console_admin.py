@@ -219,6 +219,89 @@ def test_grant_a_role_and_revoke_a_token_in_a_browser(
         tokens.locator("button").click()
         expect(page.locator('[data-testid="done"]')).to_be_visible()
         page.screenshot(path=str(SCREENSHOTS / f"console-tokens-{backend}.png"), full_page=True)
+        page.click("nav >> text=角色")
+        expect(page.locator('[data-testid="roles"] tr[data-role="reporter"]')).to_have_count(1)
+        page.screenshot(path=str(SCREENSHOTS / f"console-roles-{backend}.png"), full_page=True)
     with client_for(world["url"], secret) as holder:
         assert holder.post("/graphql", json={"query": ME}).status_code == 401
     assert problems == []
+
+
+ROLES = """{ roles(retired: true) { code nameZh actions includes retiredAt } }"""
+
+
+def test_an_administrator_defines_changes_and_retires_a_role(
+    world: dict[str, str], person: Callable[[str], TestClient]
+) -> None:
+    province = person("admin")
+    url = "/console/admin/roles"
+    page = province.get(url)
+    assert page.status_code == 200, page.text
+    assert 'data-role="reporter"' in page.text, "the built-in roles are listed"
+    defined = province.post(
+        url,
+        data={
+            "act": "define",
+            "code": "stats_clerk",
+            "nameZh": "统计员",
+            "nameEn": "Statistics clerk",
+            "jurisdiction": "64",
+            "actions": ["READ_TREE", "READ_VALUES"],
+            "includes": [],
+            "reason": "新岗位",
+            "csrf": csrf_of(page.text),
+        },
+    )
+    assert defined.status_code == 200, defined.text
+    assert 'data-testid="done"' in defined.text
+    with client_for(world["url"], world["admin"]) as api:
+        role = next(r for r in data_of(api, ROLES)["roles"] if r["code"] == "stats_clerk")
+        assert role["nameZh"] == "统计员"
+        assert sorted(role["actions"]) == ["READ_TREE", "READ_VALUES"]
+    changed = province.post(
+        url,
+        data={
+            "act": "update",
+            "code": "stats_clerk",
+            "nameZh": "统计员",
+            "nameEn": "Statistics clerk",
+            "actions": ["READ_TREE", "READ_VALUES", "READ_AUDIT"],
+            "includes": ["aggregate_reader"],
+            "reason": "查看修改记录",
+            "csrf": csrf_of(defined.text),
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    with client_for(world["url"], world["admin"]) as api:
+        role = next(r for r in data_of(api, ROLES)["roles"] if r["code"] == "stats_clerk")
+        assert sorted(role["actions"]) == ["READ_AUDIT", "READ_TREE", "READ_VALUES"]
+        assert role["includes"] == ["aggregate_reader"]
+    no_reason = post(province, url, act="retire", code="stats_clerk", reason="")
+    assert no_reason.status_code == 400
+    retired = post(province, url, act="retire", code="stats_clerk", reason="岗位撤销")
+    assert retired.status_code == 200, retired.text
+    assert 'class="revoked"' in retired.text
+    with client_for(world["url"], world["admin"]) as api:
+        role = next(r for r in data_of(api, ROLES)["roles"] if r["code"] == "stats_clerk")
+        assert role["retiredAt"] is not None
+
+
+def test_a_county_administrator_cannot_define_a_provinces_role(
+    world: dict[str, str], person: Callable[[str], TestClient]
+) -> None:
+    county = person("county_admin")
+    refused = post(
+        county,
+        "/console/admin/roles",
+        act="define",
+        code="super_clerk",
+        nameZh="超级",
+        nameEn="Super",
+        jurisdiction="64",
+        actions="MANAGE_ROLES",
+        reason="试试",
+    )
+    assert refused.status_code == 400
+    assert 'data-testid="refusal"' in refused.text
+    with client_for(world["url"], world["admin"]) as api:
+        assert "super_clerk" not in {r["code"] for r in data_of(api, ROLES)["roles"]}

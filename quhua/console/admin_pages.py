@@ -1,7 +1,8 @@
 """The administration screens: grants and the policy audit (`/console/admin`), a subject's
-tokens (`/console/admin/tokens`). What they list and change is what the schema lets the
-viewer list and change (units they administer); a refused act says the schema's reason.
-A POST without the session's CSRF token is refused with 403 before anything is read."""
+tokens (`/console/admin/tokens`), roles (`/console/admin/roles`). What they list and change
+is what the schema lets the viewer list and change (units they administer); a refused act
+says the schema's reason. A POST without the session's CSRF token is refused with 403
+before anything is read."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from quhua.console import admin
+from quhua.console import admin, roles_admin
 from quhua.console import dashboard as screens
 from quhua.console.gateway import Gateway
 from quhua.console.messages import language, translator
@@ -79,6 +80,35 @@ class AdminPages(FormPages):
             board=board,
             days=admin.TOKEN_DAYS,
             own=subject == viewer.name,
+            status=400 if refusal else None,
+        )
+
+    async def roles(self, request: Request, context: Context) -> Response:
+        """Every role the viewer can grant or hold, retired ones too (GET); one defined,
+        changed or retired (POST)."""
+        opened = await self._opened(request, context)
+        if isinstance(opened, Response):
+            return opened
+        session, form = opened
+        gateway = Gateway(context)
+        viewer = await screens.viewer(gateway)
+        done, refusal = None, None
+        if form is not None:
+            done, refusal = await roles_admin.act_on_role(
+                gateway, form, translator(language(request))
+            )
+        board = await roles_admin.roles(gateway)
+        board.done, board.refusal = done, refusal
+        province = next((unit["code"] for unit in viewer.units if len(unit["code"]) == 2), "")
+        return self._page(
+            request,
+            session,
+            "admin_roles.html",
+            gateway,
+            viewer,
+            board=board,
+            actions=roles_admin.ACTIONS,
+            province=province,
             status=400 if refusal else None,
         )
 

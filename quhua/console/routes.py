@@ -72,6 +72,11 @@ def console_routes(
             console.as_viewer(administration.tokens),
             methods=["GET", "POST"],
         ),
+        Route(
+            "/console/admin/roles",
+            console.as_viewer(administration.roles),
+            methods=["GET", "POST"],
+        ),
         Route("/console/assessment", console.as_viewer(insight.assessment), methods=["GET"]),
         Route("/console/quality", console.as_viewer(insight.quality), methods=["GET"]),
         Route("/console/audit", console.as_viewer(insight.audit), methods=["GET"]),
