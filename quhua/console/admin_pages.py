@@ -28,12 +28,10 @@ class AdminPages(FormPages):
     async def grants(self, request: Request, context: Context) -> Response:
         """Grants under a unit (or of a subject) and the policy audit (GET); a role granted
         or revoked (POST), then the listing as it now stands."""
-        opened = await self._opened(request, context)
-        if isinstance(opened, Response):
-            return opened
-        session, form = opened
-        gateway = Gateway(context)
-        viewer = await screens.viewer(gateway)
+        started = await self._started(request, context)
+        if isinstance(started, Response):
+            return started
+        session, form, gateway, viewer = started
         params = request.query_params
         under = params.get("under", "").strip() or None
         subject = params.get("subject", "").strip() or None
@@ -57,12 +55,10 @@ class AdminPages(FormPages):
     async def tokens(self, request: Request, context: Context) -> Response:
         """A subject's tokens, the viewer's own by default (GET); one created (shown once)
         or revoked (POST)."""
-        opened = await self._opened(request, context)
-        if isinstance(opened, Response):
-            return opened
-        session, form = opened
-        gateway = Gateway(context)
-        viewer = await screens.viewer(gateway)
+        started = await self._started(request, context)
+        if isinstance(started, Response):
+            return started
+        session, form, gateway, viewer = started
         subject = request.query_params.get("subject", "").strip() or viewer.name
         created, done, refusal = None, None, None
         if form is not None:
@@ -86,12 +82,10 @@ class AdminPages(FormPages):
     async def roles(self, request: Request, context: Context) -> Response:
         """Every role the viewer can grant or hold, retired ones too (GET); one defined,
         changed or retired (POST)."""
-        opened = await self._opened(request, context)
-        if isinstance(opened, Response):
-            return opened
-        session, form = opened
-        gateway = Gateway(context)
-        viewer = await screens.viewer(gateway)
+        started = await self._started(request, context)
+        if isinstance(started, Response):
+            return started
+        session, form, gateway, viewer = started
         done, refusal = None, None
         if form is not None:
             done, refusal = await roles_admin.act_on_role(
@@ -111,6 +105,17 @@ class AdminPages(FormPages):
             province=province,
             status=400 if refusal else None,
         )
+
+    async def _started(
+        self, request: Request, context: Context
+    ) -> tuple[ConsoleSession, FormData | None, Gateway, screens.Viewer] | Response:
+        """The session, the POST's form (CSRF checked), a gateway and the viewer; or where
+        the viewer is sent instead."""
+        opened = await self._opened(request, context)
+        if isinstance(opened, Response):
+            return opened
+        gateway = Gateway(context)
+        return (*opened, gateway, await screens.viewer(gateway))
 
     def _page(
         self,

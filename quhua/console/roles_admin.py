@@ -11,6 +11,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from quhua.console.gateway import Gateway, Problem
+from quhua.console.screen import field_of
 
 ROLES = """
 query ConsoleRoles {
@@ -73,30 +74,25 @@ async def act_on_role(
     gateway: Gateway, form: FormData, t: Callable[..., str]
 ) -> tuple[str | None, str | None]:
     """The definition, change or retirement the form asks for: what was done, or why not."""
-    act = _text(form, "act")
-    code = _text(form, "code")
+    act = field_of(form, "act")
+    code = field_of(form, "code")
     if act not in ACTS:
         return None, t("bad_act", act=act)
-    if not code or not _text(form, "reason"):
+    if not code or not field_of(form, "reason"):
         return None, t("fields_missing", fields=", ".join((t("role_code"), t("field_reason"))))
-    variables: dict[str, Any] = {"code": code, "reason": _text(form, "reason")}
+    variables: dict[str, Any] = {"code": code, "reason": field_of(form, "reason")}
     if act in ("define", "update"):
         actions = [a for a in form.getlist("actions") if isinstance(a, str) and a in ACTIONS]
         includes = [r for r in form.getlist("includes") if isinstance(r, str) and r]
         variables |= {
-            "nameZh": _text(form, "nameZh") or (None if act == "update" else ""),
-            "nameEn": _text(form, "nameEn") or (None if act == "update" else ""),
+            "nameZh": field_of(form, "nameZh") or (None if act == "update" else ""),
+            "nameEn": field_of(form, "nameEn") or (None if act == "update" else ""),
             "actions": actions,
             "includes": includes,
         }
     if act == "define":
-        variables["jurisdiction"] = _text(form, "jurisdiction")
+        variables["jurisdiction"] = field_of(form, "jurisdiction")
     answer = await gateway.run(ACTS[act], **variables)
     if answer.problems:
         return None, answer.problems[0].message
     return f"{t('done_role_' + act)}: {code}", None
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
