@@ -189,3 +189,18 @@ class PolicyAudit(Base):
     # A role change: the role as it was and as it became (JSON).
     before: Mapped[str | None] = mapped_column(Text, default=None)
     after: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class EndedSession(Base):
+    """A console session signed out before its cookie expired, by the SHA-256 of its nonce.
+
+    The cookie is the session, so a copy taken before sign-out would otherwise stay valid
+    until it expires: its row refuses it until then (`until`, the cookie's own end), and
+    is deleted after.
+    """
+
+    __tablename__ = "ended_sessions"
+    __table_args__ = (Index("ix_ended_sessions_until", "until"),)
+
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[dt.datetime] = mapped_column(UtcDateTime)

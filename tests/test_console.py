@@ -149,10 +149,17 @@ def test_sign_in_shows_the_dashboard_and_sign_out_ends_it(world: dict[str, str])
         assert cleared["value"] in {"", '""'}
         assert cleared["max-age"] == "0"
         assert 'action="/console/sign-in"' in client.get("/").text
-        # No table holds sessions: a copy of the cookie taken before sign-out stays valid
-        # until it expires or its token is revoked (test_a_revoked_token_ends_the_session).
+        # A copy of the cookie taken before sign-out is refused as well, though its
+        # token is still good, and its refusal hands out a visitor's session in its place.
         client.cookies.clear()
         client.cookies.set(COOKIE, session["value"])
+        copied = client.get("/")
+        assert copied.status_code == 401
+        assert MESSAGES["session_ended"][0] in copied.text
+        assert "宁夏回族自治区" not in copied.text
+        assert set_cookie_header(copied)["value"] != session["value"]
+        # The token signs in again, in a session of its own.
+        sign_in(client, world["admin"])
         assert "宁夏回族自治区" in client.get("/").text
 
 

@@ -4,10 +4,13 @@ Each page goes through the HTTP door (quhua/http_door.py) as the viewer: the ses
 cookie's token is handed to it as the Authorization header, so the console authenticates
 exactly as GraphQL does, and a revoked or expired token ends the console session too.
 Every POST carries the session's CSRF token; a missing or wrong one is refused with 403.
+Signing out ends the session for good: its nonce is recorded (authz.ended_sessions), so a
+copy of the cookie taken before is refused like a revoked token.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
@@ -16,6 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from authz.authentication import Authenticator
+from authz.ended_sessions import end_session, session_ended
 from core.errors import Unauthenticated
 from quhua.console import dashboard as screens
 from quhua.console import reporting as followed
@@ -36,7 +40,12 @@ from quhua.console.screen import (
     signed_in,
     status_of,
 )
-from quhua.console.session_cookie import COOKIE, ConsoleSession, SessionCookies
+from quhua.console.session_cookie import (
+    COOKIE,
+    MAX_AGE_SECONDS,
+    ConsoleSession,
+    SessionCookies,
+)
 from quhua.exports.routes import export_aggregates
 from quhua.http_door import HttpDoor
 from resolvers.context import Context
@@ -59,7 +68,7 @@ def console_routes(
     return [
         Route("/", console.as_viewer(console.home), methods=["GET"]),
         Route("/console/sign-in", console.as_viewer(console.sign_in), methods=["POST"]),
-        Route("/console/sign-out", console.sign_out, methods=["POST"]),
+        Route("/console/sign-out", console.as_viewer(console.sign_out), methods=["POST"]),
         Route("/console/search", console.as_viewer(console.search), methods=["GET"]),
         Route("/console/boundaries", console.as_viewer(console.boundaries), methods=["GET"]),
         Route("/console/reporting", console.as_viewer(console.reporting), methods=["GET"]),
@@ -100,7 +109,7 @@ class Console:
 
     def as_viewer(self, handler: Handler) -> Endpoint:
         """The handler behind the door, as the session's viewer (anonymous without one)."""
-        behind_door = self._door(handler)
+        behind_door = self._door(_unless_ended(handler))
 
         async def endpoint(request: Request) -> Response:
             session = self.cookies.read(request)
@@ -110,7 +119,8 @@ class Console:
             scope = {**request.scope, "headers": headers, SESSION: session}
             response = await behind_door(Request(scope, request.receive))
             if response.status_code == 401 and session is not None and session.signed_in:
-                # The door refused the session's token: revoked or expired since sign-in.
+                # The door refused the session's token (revoked or expired since sign-in),
+                # or the session was signed out.
                 return self._sign_in_page(request, None, message="session_ended", status=401)
             return response
 
@@ -142,11 +152,15 @@ class Console:
         self.cookies.store(response, request, self.cookies.new(token))
         return response
 
-    async def sign_out(self, request: Request) -> Response:
+    async def sign_out(self, request: Request, context: Context) -> Response:
         form = await request.form()
-        session = self.cookies.read(request)
+        session: ConsoleSession | None = request.scope[SESSION]
         if not self.cookies.csrf_ok(session, form.get("csrf")):
             return self.csrf_refused(request, session)
+        if session is not None and session.signed_in:
+            # Until the cookie's own end: no copy of it is accepted after this.
+            until = dt.datetime.fromtimestamp(session.issued_at + MAX_AGE_SECONDS, dt.UTC)
+            await end_session(context.session, session.nonce, until)
         response = RedirectResponse(f"{app_root(request)}/", status_code=303)
         response.delete_cookie(
             COOKIE,
@@ -359,3 +373,20 @@ def _sort_links(
         descending = not (order is not None and order.column == column and order.descending)
         links[column] = f"?unit={code}&{keep}&sort={column}&desc={int(descending)}"
     return links
+
+
+def _unless_ended(handler: Handler) -> Handler:
+    """The handler, for a session that was not signed out; a 401 for one that was."""
+
+    async def checked(request: Request, context: Context) -> Response:
+        session: ConsoleSession | None = request.scope[SESSION]
+        ended = (
+            session is not None
+            and session.signed_in
+            and await session_ended(context.session, session.nonce)
+        )
+        if ended:
+            return Response(status_code=401)
+        return await handler(request, context)
+
+    return checked
