@@ -186,6 +186,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "old_value": ("原值", "Old"),
     "new_value": ("新值", "New"),
     "not_a_number": ("“{text}”不是数字", "{text!r} is not a number"),
+    # Said at an input as it is typed, by the rules the API applies on save.
+    "typed_not_number": ("不是数字", "not a number"),
+    "typed_below_zero": ("不能小于 0", "cannot be below 0"),
+    "typed_not_whole": ("须为整数", "must be a whole number"),
+    "typed_too_precise": ("最多两位小数", "at most two decimals"),
     "changed_meanwhile": (
         "你打开页面后此项已被他人改为 {value}，请刷新后再删除。",
         "Someone changed this to {value} since you opened the page: reload before deleting.",

@@ -1,12 +1,13 @@
 """The console's session: an HMAC-signed cookie carrying the viewer's Quhua token.
 
 No table holds open console sessions: the cookie is the session (only ended ones are
-recorded, authz.ended_sessions, so that sign-out outlives a copied cookie). It carries a random nonce (the
-session's identity, which the CSRF token is bound to), the bearer token once signed in
-(None before), and when it was issued. It is HttpOnly (no script reads the token),
-SameSite=Strict and Secure over https. Signing keeps a visitor from forging a nonce whose
-CSRF token they could compute; the token itself is checked on every request by the same
-Authenticator as GraphQL's, so a revoked or expired token ends the session at once.
+recorded, authz.ended_sessions, so that sign-out outlives a copied cookie). It carries a
+random nonce (the session's identity, which the CSRF token is bound to), the bearer token
+once signed in (None before), and when it was issued. It is HttpOnly (no script reads the
+token), SameSite=Strict and Secure over https. Signing keeps a visitor from forging a
+nonce whose CSRF token they could compute; the token itself is checked on every request
+by the same Authenticator as GraphQL's, so a revoked or expired token ends the session at
+once.
 """
 
 from __future__ import annotations

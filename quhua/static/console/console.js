@@ -27,6 +27,46 @@ document.addEventListener("change", (event) => {
   }
 });
 
+// An entry form's input says what is wrong with its value as it is typed, by the rules
+// the API applies on save to one value (a number, not below 0, whole for counts, at most
+// two decimals for yuan); rules between values are checked on save. The form carries the
+// messages in the page's language.
+function typedProblem(input, messages) {
+  const validity = input.validity;
+  if (validity.badInput) {
+    return messages.notNumber;
+  }
+  if (validity.rangeUnderflow) {
+    return messages.belowZero;
+  }
+  if (validity.stepMismatch) {
+    return input.step === "1" ? messages.notWhole : messages.tooPrecise;
+  }
+  return "";
+}
+
+document.addEventListener("input", (event) => {
+  const input = event.target;
+  const form = input instanceof HTMLInputElement ? input.closest("form.entry") : null;
+  if (!form || input.type !== "number") {
+    return;
+  }
+  const problem = typedProblem(input, form.dataset);
+  let note = input.parentElement.querySelector(".error.typed");
+  if (problem && !note) {
+    note = document.createElement("span");
+    note.className = "error typed";
+    note.dataset.testid = "typed-error";
+    note.setAttribute("role", "alert");
+    input.after(note);
+  }
+  if (note) {
+    note.textContent = problem;
+    note.hidden = !problem;
+  }
+  input.setAttribute("aria-invalid", problem ? "true" : "false");
+});
+
 // Calls draw(element, data) for each element whose data-<kind> attribute names the
 // script element holding the JSON it draws (once ECharts has loaded).
 function eachDrawing(kind, draw) {
