@@ -41,6 +41,7 @@ from quhua.sso import oidc_verifier
 from quhua.telemetry import setup as telemetry
 from quhua.telemetry.middleware import RequestTelemetry
 from quhua.upload import import_routes
+from resolvers.feed.slots import SubscriptionSlots
 from schema.root import schema
 
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphiql=settings.graphiql,
         persisted=persisted_queries(settings),
         replicas=replicas,
+        subscription_slots=SubscriptionSlots(settings.subscriptions_per_caller),
     )
     door = HttpDoor(sessions, authenticator, replicas)
     # Checked now: a wrong boundary file stops the start, saying what is wrong in it.

@@ -52,6 +52,7 @@ from quhua.request_checks import (
 )
 from resolvers.context import Context
 from resolvers.feed.live import COMMITS
+from resolvers.feed.slots import SubscriptionSlots
 from schema.errors import format_error
 from schema.limits import introspection
 from schema.telemetry import count_errors
@@ -75,6 +76,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         graphiql: bool,
         persisted: PersistedQueries,
         replicas: ReadReplicas,
+        subscription_slots: SubscriptionSlots,
     ) -> None:
         super().__init__(
             schema,
@@ -87,6 +89,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
         self._authenticator = authenticator
         self._persisted = persisted
         self._replicas = replicas
+        self._subscription_slots = subscription_slots
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with self._sessions() as session:
@@ -137,6 +140,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
             context.socket = True
             context.authorization = request.scope[_AUTHORIZATION]
             context.page_context = lambda: self.page_context(context.authorization)
+            context.subscription_slots = self._subscription_slots
         return context
 
     @asynccontextmanager

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Callers whose buckets each process keeps; the least recently seen go first.",
     )
+    subscriptions_per_caller: int = Field(
+        default=10,
+        gt=0,
+        description="Subscriptions each caller (subject) may run at once in each worker "
+        "process, over all its sockets; one more is refused with RATE_LIMITED.",
+    )
     persisted_query_cache_size: int = Field(
         default=1_000,
         gt=0,

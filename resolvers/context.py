@@ -14,6 +14,7 @@ from authz.scope import scope_for
 from core.db.session import RequestSession
 from core.errors import Forbidden
 from indicators.catalogue_index import CatalogueIndex, catalogue_index
+from resolvers.feed.slots import SubscriptionSlots
 from resolvers.jurisdictions.loaders import JurisdictionLoaders
 from tenancy.models import Jurisdiction
 from tenancy.scope import Scope
@@ -38,6 +39,8 @@ class Context:
     page_context: Callable[[], AbstractAsyncContextManager[Context]] | None = field(
         default=None, repr=False
     )
+    # Over a WebSocket: the process's count of each caller's running subscriptions.
+    subscription_slots: SubscriptionSlots | None = field(default=None, repr=False)
     _tree: JurisdictionLoaders | None = field(default=None, repr=False)
     _catalogue: CatalogueIndex | None = field(default=None, repr=False)
     _catalogue_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)

@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -669,6 +670,61 @@ def test_a_subscription_stops_when_its_grant_is_taken_back(
         errors = answer["payload"] if answer["type"] == "error" else answer["payload"].get("errors")
         assert errors, answer
         assert errors[0]["extensions"]["code"] in {"FORBIDDEN", "UNAUTHENTICATED"}, answer
+
+
+def _subscribed(ws: Any, number: str, after: str) -> dict[str, Any]:
+    """Subscribe from the cursor and the first message for it: a page, or a refusal."""
+    variables = {"under": "6401", "after": after}
+    ws.send_json(
+        {"id": number, "type": "subscribe", "payload": {"query": LIVE, "variables": variables}}
+    )
+    answer: dict[str, Any] = ws.receive_json()
+    assert answer["id"] == number, answer
+    if answer["type"] == "next" and answer["payload"].get("errors"):
+        # A refusal in a result ends that subscription: its complete follows.
+        assert ws.receive_json() == {"id": number, "type": "complete"}
+    return answer
+
+
+def _code_of(answer: dict[str, Any]) -> str | None:
+    errors = answer["payload"] if answer["type"] == "error" else answer["payload"].get("errors")
+    return str(errors[0]["extensions"]["code"]) if errors else None
+
+
+def test_a_caller_runs_a_bounded_number_of_subscriptions(
+    yinchuan: tuple[str, TestClient, TestClient],
+) -> None:
+    url, admin, _ = yinchuan
+    token = issue_token(url, "many-sockets", "aggregate_reader", "6401")
+    other = issue_token(url, "another-reader", "aggregate_reader", "6401")
+    # Each subscription from before this commit gets a page at once: it is running.
+    head = data_of(admin, "{ feedHead }")["feedHead"]
+    assert data_of(admin, SUBMIT, rows=[births(VILLAGE, "2024-07", 2)])["submitValues"]["ok"]
+    socket = ["/graphql"]
+    protocol = ["graphql-transport-ws"]
+    with (
+        client_for(url, subscriptions_per_caller=2) as anonymous,
+        anonymous.websocket_connect(*socket, subprotocols=protocol) as first,
+        anonymous.websocket_connect(*socket, subprotocols=protocol) as second,
+        anonymous.websocket_connect(*socket, subprotocols=protocol) as others,
+    ):
+        for ws, who in ((first, token), (second, token), (others, other)):
+            _socket_init(ws, who)
+        assert _subscribed(first, "1", head)["type"] == "next"
+        assert _subscribed(first, "2", head)["type"] == "next"
+        # The limit holds over all the caller's sockets, and for no other caller.
+        refused = _subscribed(second, "3", head)
+        assert _code_of(refused) == "RATE_LIMITED", refused
+        assert "At most 2 subscriptions" in str(refused["payload"])
+        assert _subscribed(others, "1", head)["type"] == "next"
+        # Completing one frees its slot (the server ends it as the message arrives).
+        first.send_json({"id": "1", "type": "complete"})
+        for attempt in itertools.count(4):
+            answer = _subscribed(second, str(attempt), head)
+            if answer["type"] == "next":
+                break
+            assert _code_of(answer) == "RATE_LIMITED" and attempt < 50, answer
+            time.sleep(0.1)
 
 
 def test_a_renamed_unit_resets_the_feed(ningxia: tuple[str, TestClient], tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from indicators.feed.changes import moved_since
 from indicators.periods import PeriodType
@@ -76,32 +76,38 @@ async def follow(
 ) -> AsyncIterator[ChangesResult]:
     """Every page with a change or a reset, from the cursor (from now, without one), for as
     long as the subscriber stays. Checked as `changes` is, on every page, as the caller is
-    then: a token revoked or a grant taken back ends the subscription there."""
-    cursor = after
-    checked = False
-    while True:
-        async with _page(context) as page:
-            if cursor is None:
-                cursor = await feed_head(page)
-            found = None
-            # The first page checks the arguments and the caller; after it, a follower at
-            # the head reads the clock alone until it moves.
-            if not checked or await moved_since(page.session, cursor):
-                found = await changes(
-                    page,
-                    under=under,
-                    level=level,
-                    period_type=period_type,
-                    after=cursor,
-                    first=None,
-                    elements=elements,
-                    indicators=indicators,
-                )
-                checked = True
-        if found is not None:
-            if found.changes or found.resets:
-                yield found
-            cursor = found.end_cursor
-            if found.has_more:
-                continue
-        await COMMITS.wait(poll_seconds)
+    then: a token revoked or a grant taken back ends the subscription there. Over a socket,
+    it holds one of the caller's subscription slots while it runs."""
+    slots = context.subscription_slots
+    principal = context.principal
+    # Without a caller the first page refuses (UNAUTHENTICATED) before anything runs.
+    held = slots.taken(principal.subject_id) if slots and principal else nullcontext()
+    with held:
+        cursor = after
+        checked = False
+        while True:
+            async with _page(context) as page:
+                if cursor is None:
+                    cursor = await feed_head(page)
+                found = None
+                # The first page checks the arguments and the caller; after it, a follower at
+                # the head reads the clock alone until it moves.
+                if not checked or await moved_since(page.session, cursor):
+                    found = await changes(
+                        page,
+                        under=under,
+                        level=level,
+                        period_type=period_type,
+                        after=cursor,
+                        first=None,
+                        elements=elements,
+                        indicators=indicators,
+                    )
+                    checked = True
+            if found is not None:
+                if found.changes or found.resets:
+                    yield found
+                cursor = found.end_cursor
+                if found.has_more:
+                    continue
+            await COMMITS.wait(poll_seconds)
