@@ -18,7 +18,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
+from starlette.status import WS_1008_POLICY_VIOLATION
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from authz.tokens import bearer_credential
 from core.errors import ErrorCode
@@ -82,21 +84,16 @@ class RateLimit:
         self.buckets = buckets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(LIMITED_PREFIXES):
+        limited = scope["type"] in {"http", "websocket"}
+        if not limited or not scope["path"].startswith(LIMITED_PREFIXES):
             await self.app(scope, receive, send)
             return
-        address = _address(scope)
         credential = _credential(scope)
-        if credential is None:
-            waiting = self.buckets.wait(address)
-        else:
-            # A credential not seen yet pays at its address too, before it gets a bucket.
-            waiting = 0.0 if credential in self.buckets else self.buckets.wait(address)
-            waiting = waiting or self.buckets.wait(credential)
+        waiting = self._waiting(_address(scope), credential)
         if waiting:
             await self._refuse(waiting, scope, receive, send)
             return
-        if credential is None:
+        if credential is None or scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
         key = credential
@@ -107,6 +104,18 @@ class RateLimit:
             await send(message)
 
         await self.app(scope, receive, sending)
+
+    def _waiting(self, address: str, credential: str | None) -> float:
+        """0 when the request may go on (taken from its buckets); else seconds to wait.
+
+        A WebSocket's opening handshake counts as a request: a socket's subscriptions are
+        bounded apart (SubscriptionSlots), its opening is what a caller could repeat.
+        """
+        if credential is None:
+            return self.buckets.wait(address)
+        # A credential not seen yet pays at its address too, before it gets a bucket.
+        waiting = 0.0 if credential in self.buckets else self.buckets.wait(address)
+        return waiting or self.buckets.wait(credential)
 
     async def _refuse(self, waiting: float, scope: Scope, receive: Receive, send: Send) -> None:
         seconds = max(1, math.ceil(waiting))
@@ -120,7 +129,16 @@ class RateLimit:
             code=ErrorCode.RATE_LIMITED,
             headers={"Retry-After": str(seconds)},
         )
-        await response(scope, receive, send)
+        if scope["type"] == "http":
+            await response(scope, receive, send)
+            return
+        socket = WebSocket(scope, receive, send)
+        if "websocket.http.response" in scope.get("extensions", {}):
+            # The handshake answered 429 with Retry-After, as an HTTP request is.
+            await socket.send_denial_response(response)
+        else:
+            # A server without the denial extension can only refuse the handshake (403).
+            await socket.close(code=WS_1008_POLICY_VIOLATION, reason=message[:120])
 
 
 def _address(scope: Scope) -> str:

@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from quhua.rate_limits import RateLimit, TokenBuckets
 from tests.conftest import TOKENS, client_for
@@ -94,6 +94,23 @@ def test_made_up_tokens_pay_at_their_address(ningxia_url: str) -> None:
         # address has spent its burst.
         real = {"Authorization": f"Bearer {TOKENS[ningxia_url]}"}
         refused_for(client.post("/graphql", json=QUERY, headers=real))
+
+
+def test_opening_sockets_draws_on_the_same_buckets(ningxia_url: str) -> None:
+    """A socket's handshake is a request: opened without end, it is answered 429 too."""
+    with client_for(ningxia_url, **limits()) as client:
+        for _ in range(3):
+            with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+                ws.send_json({"type": "connection_init"})
+                assert ws.receive_json() == {"type": "connection_ack"}
+        with (
+            pytest.raises(WebSocketDenialResponse) as denied,
+            client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]),
+        ):
+            pass
+        assert 999 <= refused_for(denied.value) <= 1000
+        # The same address's HTTP requests have spent the same bucket.
+        refused_for(client.post("/graphql", json=QUERY, headers={"Authorization": ""}))
 
 
 def test_a_refusal_reaches_a_browser_of_an_allowed_origin(ningxia_url: str) -> None:
