@@ -4,10 +4,12 @@ and limits on a request's body, time and query cost."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -45,11 +47,27 @@ from resolvers.feed.slots import SubscriptionSlots
 from schema.root import schema
 
 
+def serving_app() -> Starlette:
+    """The app as `quhua serve` starts it in each worker process, its heap then frozen.
+
+    What start-up built (the schema, the routes, the pools) lives as long as the process:
+    `gc.freeze` leaves it out of every later collection, which would otherwise scan it
+    whole each time the requests' garbage fills the oldest generation.
+    """
+    app = create_app()
+    gc.freeze()
+    return app
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI application for the settings (by default, those of the environment)."""
     settings = settings or Settings()
     telemetry.configure_from_environment()
-    engine = async_engine(settings.url, pool_pre_ping=True)
+    # A pooled connection to PostgreSQL may have died with its server (a restart): each is
+    # checked as it leaves the pool. One to a SQLite file cannot, and the check would cost
+    # a statement a request (three hand-offs to the driver's thread).
+    on_server = make_url(settings.url).get_backend_name() != "sqlite"
+    engine = async_engine(settings.url, pool_pre_ping=on_server)
     if telemetry.tracing():
         trace_statements(engine.sync_engine)
     # RoutedSession: a read-only GraphQL request may move to a read replica.

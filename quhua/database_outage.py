@@ -3,7 +3,7 @@ Retry-After and the code DATABASE_UNAVAILABLE, instead of a 500.
 
 The request's transaction is gone with its connection, so nothing of it was kept unless its
 commit had gone through; the pool opens new connections once the database is back
-(`pool_pre_ping`), so the server recovers without a restart.
+(`pool_pre_ping`, on PostgreSQL), so the server recovers without a restart.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def _run(host: str, port: int, workers: int, database_url: str, *, json_logs: bo
     # Worker processes read their settings from the environment.
     os.environ["QUHUA_DATABASE_URL"] = database_url
     uvicorn.run(
-        "quhua.app:create_app",
+        "quhua.app:serving_app",
         factory=True,
         host=host,
         port=port,
