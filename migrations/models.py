@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from authz import models as authz_models
+from core.db import write_positions as core_models
 from core.db.base import Base
 from indicators import models as indicator_models
 from indicators.feed import models as feed_models
@@ -15,6 +16,7 @@ from tenancy import models as tenancy_models
 
 target_metadata = Base.metadata
 MODEL_MODULES = (
+    core_models,
     tenancy_models,
     authz_models,
     indicator_models,

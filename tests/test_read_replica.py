@@ -28,8 +28,9 @@ WRITE = """mutation($value: Float!) { submitValues(reason: "replica", input: [{
 READ = """{ jurisdiction(code: "640104001002") {
   values(period: "2025-01") { element disaggregation value } } }"""
 COLUMNS = "jurisdiction,element,period,value,disaggregation\n"
-# The statement that checks a replica's replay position before a request reads from it.
-PROBE = "pg_is_in_recovery"
+# The statements that check, before a request reads from a replica, the replica's replay
+# position and the caller's last write position (on the primary).
+PROBES = ("pg_is_in_recovery", "write_positions")
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Statements:
             return
         port = connection.engine.url.port
         self.sent.append((port, statement))
-        if port == self.cut and PROBE not in statement:
+        if port == self.cut and not _probe(statement):
             self.cut = None
             pid = connection.connection.driver_connection.info.backend_pid
             url = connection.engine.url.set(drivername="postgresql")
@@ -63,9 +64,13 @@ class Statements:
 
     def ports(self) -> set[int | None]:
         """Where the statements since the last call ran, the replica's probe left out."""
-        ports = {port for port, statement in self.sent if PROBE not in statement}
+        ports = {port for port, statement in self.sent if not _probe(statement)}
         self.sent.clear()
         return ports
+
+
+def _probe(statement: str) -> bool:
+    return any(probe in statement for probe in PROBES)
 
 
 @contextmanager
@@ -134,6 +139,8 @@ def test_queries_read_your_writes_from_a_streaming_replica() -> None:
             client_for(
                 url, read_replica_urls=[replica.url], read_replica_retry_seconds=0.2
             ) as client,
+            # Another server process: none of the first one's memory.
+            client_for(url, read_replica_urls=[replica.url]) as elsewhere,
         ):
             # The reader's token is looked up on the primary, as every token is.
             _post(client, reader, READ)
@@ -162,6 +169,9 @@ def test_queries_read_your_writes_from_a_streaming_replica() -> None:
             assert record.ports() == {primary.port}
             assert _births(client, reader) == 7
             assert record.ports() == {replica.port}
+            # The writer's read through another process finds its write as well.
+            assert _births(elsewhere, writer) == 8
+            assert record.ports() == {primary.port}
             # A write through /import/values is noted the same way.
             _import(client, writer, 9)
             record.ports()
@@ -171,6 +181,8 @@ def test_queries_read_your_writes_from_a_streaming_replica() -> None:
             sql(replica.url, "SELECT pg_wal_replay_resume()")
             wait_for_replay(primary, replica)
             assert _births(client, writer) == 9
+            assert record.ports() == {replica.port}
+            assert _births(elsewhere, writer) == 9
             assert record.ports() == {replica.port}
 
             # A replica failing in the middle of a read: the read runs again on the primary.

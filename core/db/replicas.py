@@ -7,9 +7,12 @@ a caller with nothing noted reads from any replica, with no look at its position
 replica that cannot be reached or fails a statement is left alone for `retry_seconds`, its
 requests served by the primary.
 
-The notes live in this process, the least recently written callers going first past
-`callers`: a caller whose next request reaches another process, or whose note was dropped,
-reads from any replica, which may not have replayed its write yet.
+Each note is kept twice: in this process (the least recently written callers going first
+past `callers`) and in the primary's `write_positions` (core.db.write_positions), written
+just after the commit, which every process reads before it picks a replica for a caller.
+So a caller whose next read reaches another worker or machine reads its own write too. A
+note that could not be written there (the primary failing just after the commit) holds
+in this process only.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db.engine import async_engine
 from core.db.session import RequestSession
+from core.db.write_positions import WritePosition
 
 logger = logging.getLogger("quhua.replicas")
 
@@ -82,7 +87,7 @@ class ReadReplicas:
     async def choose(self, session: RequestSession, caller: int | None) -> Replica | None:
         """Bind the session, which has written nothing, to a replica that has replayed the
         caller's last write; None when none has (the session stays on the primary)."""
-        needed = self._written.get(caller) if caller is not None else None
+        needed = await self._needed(session, caller) if self._replicas else None
         for replica in self._up():
             await session.read_from(replica.engine)
             if needed is None or needed <= replica.replayed:
@@ -108,6 +113,17 @@ class ReadReplicas:
             await session.read_from(None)
         return None
 
+    async def _needed(self, session: RequestSession, caller: int | None) -> int | None:
+        """The position the caller's last write needs, from any process (read on the
+        primary); None for a caller with no write noted."""
+        if caller is None:
+            return None
+        shared = await session.scalar(
+            select(WritePosition.position).where(WritePosition.subject_id == caller)
+        )
+        known = [p for p in (self._written.get(caller), shared) if p is not None]
+        return max(known) if known else None
+
     def failed(self, replica: Replica, error: BaseException) -> None:
         """Leave the replica alone for a while: the primary serves its reads meanwhile."""
         logger.warning(
@@ -130,7 +146,29 @@ class ReadReplicas:
         except DBAPIError:
             self._note(caller, UNREACHABLE)
             raise
-        self._note(caller, UNREACHABLE if position is None else wal_position(str(position)))
+        if position is None:
+            self._note(caller, UNREACHABLE)
+            return
+        self._note(caller, wal_position(str(position)))
+        await self._share(session, caller, wal_position(str(position)))
+
+    async def _share(self, session: RequestSession, caller: int, position: int) -> None:
+        """Write the note where every process reads it, after the caller's commit. The
+        write is committed already: a failure here is logged, never the caller's error."""
+        statement = insert(WritePosition).values(subject_id=caller, position=position)
+        statement = statement.on_conflict_do_update(
+            index_elements=[WritePosition.subject_id],
+            # Positions only move on, whichever process's note lands last.
+            set_={"position": func.greatest(WritePosition.position, statement.excluded.position)},
+        )
+        try:
+            # Lost in a crash, the note costs only a read from the primary: no flush waited.
+            await session.rows(select(func.set_config("synchronous_commit", "off", True)))
+            await session.execute(statement)
+            await session.commit()
+        except DBAPIError as error:
+            logger.warning("the write position of caller %s was not shared", caller, exc_info=error)
+            await session.rollback()
 
     def _note(self, caller: int, position: int) -> None:
         self._written[caller] = position
