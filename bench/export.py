@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import csv
 import datetime as dt
+import gc
 import io
 import json
 import os
@@ -166,7 +167,11 @@ def child_export(spec: dict[str, Any]) -> dict[str, Any]:
     }
     fmt = spec["params"]["format"]
     gzip = bool(spec.get("gzip"))
-    with TestClient(create_app(settings), headers=headers) as client:
+    app = create_app(settings)
+    # As `quhua serve` starts each worker (quhua.app.serving_app): without it, collections
+    # of the start-up heap took about 90 ms of every other export here.
+    gc.freeze()
+    with TestClient(app, headers=headers) as client:
         if spec.get("warm"):
             # A server that has answered before: its statements compiled, its pools open.
             _fetch(client, spec, fmt, gzip)
