@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -163,6 +164,8 @@ def measure(mode: str, url: str, token: str, small: int, grids: int) -> Medians:
         tracer.add_span_processor(BatchSpanProcessor(_Dropped()))
         install(Providers(tracer, MeterProvider(metric_readers=[InMemoryMetricReader()])))
     app = create_app(Settings(database_url=url))
+    # As `quhua serve` starts each worker (quhua.app.serving_app).
+    gc.freeze()
 
     async def run() -> Medians:
         async with app.router.lifespan_context(app):
