@@ -146,7 +146,7 @@ def test_a_query_is_one_trace_of_operation_loader_and_statement_spans(
     with client_for(url, token) as client:
         requests_before = _total("http.server.request.duration", **{"http.route": "/graphql"})
         operations_before = _total(
-            "quhua.graphql.operations", **{"graphql.operation.name": "Births"}
+            "quhua.graphql.operation.duration", **{"graphql.operation.name": "Births"}
         )
         SPANS.clear()
         data = data_of(client, QUERY)
@@ -180,7 +180,7 @@ def test_a_query_is_one_trace_of_operation_loader_and_statement_spans(
     # The request counter and latency histogram, the operation's count by name.
     after = _total("http.server.request.duration", **{"http.route": "/graphql"})
     assert after == requests_before + 1
-    assert _total("quhua.graphql.operations", **{"graphql.operation.name": "Births"}) == (
+    assert _total("quhua.graphql.operation.duration", **{"graphql.operation.name": "Births"}) == (
         operations_before + 1
     )
     (point,) = [

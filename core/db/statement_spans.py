@@ -44,6 +44,11 @@ def trace_statements(engine: Engine) -> None:
             # Outside a traced request (the policy poll, every quarter second): a trace of
             # one statement each time would bury the requests' traces.
             return
+        if statement == "BEGIN":
+            # SQLite's deferred BEGIN (core.db.engine) takes no lock and returns at once: its
+            # span would tell nothing and cost the small query a tenth of its tracing. A
+            # BEGIN IMMEDIATE, which may wait for the write lock, has its span.
+            return
         operation = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
         span = _tracer.start_span(
             operation,
