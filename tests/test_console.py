@@ -3,9 +3,11 @@ as GraphQL gives them, scope, language, assets from this app only, and a real br
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -202,9 +204,20 @@ def test_a_forged_cookie_is_a_visitors(world: dict[str, str]) -> None:
     with console_client(world) as client:
         sign_in(client, world["admin"])
         value = client.cookies[COOKIE]
-        payload, signature = value.rsplit(".", 1)
+        # Sealed: a copy of the cookie shows no token, whichever way it is decoded.
+        opened = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        assert world["admin"].encode() not in opened
+        assert world["admin"][3:20].encode() not in opened
+        # One character changed anywhere, or a cookie of a session never sealed: a visitor.
+        for forged in (value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1], value[5:]):
+            client.cookies.clear()
+            client.cookies.set(COOKIE, forged)
+            assert 'action="/console/sign-in"' in client.get("/").text
         client.cookies.clear()
-        client.cookies.set(COOKIE, f"{payload}.{signature[::-1]}")
+        unsealed = base64.urlsafe_b64encode(
+            json.dumps({"n": "x", "t": world["admin"], "i": int(time.time())}).encode()
+        ).decode()
+        client.cookies.set(COOKIE, unsealed)
         assert 'action="/console/sign-in"' in client.get("/").text
     with TestClient(
         create_app(Settings(database_url=world["url"], console_secret="k" * 40)),
