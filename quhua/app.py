@@ -50,11 +50,13 @@ from schema.root import schema
 def serving_app() -> Starlette:
     """The app as `quhua serve` starts it in each worker process, its heap then frozen.
 
-    What start-up built (the schema, the routes, the pools) lives as long as the process:
-    `gc.freeze` leaves it out of every later collection, which would otherwise scan it
-    whole each time the requests' garbage fills the oldest generation.
+    What building the app made (the schema and its types, the routes, the imported modules)
+    lives as long as the process: `gc.freeze` leaves it out of every later collection, which
+    would otherwise scan it whole each time the requests' garbage fills the oldest
+    generation. Garbage is collected first, so that none of it is kept for good.
     """
     app = create_app()
+    gc.collect()
     gc.freeze()
     return app
 

@@ -13,6 +13,7 @@ starts again with a full bucket, which only ever errs towards letting a request 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 from collections import OrderedDict
@@ -29,6 +30,8 @@ from quhua.request_checks import refusal
 # The paths that do a caller's work; /healthz, the home page and static assets are free.
 LIMITED_PREFIXES = ("/graphql", "/export/", "/import/")
 UNAUTHORIZED = 401
+# graphql-transport-ws's close code for too many requests.
+TOO_MANY_REQUESTS = 4429
 
 
 class TokenBuckets:
@@ -88,12 +91,15 @@ class RateLimit:
         if not limited or not scope["path"].startswith(LIMITED_PREFIXES):
             await self.app(scope, receive, send)
             return
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
         credential = _credential(scope)
         waiting = self._waiting(_address(scope), credential)
         if waiting:
             await self._refuse(waiting, scope, receive, send)
             return
-        if credential is None or scope["type"] == "websocket":
+        if credential is None:
             await self.app(scope, receive, send)
             return
         key = credential
@@ -106,16 +112,46 @@ class RateLimit:
         await self.app(scope, receive, sending)
 
     def _waiting(self, address: str, credential: str | None) -> float:
-        """0 when the request may go on (taken from its buckets); else seconds to wait.
-
-        A WebSocket's opening handshake counts as a request: a socket's subscriptions are
-        bounded apart (SubscriptionSlots), its opening is what a caller could repeat.
-        """
+        """0 when the request may go on (taken from its buckets); else seconds to wait."""
         if credential is None:
             return self.buckets.wait(address)
         # A credential not seen yet pays at its address too, before it gets a bucket.
         waiting = 0.0 if credential in self.buckets else self.buckets.wait(address)
         return waiting or self.buckets.wait(credential)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket draws on its address's bucket: its opening handshake, and then each
+        operation it subscribes, as HTTP requests do. (Its token, if any, travels in the
+        connection_init message, which the app checks: made-up tokens buy nothing here.)
+        Over the rate, the handshake is answered 429, and an open socket is closed with
+        4429, graphql-transport-ws's code for too many requests."""
+        address = _address(scope)
+        waiting = self.buckets.wait(address)
+        if waiting:
+            await self._refuse(waiting, scope, receive, send)
+            return
+        closed = False
+
+        async def receiving() -> Message:
+            nonlocal closed
+            message = await receive()
+            if message["type"] != "websocket.receive" or not _subscribes(message):
+                return message
+            waiting = self.buckets.wait(address)
+            if not waiting:
+                return message
+            closed = True
+            seconds = max(1, math.ceil(waiting))
+            reason = f"Too many requests: retry in {seconds} s"
+            await send({"type": "websocket.close", "code": TOO_MANY_REQUESTS, "reason": reason})
+            return {"type": "websocket.disconnect", "code": TOO_MANY_REQUESTS}
+
+        async def sending(message: Message) -> None:
+            # Once closed here, what the app still sends has no socket to go to.
+            if not closed:
+                await send(message)
+
+        await self.app(scope, receiving, sending)
 
     async def _refuse(self, waiting: float, scope: Scope, receive: Receive, send: Send) -> None:
         seconds = max(1, math.ceil(waiting))
@@ -139,6 +175,21 @@ class RateLimit:
         else:
             # A server without the denial extension can only refuse the handshake (403).
             await socket.close(code=WS_1008_POLICY_VIOLATION, reason=message[:120])
+
+
+def _subscribes(message: Message) -> bool:
+    """Whether a socket's message subscribes an operation (graphql-transport-ws)."""
+    text = message.get("text")
+    if text is None:
+        data = message.get("bytes") or b""
+        text = data.decode("utf-8", "replace")
+    if '"subscribe"' not in text:
+        return False
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(found, dict) and found.get("type") == "subscribe"
 
 
 def _address(scope: Scope) -> str:

@@ -707,9 +707,14 @@ def test_a_caller_runs_a_bounded_number_of_subscriptions(
         anonymous.websocket_connect(*socket, subprotocols=protocol) as first,
         anonymous.websocket_connect(*socket, subprotocols=protocol) as second,
         anonymous.websocket_connect(*socket, subprotocols=protocol) as others,
+        anonymous.websocket_connect(*socket, subprotocols=protocol) as nobody,
     ):
         for ws, who in ((first, token), (second, token), (others, other)):
             _socket_init(ws, who)
+        # A socket without a caller is refused at once, holding no slot and no session.
+        nobody.send_json({"type": "connection_init"})
+        assert nobody.receive_json() == {"type": "connection_ack"}
+        assert _code_of(_subscribed(nobody, "1", head)) == "UNAUTHENTICATED"
         assert _subscribed(first, "1", head)["type"] == "next"
         assert _subscribed(first, "2", head)["type"] == "next"
         # The limit holds over all the caller's sockets, and for no other caller.

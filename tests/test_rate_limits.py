@@ -96,21 +96,48 @@ def test_made_up_tokens_pay_at_their_address(ningxia_url: str) -> None:
         refused_for(client.post("/graphql", json=QUERY, headers=real))
 
 
+SUBSCRIBE = {"query": 'subscription { aggregateChanges(under: "64", level: CITY) { endCursor } }'}
+SOCKET = ("/graphql",)
+PROTOCOL = ["graphql-transport-ws"]
+
+
 def test_opening_sockets_draws_on_the_same_buckets(ningxia_url: str) -> None:
     """A socket's handshake is a request: opened without end, it is answered 429 too."""
     with client_for(ningxia_url, **limits()) as client:
         for _ in range(3):
-            with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            with client.websocket_connect(*SOCKET, subprotocols=PROTOCOL) as ws:
                 ws.send_json({"type": "connection_init"})
                 assert ws.receive_json() == {"type": "connection_ack"}
         with (
             pytest.raises(WebSocketDenialResponse) as denied,
-            client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]),
+            client.websocket_connect(*SOCKET, subprotocols=PROTOCOL),
         ):
             pass
         assert 999 <= refused_for(denied.value) <= 1000
         # The same address's HTTP requests have spent the same bucket.
         refused_for(client.post("/graphql", json=QUERY, headers={"Authorization": ""}))
+
+
+def test_each_subscribe_on_a_socket_draws_on_its_address(ningxia_url: str) -> None:
+    """Subscribing and completing over and over on one open socket is held to the rate."""
+    token = {"Authorization": f"Bearer {TOKENS[ningxia_url]}"}
+    with (
+        client_for(ningxia_url, **limits()) as client,
+        client.websocket_connect(*SOCKET, subprotocols=PROTOCOL) as ws,
+    ):
+        ws.send_json({"type": "connection_init", "payload": token})
+        assert ws.receive_json() == {"type": "connection_ack"}
+        # The handshake took one of the burst of 3; two subscriptions take the rest.
+        for number in ("1", "2"):
+            ws.send_json({"id": number, "type": "subscribe", "payload": SUBSCRIBE})
+            ws.send_json({"id": number, "type": "complete"})
+        ws.send_json({"id": "3", "type": "subscribe", "payload": SUBSCRIBE})
+        closed = ws.receive()
+        while closed["type"] == "websocket.send":
+            closed = ws.receive()
+        assert closed["type"] == "websocket.close", closed
+        assert closed["code"] == 4429
+        assert "retry in" in closed.get("reason", "")
 
 
 def test_a_refusal_reaches_a_browser_of_an_allowed_origin(ningxia_url: str) -> None:

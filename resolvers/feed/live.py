@@ -5,9 +5,10 @@ and no stale figure between pages, however long it stays."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 
+from authz.roles import Action
 from indicators.feed.changes import moved_since
 from indicators.periods import PeriodType
 from resolvers.context import Context
@@ -73,14 +74,16 @@ async def follow(
     elements: list[str] | None,
     indicators: list[str] | None,
     poll_seconds: float = POLL_SECONDS,
-) -> AsyncIterator[ChangesResult]:
+) -> AsyncGenerator[ChangesResult, None]:
     """Every page with a change or a reset, from the cursor (from now, without one), for as
     long as the subscriber stays. Checked as `changes` is, on every page, as the caller is
     then: a token revoked or a grant taken back ends the subscription there. Over a socket,
     it holds one of the caller's subscription slots while it runs."""
     slots = context.subscription_slots
     principal = context.principal
-    # Without a caller the first page refuses (UNAUTHENTICATED) before anything runs.
+    if slots is not None and principal is None:
+        # A socket without a caller: refused (UNAUTHENTICATED) before a page opens a session.
+        context.scope(Action.READ_TREE)
     held = slots.taken(principal.subject_id) if slots and principal else nullcontext()
     with held:
         cursor = after

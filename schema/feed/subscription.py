@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Annotated
 
 import strawberry
@@ -42,5 +43,8 @@ class Subscription:
             elements=elements,
             indicators=indicators,
         )
-        async for page in pages:
-            yield AggregateChanges.from_result(page)
+        # Closed as this generator is: the caller's subscription slot is given back then,
+        # not whenever the collector finds the inner generator.
+        async with aclosing(pages):
+            async for page in pages:
+                yield AggregateChanges.from_result(page)
