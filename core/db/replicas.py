@@ -118,9 +118,15 @@ class ReadReplicas:
         primary); None for a caller with no write noted."""
         if caller is None:
             return None
-        shared = await session.scalar(
-            select(WritePosition.position).where(WritePosition.subject_id == caller)
-        )
+        try:
+            shared = await session.scalar(
+                select(WritePosition.position).where(WritePosition.subject_id == caller)
+            )
+        except DBAPIError as error:
+            # The primary cannot say (it is down): this process's own note decides, and a
+            # replica still serves the read.
+            logger.warning("write positions unreadable on the primary", exc_info=error)
+            shared = None
         known = [p for p in (self._written.get(caller), shared) if p is not None]
         return max(known) if known else None
 
