@@ -1,7 +1,8 @@
 """Per-caller rate limits (pure ASGI): a token bucket per caller, in each worker process.
 
 A caller is its bearer credential, known only by its SHA-256 (the raw token is never kept),
-or, without one, its client address (behind a proxy, the address the server was told to
+or its console session (the SHA-256 of its sealed cookie), or, without either, its client
+address (behind a proxy, the address the server was told to
 trust: uvicorn's --forwarded-allow-ips). A credential the process has not seen yet also
 draws on its address's bucket, and one the app refuses (401) is forgotten again: made-up
 tokens cannot buy fresh buckets faster than their address's rate.
@@ -19,16 +20,21 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
+from starlette.requests import cookie_parser
 from starlette.status import WS_1008_POLICY_VIOLATION
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from authz.tokens import bearer_credential
 from core.errors import ErrorCode
+from quhua.console.session_cookie import COOKIE
 from quhua.request_checks import refusal
 
-# The paths that do a caller's work; /healthz, the home page and static assets are free.
-LIMITED_PREFIXES = ("/graphql", "/export/", "/import/")
+# The paths that do a caller's work: the API's, and the console's pages, each of which runs
+# GraphQL operations as its viewer (else a caller held to its rate on /graphql could run
+# the same operations through them); /healthz and static assets are free.
+LIMITED_PREFIXES = ("/graphql", "/export/", "/import/", "/console/")
+CONSOLE_HOME = "/"
 UNAUTHORIZED = 401
 # graphql-transport-ws's close code for too many requests.
 TOO_MANY_REQUESTS = 4429
@@ -88,7 +94,8 @@ class RateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limited = scope["type"] in {"http", "websocket"}
-        if not limited or not scope["path"].startswith(LIMITED_PREFIXES):
+        path = scope.get("path", "")
+        if not limited or not (path == CONSOLE_HOME or path.startswith(LIMITED_PREFIXES)):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
@@ -198,7 +205,10 @@ def _address(scope: Scope) -> str:
 
 
 def _credential(scope: Scope) -> str | None:
-    """The key of the request's bearer credential: its hash, never the credential."""
+    """The key of the request's bearer credential, or else of its console session: a hash,
+    never the credential (the console's cookie is sealed: its hash stands for the session,
+    and a session new to the process pays at its address first, as a new token does)."""
+    cookie = None
     for name, value in scope["headers"]:
         if name == b"authorization":
             credential = bearer_credential(value.decode("latin-1"))
@@ -206,4 +216,9 @@ def _credential(scope: Scope) -> str | None:
                 return None
             digest = hashlib.sha256(credential.encode()).hexdigest()
             return f"credential:{digest}"
+        if name == b"cookie":
+            cookie = value.decode("latin-1")
+    session = cookie_parser(cookie).get(COOKIE) if cookie else None
+    if session:
+        return f"session:{hashlib.sha256(session.encode()).hexdigest()}"
     return None

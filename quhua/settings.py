@@ -62,9 +62,10 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(
         default=0.0,
         ge=0,
-        description="Requests per second each caller may make to /graphql, /export/* and "
-        "/import/* (a token bucket per token, or per client address without one, in each "
-        "worker process); more answers 429 with Retry-After. 0: no limit.",
+        description="Requests per second each caller may make to /graphql, /export/*, "
+        "/import/* and the console's pages (a token bucket per token or console session, or "
+        "per client address without one, in each worker process); more answers 429 with "
+        "Retry-After. 0: no limit.",
     )
     rate_limit_burst: int = Field(
         default=20, gt=0, description="Requests a caller may make at once before the rate holds."

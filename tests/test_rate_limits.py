@@ -13,6 +13,7 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from quhua.rate_limits import RateLimit, TokenBuckets
 from tests.conftest import TOKENS, client_for
+from tests.console_pages import console_client, sign_in
 
 QUERY = {"query": '{ jurisdiction(code: "64") { code } }'}
 # Slow enough that no request of a test is given back by the refill.
@@ -138,6 +139,23 @@ def test_each_subscribe_on_a_socket_draws_on_its_address(ningxia_url: str) -> No
         assert closed["type"] == "websocket.close", closed
         assert closed["code"] == 4429
         assert "retry in" in closed.get("reason", "")
+
+
+def test_console_pages_draw_on_the_same_buckets(ningxia_url: str) -> None:
+    """Each console page runs GraphQL as its viewer: a caller held to its rate on /graphql
+    is held to it on the console's pages too, by its session; static assets are free."""
+    world = {"url": ningxia_url}
+    with console_client(world, **limits(rate_limit_burst=4)) as client:
+        # The visitor's page and the sign-in draw on the address (the visitor's session is
+        # new there), and the sign-in on the visitor's session; the signed-in session, new
+        # as well, pays once at its address, then has its burst of 4.
+        sign_in(client, TOKENS[ningxia_url])
+        pages = [client.get("/") for _ in range(5)]
+        assert [page.status_code for page in pages[:4]] == [200] * 4
+        assert 999 <= refused_for(pages[4]) <= 1000
+        refused_for(client.get("/console/search", params={"q": "银川"}))
+        for _ in range(5):
+            assert client.get("/static/console/console.css").status_code == 200
 
 
 def test_a_refusal_reaches_a_browser_of_an_allowed_origin(ningxia_url: str) -> None:
