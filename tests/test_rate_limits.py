@@ -120,22 +120,23 @@ def test_opening_sockets_draws_on_the_same_buckets(ningxia_url: str) -> None:
 
 
 def test_each_subscribe_on_a_socket_draws_on_its_address(ningxia_url: str) -> None:
-    """Subscribing and completing over and over on one open socket is held to the rate."""
-    token = {"Authorization": f"Bearer {TOKENS[ningxia_url]}"}
+    """Subscribing over and over on one open socket is held to the rate. (A socket without
+    a caller: each subscription is refused at once, so none opens a session.)"""
     with (
         client_for(ningxia_url, **limits()) as client,
         client.websocket_connect(*SOCKET, subprotocols=PROTOCOL) as ws,
     ):
-        ws.send_json({"type": "connection_init", "payload": token})
+        ws.send_json({"type": "connection_init"})
         assert ws.receive_json() == {"type": "connection_ack"}
         # The handshake took one of the burst of 3; two subscriptions take the rest.
         for number in ("1", "2"):
             ws.send_json({"id": number, "type": "subscribe", "payload": SUBSCRIBE})
-            ws.send_json({"id": number, "type": "complete"})
+            refused = ws.receive_json()
+            assert refused["id"] == number and refused["type"] == "next", refused
+            assert refused["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+            assert ws.receive_json() == {"id": number, "type": "complete"}
         ws.send_json({"id": "3", "type": "subscribe", "payload": SUBSCRIBE})
         closed = ws.receive()
-        while closed["type"] == "websocket.send":
-            closed = ws.receive()
         assert closed["type"] == "websocket.close", closed
         assert closed["code"] == 4429
         assert "retry in" in closed.get("reason", "")
