@@ -36,6 +36,3 @@ class SubscriptionSlots:
             self._running[subject_id] -= 1
             if not self._running[subject_id]:
                 del self._running[subject_id]
-
-    def running(self, subject_id: int) -> int:
-        return self._running[subject_id]
