@@ -62,7 +62,7 @@ def browser_session(
     try:
         page = context.new_page()
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("pageerror", lambda error: problems.append(f"{error}\n{error.stack}"))
         page.goto(base + "/")
         page.fill("#token", token)
         page.click("button[type=submit] >> text=登录")

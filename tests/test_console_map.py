@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from quhua.app import create_app
 from quhua.console.boundaries import BoundariesError, load_boundaries
@@ -146,6 +146,20 @@ def test_the_map_in_a_browser(world: dict[str, str], chromium: Browser, tmp_path
         page.goto(server.base + "/?unit=64&year=2025&kind=year")
         page.wait_for_selector('[data-testid="map"][data-drawn="true"]')
         assert page.locator('[data-testid="map"] svg path').count() >= len(CITIES)
+        # Hovering shows tooltips drawn in the plot: the HTML ones style themselves
+        # inline, which the page's CSP refuses (and would be noted as problems).
+        treemap = page.locator('[data-testid="treemap"] svg').get_by_text("常住人口: ")
+        expect(treemap).to_have_count(0)
+        for name in ("map", "chart", "treemap"):
+            page.locator(f'[data-testid="{name}"]').hover()
+        expect(treemap.first).to_be_visible()
+        # A window shrunk to nothing and back: the map is passed over, then redrawn.
+        drawn = page.locator('[data-testid="map"] svg')
+        width = drawn.get_attribute("width")
+        page.set_viewport_size({"width": 1, "height": 1})
+        expect(page.locator('[data-testid="map"]')).to_have_js_property("clientWidth", 0)
+        page.set_viewport_size({"width": 1300, "height": 900})
+        expect(drawn).to_have_attribute("width", width or "")
         page.screenshot(
             path=str(SCREENSHOTS / f"console-map-{backend_of(world)}.png"), full_page=True
         )

@@ -78,31 +78,51 @@ function eachDrawing(kind, draw) {
   }
 }
 
+// Makes an SVG plot in the element once the element has an area, lets set(plot) give it
+// its options, marks the element drawn, and keeps the plot to the element's size. ECharts
+// cannot lay a map out in a box without area (its transform has no inverse), and a window
+// can be that small for a moment, so such a box is passed over until it grows again.
+function plotIn(element, set) {
+  let plot = null;
+  new ResizeObserver(() => {
+    if (element.clientWidth === 0 || element.clientHeight === 0) {
+      return;
+    }
+    if (plot) {
+      plot.resize();
+      return;
+    }
+    plot = window.echarts.init(element, null, { renderer: "svg" });
+    set(plot);
+    element.dataset.drawn = "true";
+  }).observe(element);
+}
+
 // Each chart draws the JSON of the script element its data-chart names: this year's
 // line against last year's, month by month.
 function drawCharts() {
   eachDrawing("chart", (element, chart) => {
-    const plot = window.echarts.init(element, null, { renderer: "svg" });
-    plot.setOption({
-      animation: false,
-      // This year in the console's blue, last year in a quieter grey.
-      color: ["#1d4ed8", "#9aa5b1"],
-      title: { text: chart.title, left: "center", textStyle: { fontSize: 14 } },
-      tooltip: { trigger: "axis" },
-      legend: { bottom: 0, data: chart.names },
-      grid: { left: 48, right: 24, top: 40, bottom: 48 },
-      xAxis: { type: "category", name: chart.monthLabel, data: chart.months },
-      yAxis: { type: "value", scale: true, name: chart.unit },
-      series: chart.series.map((line, index) => ({
-        name: chart.names[index],
-        type: "line",
-        data: line.values,
-        connectNulls: false,
-        lineStyle: index === 0 ? { width: 3 } : { width: 2, type: "dashed" },
-      })),
+    plotIn(element, (plot) => {
+      plot.setOption({
+        animation: false,
+        // This year in the console's blue, last year in a quieter grey.
+        color: ["#1d4ed8", "#9aa5b1"],
+        title: { text: chart.title, left: "center", textStyle: { fontSize: 14 } },
+        // Rich text: the HTML tooltip styles its markers inline, which the CSP refuses.
+        tooltip: { trigger: "axis", renderMode: "richText" },
+        legend: { bottom: 0, data: chart.names },
+        grid: { left: 48, right: 24, top: 40, bottom: 48 },
+        xAxis: { type: "category", name: chart.monthLabel, data: chart.months },
+        yAxis: { type: "value", scale: true, name: chart.unit },
+        series: chart.series.map((line, index) => ({
+          name: chart.names[index],
+          type: "line",
+          data: line.values,
+          connectNulls: false,
+          lineStyle: index === 0 ? { width: 3 } : { width: 2, type: "dashed" },
+        })),
+      });
     });
-    element.dataset.drawn = "true";
-    window.addEventListener("resize", () => plot.resize());
   });
 }
 
@@ -124,38 +144,38 @@ function drawTreemaps() {
       const mix = (from, to) => Math.round(from + (to - from) * share);
       return `rgb(${mix(254, 145)}, ${mix(205, 32)}, ${mix(202, 24)})`;
     };
-    const plot = window.echarts.init(element, null, { renderer: "svg" });
-    plot.setOption({
-      animation: false,
-      title: { text: map.title, left: "center", textStyle: { fontSize: 14 } },
-      tooltip: {
-        formatter: (info) =>
-          `${info.name}<br>${map.sizeLabel}: ${info.data.size.toLocaleString()}<br>` +
-          `${map.figureLabel}: ${info.data.figure === null ? map.noFigure : info.data.figure.toFixed(2)}`,
-      },
-      series: [
-        {
-          type: "treemap",
-          top: 36,
-          bottom: 8,
-          roam: false,
-          breadcrumb: { show: false },
-          nodeClick: map.link ? "link" : false,
-          label: { show: true, formatter: "{b}", color: "#1f2933" },
-          data: map.nodes.map((node) => ({
-            name: node.name,
-            value: node.size,
-            size: node.size,
-            figure: node.figure,
-            link: map.link ? map.link[0] + node.code + map.link[1] : undefined,
-            target: "self",
-            itemStyle: { color: shade(node.figure) },
-          })),
+    plotIn(element, (plot) => {
+      plot.setOption({
+        animation: false,
+        title: { text: map.title, left: "center", textStyle: { fontSize: 14 } },
+        tooltip: {
+          renderMode: "richText",
+          formatter: (info) =>
+            `${info.name}\n${map.sizeLabel}: ${info.data.size.toLocaleString()}\n` +
+            `${map.figureLabel}: ${info.data.figure === null ? map.noFigure : info.data.figure.toFixed(2)}`,
         },
-      ],
+        series: [
+          {
+            type: "treemap",
+            top: 36,
+            bottom: 8,
+            roam: false,
+            breadcrumb: { show: false },
+            nodeClick: map.link ? "link" : false,
+            label: { show: true, formatter: "{b}", color: "#1f2933" },
+            data: map.nodes.map((node) => ({
+              name: node.name,
+              value: node.size,
+              size: node.size,
+              figure: node.figure,
+              link: map.link ? map.link[0] + node.code + map.link[1] : undefined,
+              target: "self",
+              itemStyle: { color: shade(node.figure) },
+            })),
+          },
+        ],
+      });
     });
-    element.dataset.drawn = "true";
-    window.addEventListener("resize", () => plot.resize());
   });
 }
 
@@ -170,46 +190,46 @@ function drawMaps() {
       .then((shapes) => {
         window.echarts.registerMap(map.key, shapes);
         const figures = map.nodes.map((node) => node.figure).filter((value) => value !== null);
-        const plot = window.echarts.init(element, null, { renderer: "svg" });
-        plot.setOption({
-          animation: false,
-          title: { text: map.title, left: "center", textStyle: { fontSize: 14 } },
-          tooltip: {
-            formatter: (info) =>
-              `${info.data ? info.data.unitName : info.name}: ` +
-              `${info.data && info.data.value !== null ? info.data.value.toFixed(2) : map.noFigure}`,
-          },
-          visualMap: {
-            min: figures.length ? Math.min(...figures) : 0,
-            max: figures.length ? Math.max(...figures) : 1,
-            calculable: true,
-            left: 8,
-            bottom: 8,
-            inRange: { color: ["#fecdca", "#912018"] },
-          },
-          series: [
-            {
-              type: "map",
-              map: map.key,
-              nameProperty: "code",
-              roam: false,
-              label: { show: false },
-              itemStyle: { areaColor: "#d9e2ec", borderColor: "#ffffff" },
-              data: map.nodes.map((node) => ({
-                name: node.code,
-                unitName: node.name,
-                value: node.figure,
-              })),
+        plotIn(element, (plot) => {
+          plot.setOption({
+            animation: false,
+            title: { text: map.title, left: "center", textStyle: { fontSize: 14 } },
+            tooltip: {
+              renderMode: "richText",
+              formatter: (info) =>
+                `${info.data ? info.data.unitName : info.name}: ` +
+                `${info.data && info.data.value !== null ? info.data.value.toFixed(2) : map.noFigure}`,
             },
-          ],
-        });
-        if (map.link) {
-          plot.on("click", (info) => {
-            window.location.assign(map.link[0] + info.name + map.link[1]);
+            visualMap: {
+              min: figures.length ? Math.min(...figures) : 0,
+              max: figures.length ? Math.max(...figures) : 1,
+              calculable: true,
+              left: 8,
+              bottom: 8,
+              inRange: { color: ["#fecdca", "#912018"] },
+            },
+            series: [
+              {
+                type: "map",
+                map: map.key,
+                nameProperty: "code",
+                roam: false,
+                label: { show: false },
+                itemStyle: { areaColor: "#d9e2ec", borderColor: "#ffffff" },
+                data: map.nodes.map((node) => ({
+                  name: node.code,
+                  unitName: node.name,
+                  value: node.figure,
+                })),
+              },
+            ],
           });
-        }
-        element.dataset.drawn = "true";
-        window.addEventListener("resize", () => plot.resize());
+          if (map.link) {
+            plot.on("click", (info) => {
+              window.location.assign(map.link[0] + info.name + map.link[1]);
+            });
+          }
+        });
       })
       .catch((status) => {
         element.dataset.failed = String(status);
