@@ -78,11 +78,13 @@ function eachDrawing(kind, draw) {
   }
 }
 
-// Makes an SVG plot in the element once the element has an area, lets set(plot) give it
-// its options, marks the element drawn, and keeps the plot to the element's size. ECharts
-// cannot lay a map out in a box without area (its transform has no inverse), and a window
-// can be that small for a moment, so such a box is passed over until it grows again.
-function plotIn(element, set) {
+// Makes an SVG plot in the element once the element has an area, gives it the options
+// (a title over it; tooltips drawn as rich text in the plot, since the HTML ones style
+// themselves inline, which the CSP refuses), hands the plot to then(plot), marks the
+// element drawn, and keeps the plot to the element's size. ECharts cannot lay a map out in a
+// box without area (its transform has no inverse), and a window can be that small for a
+// moment, so such a box is passed over until it grows again.
+function plotIn(element, { title, tooltip, ...options }, then) {
   let plot = null;
   new ResizeObserver(() => {
     if (element.clientWidth === 0 || element.clientHeight === 0) {
@@ -93,7 +95,15 @@ function plotIn(element, set) {
       return;
     }
     plot = window.echarts.init(element, null, { renderer: "svg" });
-    set(plot);
+    plot.setOption({
+      animation: false,
+      title: { text: title, left: "center", textStyle: { fontSize: 14 } },
+      tooltip: { renderMode: "richText", ...tooltip },
+      ...options,
+    });
+    if (then) {
+      then(plot);
+    }
     element.dataset.drawn = "true";
   }).observe(element);
 }
@@ -102,26 +112,22 @@ function plotIn(element, set) {
 // line against last year's, month by month.
 function drawCharts() {
   eachDrawing("chart", (element, chart) => {
-    plotIn(element, (plot) => {
-      plot.setOption({
-        animation: false,
-        // This year in the console's blue, last year in a quieter grey.
-        color: ["#1d4ed8", "#9aa5b1"],
-        title: { text: chart.title, left: "center", textStyle: { fontSize: 14 } },
-        // Rich text: the HTML tooltip styles its markers inline, which the CSP refuses.
-        tooltip: { trigger: "axis", renderMode: "richText" },
-        legend: { bottom: 0, data: chart.names },
-        grid: { left: 48, right: 24, top: 40, bottom: 48 },
-        xAxis: { type: "category", name: chart.monthLabel, data: chart.months },
-        yAxis: { type: "value", scale: true, name: chart.unit },
-        series: chart.series.map((line, index) => ({
-          name: chart.names[index],
-          type: "line",
-          data: line.values,
-          connectNulls: false,
-          lineStyle: index === 0 ? { width: 3 } : { width: 2, type: "dashed" },
-        })),
-      });
+    plotIn(element, {
+      title: chart.title,
+      // This year in the console's blue, last year in a quieter grey.
+      color: ["#1d4ed8", "#9aa5b1"],
+      tooltip: { trigger: "axis" },
+      legend: { bottom: 0, data: chart.names },
+      grid: { left: 48, right: 24, top: 40, bottom: 48 },
+      xAxis: { type: "category", name: chart.monthLabel, data: chart.months },
+      yAxis: { type: "value", scale: true, name: chart.unit },
+      series: chart.series.map((line, index) => ({
+        name: chart.names[index],
+        type: "line",
+        data: line.values,
+        connectNulls: false,
+        lineStyle: index === 0 ? { width: 3 } : { width: 2, type: "dashed" },
+      })),
     });
   });
 }
@@ -144,37 +150,33 @@ function drawTreemaps() {
       const mix = (from, to) => Math.round(from + (to - from) * share);
       return `rgb(${mix(254, 145)}, ${mix(205, 32)}, ${mix(202, 24)})`;
     };
-    plotIn(element, (plot) => {
-      plot.setOption({
-        animation: false,
-        title: { text: map.title, left: "center", textStyle: { fontSize: 14 } },
-        tooltip: {
-          renderMode: "richText",
-          formatter: (info) =>
-            `${info.name}\n${map.sizeLabel}: ${info.data.size.toLocaleString()}\n` +
-            `${map.figureLabel}: ${info.data.figure === null ? map.noFigure : info.data.figure.toFixed(2)}`,
+    plotIn(element, {
+      title: map.title,
+      tooltip: {
+        formatter: (info) =>
+          `${info.name}\n${map.sizeLabel}: ${info.data.size.toLocaleString()}\n` +
+          `${map.figureLabel}: ${info.data.figure === null ? map.noFigure : info.data.figure.toFixed(2)}`,
+      },
+      series: [
+        {
+          type: "treemap",
+          top: 36,
+          bottom: 8,
+          roam: false,
+          breadcrumb: { show: false },
+          nodeClick: map.link ? "link" : false,
+          label: { show: true, formatter: "{b}", color: "#1f2933" },
+          data: map.nodes.map((node) => ({
+            name: node.name,
+            value: node.size,
+            size: node.size,
+            figure: node.figure,
+            link: map.link ? map.link[0] + node.code + map.link[1] : undefined,
+            target: "self",
+            itemStyle: { color: shade(node.figure) },
+          })),
         },
-        series: [
-          {
-            type: "treemap",
-            top: 36,
-            bottom: 8,
-            roam: false,
-            breadcrumb: { show: false },
-            nodeClick: map.link ? "link" : false,
-            label: { show: true, formatter: "{b}", color: "#1f2933" },
-            data: map.nodes.map((node) => ({
-              name: node.name,
-              value: node.size,
-              size: node.size,
-              figure: node.figure,
-              link: map.link ? map.link[0] + node.code + map.link[1] : undefined,
-              target: "self",
-              itemStyle: { color: shade(node.figure) },
-            })),
-          },
-        ],
-      });
+      ],
     });
   });
 }
@@ -190,12 +192,11 @@ function drawMaps() {
       .then((shapes) => {
         window.echarts.registerMap(map.key, shapes);
         const figures = map.nodes.map((node) => node.figure).filter((value) => value !== null);
-        plotIn(element, (plot) => {
-          plot.setOption({
-            animation: false,
-            title: { text: map.title, left: "center", textStyle: { fontSize: 14 } },
+        plotIn(
+          element,
+          {
+            title: map.title,
             tooltip: {
-              renderMode: "richText",
               formatter: (info) =>
                 `${info.data ? info.data.unitName : info.name}: ` +
                 `${info.data && info.data.value !== null ? info.data.value.toFixed(2) : map.noFigure}`,
@@ -223,13 +224,15 @@ function drawMaps() {
                 })),
               },
             ],
-          });
-          if (map.link) {
-            plot.on("click", (info) => {
-              window.location.assign(map.link[0] + info.name + map.link[1]);
-            });
-          }
-        });
+          },
+          (plot) => {
+            if (map.link) {
+              plot.on("click", (info) => {
+                window.location.assign(map.link[0] + info.name + map.link[1]);
+              });
+            }
+          },
+        );
       })
       .catch((status) => {
         element.dataset.failed = String(status);
