@@ -156,8 +156,7 @@ class QuhuaGraphQL(GraphQL[Context, None]):
                 principal = await self._authenticator.authenticate(request_session, authorization)
                 yield Context(session=request_session, principal=principal, socket=True)
             finally:
-                await request_session.settle()
-                await request_session.rollback()
+                # Closing the AsyncSession then rolls the page's transaction back.
                 await request_session.end()
 
     async def on_ws_connect(self, context: Context) -> UnsetType:

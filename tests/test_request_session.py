@@ -76,3 +76,32 @@ def test_an_ended_session_refuses_its_callers(migrated_url: str) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def test_cancelling_the_end_cancels_no_statement(migrated_url: str) -> None:
+    """A page of a subscription cancelled, then cancelled again while it ends (the socket
+    closing): the statement it had sent, even one still making its connection, runs to its
+    end and the connection goes back to the pool, not to the garbage collector."""
+
+    async def run() -> tuple[asyncio.Task[object], int]:
+        engine = async_engine(migrated_url)
+        try:
+            async with async_sessionmaker(engine)() as session:
+                db = RequestSession(session)
+                running = asyncio.ensure_future(db.scalars(CODES))
+                await asyncio.sleep(0)
+                ending = asyncio.ensure_future(db.end())
+                for _ in range(2):
+                    await asyncio.sleep(0)
+                    ending.cancel()
+                await asyncio.wait([ending])
+                assert ending.cancelled(), "the end's caller is still told it was cancelled"
+                assert running.done()
+            return running, engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
+        finally:
+            await engine.dispose()
+
+    running, checked_out = asyncio.run(run())
+    assert not running.cancelled()
+    assert list(running.result()) == []
+    assert checked_out == 0

@@ -74,15 +74,25 @@ class RequestSession:
         return await asyncio.shield(task)
 
     async def settle(self) -> None:
-        """Wait for statements still running for cancelled callers (before a commit)."""
+        """Wait for statements still running for cancelled callers (before a commit).
+        Waiting never cancels them (as a gather would, cancelled): a statement stopped
+        half-way, or a connection stopped half-made, would be left to the collector."""
         while self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+            await asyncio.wait(set(self._running))
 
     async def end(self) -> None:
         """Refuse statements from now on and wait for those running: after this, and only
-        after this, the AsyncSession may be closed."""
+        after this, the AsyncSession may be closed. Cancelled meanwhile (a socket closing
+        on a page that was itself cancelled), it still waits them out, then says so."""
         self._ended = True
-        await self.settle()
+        cancelled: asyncio.CancelledError | None = None
+        while self._running:
+            try:
+                await self.settle()
+            except asyncio.CancelledError as error:
+                cancelled = error
+        if cancelled is not None:
+            raise cancelled
 
     async def execute(
         self, statement: Executable, params: Mapping[str, Any] | None = None
