@@ -8,6 +8,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from core.db.sqlite_driver import one_hand_off_dbapi
+
 SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg_async"}
 
@@ -65,7 +67,11 @@ def sync_engine(url: str | URL, **kwargs: Any) -> Engine:
 
 def async_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     """Return an asyncio engine for the URL, whatever driver it names."""
-    engine = create_async_engine(_with_driver(url, ASYNC_DRIVERS), **kwargs)
+    url = _with_driver(url, ASYNC_DRIVERS)
+    if url.get_backend_name() == "sqlite":
+        # aiosqlite, with one hand-off to its thread a statement (core.db.sqlite_driver).
+        kwargs.setdefault("module", one_hand_off_dbapi())
+    engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine.sync_engine)
     return engine
