@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,15 @@ from quhua.app import create_app
 from quhua.settings import Settings
 from tests.browser import chromium_browser
 from tests.console_pages import people
-from tests.databases import BACKENDS, fresh_database, issue_token, load_tree, upgrade
+from tests.databases import (
+    BACKENDS,
+    cloned_database,
+    fresh_database,
+    issue_token,
+    load_catalogue,
+    load_tree,
+    upgrade,
+)
 from tests.scoping import ScopeGuard
 
 
@@ -31,11 +40,58 @@ def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+class Templates:
+    """Prepared databases, each made once per test process; tests get copies of their own
+    (a file copy, or CREATE DATABASE … TEMPLATE), so that none pays for the migrations,
+    the tree or the catalogue again and none sees another's writes."""
+
+    STAGES = ("schema", "tree", "catalogue")
+
+    def __init__(self, stack: ExitStack, folder: Path) -> None:
+        self._stack = stack
+        self._folder = folder
+        self._urls: dict[tuple[str, str], str] = {}
+
+    def url(self, backend: str, stage: str) -> str:
+        """The template at `stage`: the newest schema, then the Ningxia tree, then the
+        shipped catalogue (each stage holds the ones before it)."""
+        key = (backend, stage)
+        if key not in self._urls:
+            url = self._stack.enter_context(fresh_database(backend, self._folder))
+            upgrade(url)
+            if self.STAGES.index(stage) >= 1:
+                load_tree(url)
+            if self.STAGES.index(stage) >= 2:
+                load_catalogue(url)
+            self._urls[key] = url
+        return self._urls[key]
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    with ExitStack() as stack:
+        yield Templates(stack, tmp_path_factory.mktemp("templates"))
+
+
 @pytest.fixture
-def migrated_url(empty_url: str) -> str:
-    """A database at the newest schema, with no data."""
-    upgrade(empty_url)
-    return empty_url
+def migrated_url(backend: str, templates: Templates, tmp_path: Path) -> Iterator[str]:
+    """A database of its own at the newest schema, with no data."""
+    with cloned_database(templates.url(backend, "schema"), tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def ningxia_tree_url(backend: str, templates: Templates, tmp_path: Path) -> Iterator[str]:
+    """A database of its own with the Ningxia tree (as loaded on 2023-06-30)."""
+    with cloned_database(templates.url(backend, "tree"), tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def catalogue_url(backend: str, templates: Templates, tmp_path: Path) -> Iterator[str]:
+    """A database of its own with the Ningxia tree and the shipped catalogue."""
+    with cloned_database(templates.url(backend, "catalogue"), tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

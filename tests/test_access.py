@@ -211,11 +211,10 @@ REVOKE = """mutation($subject: String!, $role: String!, $code: String!) {
 
 
 @pytest.fixture
-def fresh_ningxia(migrated_url: str) -> str:
+def fresh_ningxia(ningxia_tree_url: str) -> str:
     """A database of its own with the Ningxia tree and a province administrator."""
-    load_tree(migrated_url)
-    TOKENS[migrated_url] = issue_token(migrated_url, "province-admin", "admin", "64")
-    return migrated_url
+    TOKENS[ningxia_tree_url] = issue_token(ningxia_tree_url, "province-admin", "admin", "64")
+    return ningxia_tree_url
 
 
 def code_of(body: dict[str, object]) -> str:

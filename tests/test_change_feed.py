@@ -24,11 +24,10 @@ from starlette.testclient import TestClient
 
 from core.db.engine import sync_engine
 from indicators.feed import changes as feed_changes
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from quhua.pull import Fetch, Follow, answer_data, http_fetch, mirrored, pull
 from tests.cli import quhua
 from tests.conftest import client_for, data_of, graphql
-from tests.databases import issue_token, load_tree
+from tests.databases import issue_token
 from tests.processes import quhua_server
 
 SUBMIT = """mutation($rows: [ValueInput!]!) {
@@ -60,12 +59,9 @@ def births(unit: str, period: str, value: float | None, sex: str = "male") -> di
 
 
 @pytest.fixture
-def ningxia(migrated_url: str) -> Iterator[tuple[str, TestClient]]:
-    load_tree(migrated_url)
-    loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url)
-    assert loaded.exit_code == 0
-    with client_for(migrated_url, issue_token(migrated_url, "admin", "admin", "64")) as client:
-        yield migrated_url, client
+def ningxia(catalogue_url: str) -> Iterator[tuple[str, TestClient]]:
+    with client_for(catalogue_url, issue_token(catalogue_url, "admin", "admin", "64")) as client:
+        yield catalogue_url, client
 
 
 def follow(

@@ -20,12 +20,10 @@ from starlette.applications import Starlette
 from starlette.types import Message, Scope
 
 from quhua.app import create_app
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from quhua.request_limits import STOPPED
 from quhua.settings import Settings
-from tests.cli import quhua
 from tests.conftest import TOKENS
-from tests.databases import issue_token, load_tree
+from tests.databases import issue_token
 from tests.processes import quhua_server
 from tests.test_values import READ, SUBMIT, VILLAGE, row
 
@@ -43,12 +41,9 @@ UNLIMITED = 10**9
 
 
 @pytest.fixture
-def world(migrated_url: str) -> tuple[str, str]:
+def world(catalogue_url: str) -> tuple[str, str]:
     """Ningxia and the default catalogue; the URL and a province administrator's token."""
-    load_tree(migrated_url)
-    loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url)
-    assert loaded.exit_code == 0, loaded.stdout
-    return migrated_url, issue_token(migrated_url, "admin", "admin", "64")
+    return catalogue_url, issue_token(catalogue_url, "admin", "admin", "64")
 
 
 @asynccontextmanager

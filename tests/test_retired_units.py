@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of, graphql
-from tests.databases import issue_token, load_tree, retire
+from tests.databases import issue_token, retire
 from tests.test_access import GRANT, REVOKE, REVOKE_TOKEN, TOKEN, code_of
 
 RETIRED = "640104001003"
@@ -27,12 +26,10 @@ def deaths(period: str, value: int) -> dict[str, object]:
 
 
 @pytest.fixture
-def retired(migrated_url: str, tmp_path: Path) -> Iterator[tuple[str, TestClient]]:
+def retired(catalogue_url: str, tmp_path: Path) -> Iterator[tuple[str, TestClient]]:
     """Ningxia whose village 640104001003 reported March 2024 and was retired on 1 July,
     holding a viewer's grant from before; the township's reporter as the client."""
-    url = migrated_url
-    load_tree(url)
-    assert quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url).exit_code == 0
+    url = catalogue_url
     issue_token(url, "village-viewer", "viewer", RETIRED)
     with client_for(url, issue_token(url, "li", "reporter", "640104001")) as reporter:
         # August was reported before the retirement was loaded, backdated to 1 July.

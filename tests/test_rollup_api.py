@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
-from tests.cli import quhua
 from tests.conftest import StatementCounter, client_for, data_of, graphql
-from tests.databases import issue_token, load_tree, retire
+from tests.databases import issue_token, retire
 
 SUBMIT = """mutation($rows: [ValueInput!]!) {
   submitValues(input: $rows, reason: "report") { ok errors { message } } }"""
@@ -22,12 +20,9 @@ RETIRED = "640104001003"
 
 
 @pytest.fixture
-def admin(migrated_url: str) -> Iterator[tuple[str, TestClient]]:
+def admin(catalogue_url: str) -> Iterator[tuple[str, TestClient]]:
     """Ningxia with a few values in one village: births and population of March 2024."""
-    load_tree(migrated_url)
-    loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url)
-    assert loaded.exit_code == 0
-    with client_for(migrated_url, issue_token(migrated_url, "admin", "admin", "64")) as client:
+    with client_for(catalogue_url, issue_token(catalogue_url, "admin", "admin", "64")) as client:
         rows = [
             {
                 "jurisdiction": VILLAGE,
@@ -59,7 +54,7 @@ def admin(migrated_url: str) -> Iterator[tuple[str, TestClient]]:
             },
         ]
         assert data_of(client, SUBMIT, rows=rows)["submitValues"]["ok"]
-        yield migrated_url, client
+        yield catalogue_url, client
 
 
 def codes_of(body: dict[str, object]) -> list[str | None]:

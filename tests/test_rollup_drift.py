@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from core.db.engine import sync_engine
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of
-from tests.databases import issue_token, load_tree
+from tests.databases import issue_token
 
 SUBMIT = """mutation($rows: [ValueInput!]!) {
   submitValues(input: $rows, reason: "correction") { ok } }"""
@@ -27,11 +26,9 @@ TOWNSHIP_TOTALS = """SELECT r.total FROM rollups r
 # Rounds of corrections: 50 in the main suite, 150 in CI's bounded scale step.
 @pytest.mark.parametrize("rounds", [50, pytest.param(150, marks=pytest.mark.scale)])
 def test_many_corrections_leave_counts_exact_and_amounts_within_1e_9(
-    migrated_url: str, rounds: int
+    catalogue_url: str, rounds: int
 ) -> None:
-    url = migrated_url
-    load_tree(url)
-    assert quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=url).exit_code == 0
+    url = catalogue_url
     rng = random.Random(2024)
     with client_for(url, issue_token(url, "li", "reporter", "640104001")) as reporter:
         for _ in range(rounds):

@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
-from tests.cli import quhua
 from tests.conftest import client_for, data_of
-from tests.databases import issue_token, load_tree
+from tests.databases import issue_token
 
 SUBMIT = """mutation($rows: [ValueInput!]!) {
   submitValues(input: $rows, reason: "report") { ok errors { message } } }"""
@@ -52,11 +50,8 @@ def _windows(client: TestClient, element: str) -> tuple[float | None, float | No
 
 
 @pytest.fixture
-def client(migrated_url: str) -> Any:
-    load_tree(migrated_url)
-    loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url)
-    assert loaded.exit_code == 0
-    with client_for(migrated_url, issue_token(migrated_url, "admin", "admin", "64")) as client:
+def client(catalogue_url: str) -> Any:
+    with client_for(catalogue_url, issue_token(catalogue_url, "admin", "admin", "64")) as client:
         yield client
 
 

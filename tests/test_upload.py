@@ -17,7 +17,7 @@ from core.db.engine import sync_engine
 from indicators.models import ChangeSet
 from quhua.app import create_app
 from quhua.settings import Settings
-from tests.databases import issue_token, load_catalogue, load_tree
+from tests.databases import issue_token
 from tests.test_value_formats import REFERENCE_ADX, REFERENCE_JSON, audit_counts
 from tests.test_value_import import GOOD
 
@@ -33,10 +33,8 @@ def client_of(url: str, token: str | None, **settings: Any) -> Iterator[TestClie
 
 
 @pytest.fixture
-def url(migrated_url: str) -> str:
-    load_tree(migrated_url)
-    load_catalogue(migrated_url)
-    return migrated_url
+def url(catalogue_url: str) -> str:
+    return catalogue_url
 
 
 BODIES = [

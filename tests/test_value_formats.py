@@ -17,7 +17,6 @@ from indicators.catalogue_index import catalogue_index_sync
 from indicators.models import ChangeSet, DataValue, OptionCombo, ValueChange
 from tenancy.models import Jurisdiction
 from tests.cli import quhua
-from tests.databases import load_catalogue, load_tree
 from tests.test_value_import import GOOD
 
 DATA = Path(__file__).parent / "data"
@@ -26,10 +25,8 @@ REFERENCE_ADX = DATA / "values" / "march.adx.xml"
 
 
 @pytest.fixture
-def url(migrated_url: str) -> str:
-    load_tree(migrated_url)
-    load_catalogue(migrated_url)
-    return migrated_url
+def url(catalogue_url: str) -> str:
+    return catalogue_url
 
 
 def run(url: str, path: Path, *extra: str) -> tuple[int, dict[str, Any]]:

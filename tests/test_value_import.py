@@ -12,10 +12,9 @@ from sqlalchemy import func, select
 
 from core.db.engine import sync_engine
 from indicators.models import DataValue, ValueChange
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from tests.cli import quhua
 from tests.conftest import client_for, data_of
-from tests.databases import issue_token, load_tree
+from tests.databases import issue_token
 
 HEADER = "jurisdiction,element,period,value,disaggregation\n"
 GOOD = HEADER + (
@@ -29,11 +28,8 @@ GOOD = HEADER + (
 
 
 @pytest.fixture
-def url(migrated_url: str) -> str:
-    load_tree(migrated_url)
-    loaded = quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url)
-    assert loaded.exit_code == 0
-    return migrated_url
+def url(catalogue_url: str) -> str:
+    return catalogue_url
 
 
 def run(url: str, path: Path, *extra: str) -> tuple[int, dict[str, Any]]:

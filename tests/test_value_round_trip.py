@@ -63,15 +63,13 @@ def what_it_says(value_format: str, path: Path) -> object:
 
 @pytest.mark.parametrize("value_format", ["csv", "dvs", "adx"])
 def test_an_export_imports_into_an_empty_database_unchanged(
-    migrated_url: str, backend: str, tmp_path: Path, value_format: str
+    catalogue_url: str, backend: str, tmp_path: Path, value_format: str
 ) -> None:
-    load_tree(migrated_url)
-    load_catalogue(migrated_url)
     source = tmp_path / "source.csv"
     source.write_text(GOOD, encoding="utf-8")
-    imported(migrated_url, source)
+    imported(catalogue_url, source)
     suffix = SUFFIXES[value_format]
-    first = exported(migrated_url, value_format, tmp_path / f"first.{suffix}")
+    first = exported(catalogue_url, value_format, tmp_path / f"first.{suffix}")
     (tmp_path / "empty").mkdir()
     with fresh_database(backend, tmp_path / "empty") as other:
         prepared(other)

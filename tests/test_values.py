@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from quhua.demo import DEFAULT_CATALOGUE, shipped_data
-from tests.cli import quhua
 from tests.conftest import TOKENS, client_for, data_of, graphql
-from tests.databases import issue_token, load_tree
+from tests.databases import issue_token
 
 VILLAGE = "640104001002"
 OTHER_VILLAGE = "640104001003"
@@ -45,16 +43,11 @@ def row(**fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(migrated_url: str) -> Iterator[tuple[str, TestClient]]:
+def world(catalogue_url: str) -> Iterator[tuple[str, TestClient]]:
     """Ningxia, the default catalogue, and a reporter of one township."""
-    load_tree(migrated_url)
-    assert (
-        quhua("catalogue", "load", str(shipped_data(DEFAULT_CATALOGUE)), url=migrated_url).exit_code
-        == 0
-    )
-    TOKENS[migrated_url] = issue_token(migrated_url, "admin", "admin", "64")
-    with client_for(migrated_url, issue_token(migrated_url, "li", "reporter", "640104001")) as c:
-        yield migrated_url, c
+    TOKENS[catalogue_url] = issue_token(catalogue_url, "admin", "admin", "64")
+    with client_for(catalogue_url, issue_token(catalogue_url, "li", "reporter", "640104001")) as c:
+        yield catalogue_url, c
 
 
 def submit(
