@@ -9,6 +9,7 @@ from contextlib import suppress
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authz.authentication import Authenticator
+from core.db.outage import database_unavailable
 from core.db.session import IN_BACKGROUND, RequestSession
 
 logger = logging.getLogger("quhua.policy")
@@ -37,6 +38,8 @@ async def keep_in_sync(
     stop: asyncio.Event,
 ) -> None:
     """Run sync_once every period seconds until stop is set; a failed round is logged.
+    A round that lost its database (a restart, a connection ended from outside) is an
+    outage the next round retries, not a fault: a warning, without the stack.
 
     Stopping waits for the round under way instead of cancelling it half-way through a
     transaction.
@@ -48,5 +51,12 @@ async def keep_in_sync(
             return
         try:
             await sync_once(sessions, authenticator)
-        except Exception:
-            logger.exception("policy sync failed; retrying in %.2f s", period)
+        except Exception as error:
+            if database_unavailable(error):
+                logger.warning(
+                    "policy sync: the database is unavailable (%s); retrying in %.2f s",
+                    type(error.__cause__ or error).__name__,
+                    period,
+                )
+            else:
+                logger.exception("policy sync failed; retrying in %.2f s", period)
