@@ -4,7 +4,8 @@ and a statement costs one hand-off to the connection's thread."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,18 @@ import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db.engine import async_engine
+
+
+@asynccontextmanager
+async def engine_of(path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = async_engine(f"sqlite:///{path}")
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -33,8 +44,7 @@ def test_a_statement_is_one_hand_off_and_reads_what_it_wrote(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def run() -> None:
-        engine = async_engine(f"sqlite:///{tmp_path / 'driver.sqlite3'}")
-        try:
+        async with engine_of(tmp_path / "driver.sqlite3") as engine:
             async with engine.begin() as connection:
                 await connection.execute(
                     text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)")
@@ -67,16 +77,13 @@ def test_a_statement_is_one_hand_off_and_reads_what_it_wrote(
                 await connection.rollback()
                 await connection.commit()
                 assert len(handed) == before
-        finally:
-            await engine.dispose()
 
     asyncio.run(run())
 
 
 def test_errors_are_sqlites_and_leave_the_connection_usable(tmp_path: Path) -> None:
     async def run() -> None:
-        engine = async_engine(f"sqlite:///{tmp_path / 'errors.sqlite3'}")
-        try:
+        async with engine_of(tmp_path / "errors.sqlite3") as engine:
             async with engine.begin() as connection:
                 await connection.execute(text("CREATE TABLE t (name TEXT UNIQUE)"))
                 await connection.execute(text("INSERT INTO t VALUES ('a')"))
@@ -89,16 +96,13 @@ def test_errors_are_sqlites_and_leave_the_connection_usable(tmp_path: Path) -> N
                 await connection.rollback()
                 count = await connection.scalar(text("SELECT count(*) FROM t"))
                 assert count == 1
-        finally:
-            await engine.dispose()
 
     asyncio.run(run())
 
 
 def test_streamed_results_still_arrive_whole(tmp_path: Path) -> None:
     async def run() -> None:
-        engine = async_engine(f"sqlite:///{tmp_path / 'stream.sqlite3'}")
-        try:
+        async with engine_of(tmp_path / "stream.sqlite3") as engine:
             async with engine.begin() as connection:
                 await connection.execute(text("CREATE TABLE t (n INTEGER)"))
                 await connection.execute(
@@ -108,7 +112,5 @@ def test_streamed_results_still_arrive_whole(tmp_path: Path) -> None:
                 stream = await connection.stream(text("SELECT n FROM t ORDER BY n"))
                 seen = [row.n async for row in stream]
                 assert seen == list(range(1000))
-        finally:
-            await engine.dispose()
 
     asyncio.run(run())
