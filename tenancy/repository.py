@@ -6,11 +6,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.db.session import RequestSession
+from core.db.statements import point_read
 from tenancy.levels import Level
 from tenancy.models import Jurisdiction
 from tenancy.paths import strictly_within, within
@@ -53,32 +55,47 @@ def _search(text: str) -> ColumnElement[bool]:
     return by_name
 
 
+# Lookups by key are built once (per scope), their keys bound as parameters: building a
+# statement costs more than running it. Scopes are few (one per distinct grant set).
+@lru_cache(maxsize=256)
+def _by_ids(scope: Scope) -> Select[Jurisdiction]:
+    query = select(Jurisdiction).where(Jurisdiction.id.in_(bindparam("ids", expanding=True)))
+    return point_read(scope.within_view(query, Jurisdiction.path))
+
+
+@lru_cache(maxsize=256)
+def _by_codes(scope: Scope) -> Select[Jurisdiction]:
+    query = select(Jurisdiction).where(Jurisdiction.code.in_(bindparam("codes", expanding=True)))
+    return point_read(scope.within_view(query, Jurisdiction.path))
+
+
+_CODE_EXISTS = point_read(
+    unscoped(
+        select(exists().where(Jurisdiction.code == bindparam("code"))),
+        why="the tree's codes are public",
+    )
+)
+
+
 async def by_ids(
     session: RequestSession, scope: Scope, ids: Sequence[int]
 ) -> dict[int, Jurisdiction]:
     """Units the caller may see, by id, retired ones included."""
-    query = scope.within_view(
-        select(Jurisdiction).where(Jurisdiction.id.in_(ids)), Jurisdiction.path
-    )
-    return {row.id: row for row in await session.scalars(query)}
+    found = await session.scalars(_by_ids(scope), {"ids": list(ids)})
+    return {row.id: row for row in found}
 
 
 async def by_codes(
     session: RequestSession, scope: Scope, codes: Sequence[str]
 ) -> dict[str, Jurisdiction]:
     """Units the caller may see, by code, retired ones included."""
-    query = scope.within_view(
-        select(Jurisdiction).where(Jurisdiction.code.in_(codes)), Jurisdiction.path
-    )
-    return {row.code: row for row in await session.scalars(query)}
+    found = await session.scalars(_by_codes(scope), {"codes": list(codes)})
+    return {row.code: row for row in found}
 
 
 async def code_exists(session: RequestSession, code: str) -> bool:
     """Whether any unit has this code: the division codes are published by the state."""
-    query = unscoped(
-        select(exists().where(Jurisdiction.code == code)), why="the tree's codes are public"
-    )
-    return bool(await session.scalar(query))
+    return bool(await session.scalar(_CODE_EXISTS, {"code": code}))
 
 
 async def page(

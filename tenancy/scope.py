@@ -44,7 +44,10 @@ class _Minted:
 
 
 class Scope:
-    __slots__ = ("_ancestor_paths", "action", "roots")
+    """Equal scopes (the same action over the same subtrees) may share what is built from
+    them, such as a repository's prepared statements."""
+
+    __slots__ = ("_ancestor_paths", "_key", "action", "roots")
 
     def __init__(self, minted: _Minted, action: str, roots: Iterable[ScopeRoot]) -> None:
         if not isinstance(minted, _Minted):
@@ -64,6 +67,13 @@ class Scope:
             for depth in range(1, len(codes))
         }
         self._ancestor_paths = frozenset(p for p in ancestors if not self.contains(p))
+        self._key = (action, self.roots)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scope) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
 
     def __repr__(self) -> str:
         return f"Scope({self.action}, {[root.code for root in self.roots]})"

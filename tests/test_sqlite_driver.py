@@ -1,9 +1,13 @@
 """The SQLite adapter of the asyncio engine: what SQLAlchemy reads of a statement is right,
-and a statement costs one hand-off to the connection's thread."""
+a statement costs one hand-off to the connection's thread at most, and what never waits
+(a deferred BEGIN, a ROLLBACK, a point read the database lets through) costs none."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,11 +15,13 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import column, select, table, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db.engine import async_engine
+from core.db.engine import SQLITE_WRITE, async_engine
+from core.db.sqlite_driver import _run, _run_at_once
+from core.db.statements import point_read
 
 
 @asynccontextmanager
@@ -27,14 +33,24 @@ async def engine_of(path: Path) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+async def _make_t(engine: AsyncEngine, *names: str) -> None:
+    """Table t, holding these names."""
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+        for name in names:
+            await connection.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
+
+
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the calls handed to aiosqlite's thread from now on."""
     handed: list[str] = []
     original = aiosqlite.Connection._execute
 
-    async def counted(self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any) -> Any:
+    async def counted(
+        self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
         handed.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args)
+        return await original(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     return handed
@@ -45,10 +61,7 @@ def test_a_statement_is_one_hand_off_and_reads_what_it_wrote(
 ) -> None:
     async def run() -> None:
         async with engine_of(tmp_path / "driver.sqlite3") as engine:
-            async with engine.begin() as connection:
-                await connection.execute(
-                    text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)")
-                )
+            await _make_t(engine)
             handed = _counting(monkeypatch)
             async with engine.begin() as connection:
                 before = len(handed)
@@ -114,3 +127,80 @@ def test_streamed_results_still_arrive_whole(tmp_path: Path) -> None:
                 assert seen == list(range(1000))
 
     asyncio.run(run())
+
+
+T = table("t", column("id"), column("name"))
+
+
+def test_what_never_waits_is_not_handed_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def run() -> None:
+        async with engine_of(tmp_path / "never-waits.sqlite3") as engine:
+            await _make_t(engine, "a", "b")
+            handed = _counting(monkeypatch)
+            # A read request: BEGIN, point reads, ROLLBACK, none of them handed off.
+            async with engine.connect() as connection:
+                one = await connection.execute(point_read(select(T).where(T.c.name == "b")))
+                assert [tuple(row) for row in one] == [(2, "b")]
+                raw = await connection.get_raw_connection()
+                assert raw.driver_connection._connection.in_transaction
+                await connection.rollback()
+                assert not raw.driver_connection._connection.in_transaction
+                assert handed == []
+                # A read not marked as a point read may scan: it goes to the thread.
+                scanned = await connection.execute(select(T).order_by(T.c.id))
+                assert [row.name for row in scanned] == ["a", "b"]
+                assert handed == ["_run"]
+            # A transaction that writes takes the write lock (it may wait: the thread's)
+            # and commits in the thread.
+            handed.clear()
+            async with engine.connect() as connection:
+                writing = await connection.execution_options(**{SQLITE_WRITE: True})
+                async with writing.begin():
+                    await writing.execute(text("INSERT INTO t (name) VALUES ('c')"))
+                assert handed == ["_run", "_run", "commit"]
+            async with engine.connect() as connection:
+                count = await connection.scalar(point_read(select(text("count(*)")).select_from(T)))
+                assert count == 3
+
+    asyncio.run(run())
+
+
+def test_a_point_read_the_database_holds_up_is_left_to_the_thread(tmp_path: Path) -> None:
+    """Another connection holding the database exclusively makes a reader wait: on the
+    event loop the point read does not wait (nor fail), it says to hand it off, and the
+    connection's busy timeout is kept for the thread."""
+    path = tmp_path / "held.sqlite3"
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+    setup.execute("INSERT INTO t (name) VALUES ('a')")
+    setup.close()
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # Exclusive locking mode keeps the lock until the connection closes.
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO t (name) VALUES ('b')")
+    holder.execute("COMMIT")
+
+    async def run() -> None:
+        # As SQLAlchemy connects: the connection may be used from the event loop too.
+        async with aiosqlite.connect(path, timeout=20, check_same_thread=False) as reader:
+            started = time.monotonic()
+            assert _run_at_once(reader, "SELECT name FROM t ORDER BY id", None) is None
+            assert time.monotonic() - started < 1
+            waits = await (await reader.execute("PRAGMA busy_timeout")).fetchone()
+            assert waits == (20000,)
+            # Handed off, the read waits out the holder.
+            threading.Timer(0.3, holder.close).start()
+            outcome = await reader._execute(_run, reader, "SELECT name FROM t ORDER BY id", None)
+            assert outcome[3] == [("a",), ("b",)]
+            # Now nothing holds it up: on the loop.
+            outcome = _run_at_once(reader, "SELECT count(*) FROM t", None)
+            assert outcome is not None and outcome[3] == [(2,)]
+
+    try:
+        asyncio.run(run())
+    finally:
+        holder.close()

@@ -103,23 +103,29 @@ class RequestSession:
             lambda: self._session.execute(statement, params, execution_options=self._options)
         )
 
-    async def rows(self, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
+    async def rows(
+        self, statement: Select[*Ts], params: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[*Ts]]:
         async def work() -> Sequence[Row[*Ts]]:
-            result = await self._session.execute(statement, execution_options=self._options)
+            result = await self._session.execute(statement, params, execution_options=self._options)
             return result.all()
 
         return await self._serial(work)
 
-    async def scalars(self, statement: Select[T]) -> Sequence[T]:
+    async def scalars(
+        self, statement: Select[T], params: Mapping[str, Any] | None = None
+    ) -> Sequence[T]:
         async def work() -> Sequence[T]:
-            result = await self._session.scalars(statement, execution_options=self._options)
+            result = await self._session.scalars(statement, params, execution_options=self._options)
             return result.all()
 
         return await self._serial(work)
 
-    async def scalar(self, statement: Select[T]) -> T | None:
+    async def scalar(
+        self, statement: Select[T], params: Mapping[str, Any] | None = None
+    ) -> T | None:
         return await self._serial(
-            lambda: self._session.scalar(statement, execution_options=self._options)
+            lambda: self._session.scalar(statement, params, execution_options=self._options)
         )
 
     async def add(self, instance: object) -> None:

@@ -1,16 +1,23 @@
-"""SQLite for the asyncio engine: aiosqlite's thread, one hand-off a statement.
+"""SQLite for the asyncio engine: aiosqlite's thread, one hand-off a statement at most.
 
 SQLAlchemy's aiosqlite adapter hands four calls to the connection's thread for each
-statement (make a cursor, execute, fetch, close), and each hand-off is a thread switch,
+statement (make a cursor, execute, fetch, close), and each hand-off is two thread switches,
 costing more than a small indexed read itself. Here a statement makes, runs, drains and
 closes its sqlite3 cursor in one hand-off, and keeps what SQLAlchemy reads afterwards
-(description, rowcount, lastrowid, the rows). A rollback with no transaction open, as the
-pool's reset after the request's own rollback, hands off nothing.
+(description, rowcount, lastrowid, the rows). What can never wait runs on the event loop
+with no hand-off at all:
+- a deferred BEGIN (it takes no lock) and a ROLLBACK (it only releases them; in WAL mode
+  it writes nothing); a rollback with no transaction open does nothing;
+- a point read (core.db.statements.point_read: an indexed lookup of a few rows), tried
+  with the busy timeout at zero: when the database is busy (a reader waits only while
+  another connection recovers the WAL) it goes to the thread and waits there.
 
-What holds: a statement still runs in the connection's own thread, in order, under the
-adapter's mutex, so that SQLite never blocks the event loop and a busy writer's wait
-(busy_timeout) is the thread's; errors are sqlite3's, mapped by SQLAlchemy as before.
-Server-side cursors (streamed results) keep aiosqlite's own cursor.
+What holds: a statement that may wait (BEGIN IMMEDIATE, a write, a COMMIT, a scan) runs in
+the connection's own thread, in order, under the adapter's mutex, so that SQLite never
+blocks the event loop and a busy writer's wait (busy_timeout) is the thread's; a
+connection is used by one statement at a time, whichever thread runs it; errors are
+sqlite3's, mapped by SQLAlchemy as before. Server-side cursors (streamed results) keep
+aiosqlite's own cursor.
 """
 
 from __future__ import annotations
@@ -18,16 +25,20 @@ from __future__ import annotations
 import collections
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
+from sqlalchemy import Engine, event
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
+
+from core.db.statements import POINT_READ
 
 # What a statement leaves for SQLAlchemy to read: description, rowcount, lastrowid, rows.
 _Outcome = tuple[Any, int, int | None, list[Any]]
@@ -50,6 +61,27 @@ def _run(
         cursor.close()
 
 
+# Statements that take no lock and write nothing, run on the event loop.
+_NEVER_WAIT = frozenset({"BEGIN"})
+
+
+def _run_at_once(
+    connection: aiosqlite.Connection, operation: str, parameters: Sequence[Any] | None
+) -> _Outcome | None:
+    """On the event loop: a read, unless the database would make it wait (then None)."""
+    driver = connection._conn
+    (waits,) = driver.execute("PRAGMA busy_timeout").fetchone()
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        return _run(connection, operation, parameters)
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return None
+        raise
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={int(waits)}")
+
+
 def _run_many(
     connection: aiosqlite.Connection, operation: str, parameters: Sequence[Sequence[Any]]
 ) -> _Outcome:
@@ -64,7 +96,7 @@ def _run_many(
 class OneHandOffCursor(AsyncAdapt_aiosqlite_cursor):
     """A client-side cursor whose statement is one hand-off to the connection's thread."""
 
-    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
+    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount", "point_read")
     # Its sqlite3 cursor is closed before the statement returns: nothing to close later.
     _awaitable_cursor_close = False
 
@@ -79,6 +111,8 @@ class OneHandOffCursor(AsyncAdapt_aiosqlite_cursor):
         self._rowcount = -1
         self._lastrowid: int | None = None
         self._arraysize = 1
+        # Set by `mark_point_reads` for a statement marked as a point read.
+        self.point_read = False
 
     @property
     def description(self) -> Any:
@@ -105,10 +139,16 @@ class OneHandOffCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows = collections.deque(rows)
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        connection = cast(aiosqlite.Connection, self._connection)
         async with self._adapt_connection._execute_mutex:
-            self._keep(
-                await self._connection._execute(_run, self._connection, operation, parameters)
-            )
+            outcome: _Outcome | None = None
+            if operation in _NEVER_WAIT:
+                outcome = _run(connection, operation, parameters)
+            elif self.point_read:
+                outcome = _run_at_once(connection, operation, parameters)
+            if outcome is None:
+                outcome = await self._connection._execute(_run, connection, operation, parameters)
+            self._keep(outcome)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
@@ -124,12 +164,15 @@ class OneHandOffConnection(AsyncAdapt_aiosqlite_connection):
 
     _cursor_cls = OneHandOffCursor
 
-    # Nothing to end, nothing handed off (sqlite3 itself would do nothing there).
     def rollback(self) -> None:
+        # On the event loop: a rollback releases locks and, in WAL mode, writes nothing.
         driver: sqlite3.Connection | None = self._connection._connection
-        if driver is not None and not driver.in_transaction:
+        if driver is None or not driver.in_transaction:
             return
-        super().rollback()
+        try:
+            driver.rollback()
+        except Exception as error:
+            self._handle_exception(error)
 
     def commit(self) -> None:
         driver: sqlite3.Connection | None = self._connection._connection
@@ -154,3 +197,23 @@ class OneHandOffDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
 def one_hand_off_dbapi() -> OneHandOffDBAPI:
     return OneHandOffDBAPI(aiosqlite, sqlite3)
+
+
+def mark_point_reads(engine: Engine) -> None:
+    """Let the cursors of this (async) engine's statements know which are point reads."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _mark(
+        _connection: Any,
+        cursor: DBAPICursor,
+        _statement: str,
+        _parameters: Any,
+        context: ExecutionContext | None,
+        _many: bool,
+    ) -> None:
+        if (
+            context is not None
+            and isinstance(cursor, OneHandOffCursor)
+            and context.execution_options.get(POINT_READ)
+        ):
+            cursor.point_read = True
