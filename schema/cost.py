@@ -27,6 +27,7 @@ it would take the request over the limit.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -434,6 +435,47 @@ def current_budget(default_limit: int) -> CostBudget:
     return _BUDGET.get() or CostBudget(default_limit)
 
 
+# Operations priced lately: an operation's cost depends only on its document, name and
+# variables, and the same few operations come again and again.
+COST_CACHE_SIZE = 512
+_SCALARS = (str, int, float, bool, type(None))
+# An entry holds its document, so that no other document takes its id while it is here.
+_COSTS: OrderedDict[
+    tuple[int, int, str | None, tuple[tuple[str, Any], ...]], tuple[object, int]
+] = OrderedDict()
+
+
+def _variables_key(variables: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...] | None:
+    """A key for a few scalar variables; None for others (priced anew each time)."""
+    if not variables:
+        return ()
+    if len(variables) > 8 or not all(isinstance(v, _SCALARS) for v in variables.values()):
+        return None
+    return tuple(sorted((name, (type(v).__name__, v)) for name, v in variables.items()))
+
+
+def priced(
+    model: CostModel,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
+    """The operation's cost, from the cache when it was priced lately."""
+    given = _variables_key(variables)
+    if given is None:
+        return model.operation_cost(document, operation_name, variables)
+    key = (id(model), id(document), operation_name, given)
+    entry = _COSTS.get(key)
+    if entry is not None and entry[0] is document:
+        _COSTS.move_to_end(key)
+        return entry[1]
+    cost = model.operation_cost(document, operation_name, variables)
+    _COSTS[key] = (document, cost)
+    if len(_COSTS) > COST_CACHE_SIZE:
+        _COSTS.popitem(last=False)
+    return cost
+
+
 class QueryCostLimit(SchemaExtension):
     """Refuses an operation, before it runs, whose answer could hold more nodes than its
     request may still ask for."""
@@ -442,8 +484,8 @@ class QueryCostLimit(SchemaExtension):
         execution = self.execution_context
         if execution.graphql_document is not None:
             model = cost_model(execution.schema._schema)
-            cost = model.operation_cost(
-                execution.graphql_document, execution.operation_name, execution.variables
+            cost = priced(
+                model, execution.graphql_document, execution.operation_name, execution.variables
             )
             current_budget(MAX_QUERY_COST).charge(cost)
         yield

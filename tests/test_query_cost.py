@@ -15,7 +15,8 @@ from core.errors import QuhuaError
 from quhua.app import create_app
 from quhua.demo import DEFAULT_CATALOGUE, shipped_data
 from quhua.settings import Settings
-from schema.cost import ASSUMED, FIGURE_WEIGHT, MAX_QUERY_COST, cost_model
+from schema import cost as pricing
+from schema.cost import ASSUMED, FIGURE_WEIGHT, MAX_QUERY_COST, cost_model, priced
 from schema.root import schema
 from tests.cli import quhua
 from tests.conftest import TOKENS, StatementCounter, data_of, graphql
@@ -140,6 +141,25 @@ def test_the_fan_out_is_refused_before_anything_runs(
     )
     assert error["extensions"]["cost"] == 252001
     assert error["extensions"]["limit"] == MAX_QUERY_COST
+
+
+def test_a_price_remembered_is_the_price_of_the_same_document_and_variables() -> None:
+    document = parse(NESTED)
+    two, hundred = cost(NESTED, n=2), cost(NESTED, n=100)
+    assert two < hundred
+    for _ in range(2):
+        assert priced(MODEL, document, None, {"n": 2}) == two
+        assert priced(MODEL, document, None, {"n": 100}) == hundred
+    # The same text parsed again is another document: priced, not mistaken for the first.
+    assert priced(MODEL, parse(NESTED), None, {"n": 2}) == two
+    # Variables that are not a few scalars are priced each time, and still right.
+    listed = "query($c: [String!]) { indicators(codes: $c) { code } }"
+    codes = ["birth_rate", "death_rate", "sex_ratio_at_birth"]
+    assert priced(MODEL, parse(listed), None, {"c": codes}) == cost(listed, c=codes)
+    # Bounded: the oldest prices go first.
+    for n in range(pricing.COST_CACHE_SIZE + 20):
+        priced(MODEL, document, None, {"n": n})
+    assert len(pricing._COSTS) == pricing.COST_CACHE_SIZE
 
 
 def test_a_cheap_query_passes(ningxia_client: TestClient) -> None:
