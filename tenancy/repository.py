@@ -69,6 +69,13 @@ def _by_codes(scope: Scope) -> Select[Jurisdiction]:
     return point_read(scope.within_view(query, Jurisdiction.path))
 
 
+# One code (most requests' only lookup): no list to expand into the SQL at each execution.
+@lru_cache(maxsize=256)
+def _by_code(scope: Scope) -> Select[Jurisdiction]:
+    query = select(Jurisdiction).where(Jurisdiction.code == bindparam("code"))
+    return point_read(scope.within_view(query, Jurisdiction.path))
+
+
 _CODE_EXISTS = point_read(
     unscoped(
         select(exists().where(Jurisdiction.code == bindparam("code"))),
@@ -89,7 +96,10 @@ async def by_codes(
     session: RequestSession, scope: Scope, codes: Sequence[str]
 ) -> dict[str, Jurisdiction]:
     """Units the caller may see, by code, retired ones included."""
-    found = await session.scalars(_by_codes(scope), {"codes": list(codes)})
+    if len(codes) == 1:
+        found = await session.scalars(_by_code(scope), {"code": codes[0]})
+    else:
+        found = await session.scalars(_by_codes(scope), {"codes": list(codes)})
     return {row.code: row for row in found}
 
 

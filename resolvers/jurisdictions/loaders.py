@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from functools import cached_property
 
 from core.db.session import RequestSession
 from resolvers.dataloader import Loader
@@ -80,24 +80,36 @@ class DescendantCountByRootLoader(Loader[DescendantKey, int]):
         super().__init__(load_fn=load)
 
 
-@dataclass(frozen=True, slots=True)
 class JurisdictionLoaders:
-    """The tree as one caller may see it: their subtrees and the units above them."""
+    """The tree as one caller may see it: their subtrees and the units above them.
 
-    scope: Scope
-    by_id: JurisdictionByIdLoader
-    by_code: JurisdictionByCodeLoader
-    children: ChildrenByParentIdLoader
-    child_count: ChildCountByParentIdLoader
-    descendant_count: DescendantCountByRootLoader
+    Each loader is made when a field first asks for it: most requests use one or two.
+    """
+
+    def __init__(self, session: RequestSession, scope: Scope) -> None:
+        self._session = session
+        self.scope = scope
 
     @classmethod
     def for_scope(cls, session: RequestSession, scope: Scope) -> JurisdictionLoaders:
-        return cls(
-            scope=scope,
-            by_id=JurisdictionByIdLoader(session, scope),
-            by_code=JurisdictionByCodeLoader(session, scope),
-            children=ChildrenByParentIdLoader(session, scope),
-            child_count=ChildCountByParentIdLoader(session, scope),
-            descendant_count=DescendantCountByRootLoader(session, scope),
-        )
+        return cls(session, scope)
+
+    @cached_property
+    def by_id(self) -> JurisdictionByIdLoader:
+        return JurisdictionByIdLoader(self._session, self.scope)
+
+    @cached_property
+    def by_code(self) -> JurisdictionByCodeLoader:
+        return JurisdictionByCodeLoader(self._session, self.scope)
+
+    @cached_property
+    def children(self) -> ChildrenByParentIdLoader:
+        return ChildrenByParentIdLoader(self._session, self.scope)
+
+    @cached_property
+    def child_count(self) -> ChildCountByParentIdLoader:
+        return ChildCountByParentIdLoader(self._session, self.scope)
+
+    @cached_property
+    def descendant_count(self) -> DescendantCountByRootLoader:
+        return DescendantCountByRootLoader(self._session, self.scope)
