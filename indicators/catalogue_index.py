@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from core.db.session import RequestSession
+from core.db.statements import point_read
 from core.errors import shown
 from indicators.formulas import LinearForm, parse_formula
 from indicators.models import (
@@ -171,37 +172,51 @@ _INDICATORS = select(
 )
 
 
+# Small tables, read whole: on SQLite, with no hand-off to the driver's thread.
+_TABLES: tuple[Select[*tuple[Any, ...]], ...] = (
+    point_read(_CATEGORIES),
+    point_read(_OPTIONS),
+    point_read(_LINKS),
+    point_read(_COMBOS),
+    point_read(_ELEMENTS),
+    point_read(_INDICATORS),
+)
+Rows = list[tuple[Any, ...]]
+# The index last built, with the rows it was built from. Every request reads the rows (so
+# that what it computes is the catalogue of its own transaction); only when they differ
+# from these is the index built again: parsing the formulas costs more than the reads.
+# Nothing changes an index once built. (One entry, or none yet.)
+_LAST: list[tuple[list[Rows], CatalogueIndex]] = []
+
+
 async def catalogue_index(session: RequestSession) -> CatalogueIndex:
     """Read the catalogue's elements, categories, options and combos (a few small tables)."""
-    return _build(
-        [tuple(r) for r in await session.rows(_CATEGORIES)],
-        [tuple(r) for r in await session.rows(_OPTIONS)],
-        [tuple(r) for r in await session.rows(_LINKS)],
-        [tuple(r) for r in await session.rows(_COMBOS)],
-        [tuple(r) for r in await session.rows(_ELEMENTS)],
-        indicators=[tuple(r) for r in await session.rows(_INDICATORS)],
-    )
+    return _index([[tuple(r) for r in await session.rows(table)] for table in _TABLES])
 
 
 def catalogue_index_sync(connection: Connection) -> CatalogueIndex:
     """The same, for commands working on a synchronous connection."""
-    tables = [
-        [tuple(r) for r in connection.execute(statement)]
-        for statement in (_CATEGORIES, _OPTIONS, _LINKS, _COMBOS, _ELEMENTS, _INDICATORS)
-    ]
-    return _build(*tables[:5], indicators=tables[5])
+    return _index([[tuple(r) for r in connection.execute(table)] for table in _TABLES])
+
+
+def _index(tables: list[Rows]) -> CatalogueIndex:
+    if _LAST and _LAST[0][0] == tables:
+        return _LAST[0][1]
+    index = _build(*tables[:5], indicators=tables[5])
+    _LAST[:] = [(tables, index)]
+    return index
 
 
 def _build(
-    categories: list[tuple[Any, ...]],
-    options: list[tuple[Any, ...]],
-    links: list[tuple[Any, ...]],
-    combos: list[tuple[Any, ...]],
-    elements: list[tuple[Any, ...]],
+    categories: Rows,
+    options: Rows,
+    links: Rows,
+    combos: Rows,
+    elements: Rows,
     *,
-    indicators: list[tuple[Any, ...]],
+    indicators: Rows,
 ) -> CatalogueIndex:
-    category_codes = dict(categories)
+    category_codes: dict[int, str] = dict(categories)
     option_codes: dict[int, list[str]] = {}
     for category_id, code in options:
         option_codes.setdefault(category_id, []).append(code)
