@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from core.db.session import RequestSession
+from core.db.statements import point_read
 from indicators.models import DataElement, DataValue, OptionCombo, TimeAggregation
 from indicators.periods import PeriodType
 from indicators.rollups.contributions import bucket_contribution, contributions, element_span
@@ -50,6 +51,10 @@ C = cast(Table, OptionCombo.__table__).c
 E = cast(Table, DataElement.__table__).c
 J = cast(Table, Jurisdiction.__table__)
 # The store's spans, longest first: how a bucket it does not keep is tiled by ones it keeps.
+# Store rows of at most this many unit-months (each a row per option combination and per
+# element) are a point read (core.db.statements): a unit's figures for a year, not a grid's.
+FEW_UNIT_MONTHS = 64
+
 _LONGEST_FIRST = sorted({period_type.months for period_type in PeriodType}, reverse=True)
 
 # (span, first month in the span's cycle) → (unit ids, bucket starts)
@@ -96,6 +101,8 @@ async def _read_store(session: RequestSession, wanted: Wanted, keys: Keys) -> No
                 store.span == span,
                 store.month_index.in_(sorted(months)),
             )
+            if len(units) * len(months) <= FEW_UNIT_MONTHS:
+                statement = point_read(statement)
             is_total = store is Rollup
             for figures, (cell, value) in await _asked(session, statement, span, keys):
                 (figures.totals if is_total else figures.reports)[cell] = value
@@ -209,6 +216,8 @@ async def _read_sizes(
     sizes = select(
         SubtreeSize.unit_id, SubtreeSize.level, SubtreeSize.until, SubtreeSize.units
     ).where(SubtreeSize.unit_id.in_(sorted(by_unit)))
+    if len(by_unit) <= FEW_UNIT_MONTHS:
+        sizes = point_read(sizes)
     for unit_id, level, until, count in await session.rows(unscoped(sizes, why=_CHECKED)):
         for bucket in by_unit[unit_id]:
             if until > bucket.start:
