@@ -18,9 +18,10 @@ import pytest
 from sqlalchemy import column, select, table, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from core.db.engine import SQLITE_WRITE, async_engine
-from core.db.sqlite_driver import _run, _run_at_once
+from core.db.sqlite_driver import CountedConnection, _run, _run_at_once, one_hand_off_dbapi
 from core.db.statements import point_read
 
 
@@ -44,7 +45,7 @@ async def _make_t(engine: AsyncEngine, *names: str) -> None:
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the calls handed to aiosqlite's thread from now on."""
     handed: list[str] = []
-    original = aiosqlite.Connection._execute
+    original = CountedConnection._execute
 
     async def counted(
         self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any
@@ -52,7 +53,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         handed.append(getattr(fn, "__name__", repr(fn)))
         return await original(self, fn, *args, **kwargs)
 
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    monkeypatch.setattr(CountedConnection, "_execute", counted)
     return handed
 
 
@@ -204,3 +205,43 @@ def test_a_point_read_the_database_holds_up_is_left_to_the_thread(tmp_path: Path
         asyncio.run(run())
     finally:
         holder.close()
+
+
+def test_a_rollback_waits_behind_a_write_still_in_the_thread(tmp_path: Path) -> None:
+    """A write whose caller was cancelled still runs in the thread; the rollback that
+    follows must run after it there (on the loop it would overtake it, and the write
+    would then commit on its own)."""
+    path = tmp_path / "behind.sqlite3"
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+    setup.close()
+    slow = (
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000000) "
+        "SELECT count(*) FROM c"
+    )
+
+    async def run() -> None:
+        dbapi = one_hand_off_dbapi()
+        adapted = await greenlet_spawn(
+            dbapi.connect, str(path), isolation_level=None, check_same_thread=False
+        )
+        connection = adapted._connection
+        assert isinstance(connection, CountedConnection) and connection.idle
+        connection._conn.execute("BEGIN")
+        busy = asyncio.ensure_future(connection._execute(_run, connection, slow, None))
+        write = asyncio.ensure_future(
+            connection._execute(_run, connection, "INSERT INTO t (name) VALUES ('late')", None)
+        )
+        await asyncio.sleep(0.05)
+        busy.cancel()
+        write.cancel()
+        assert not connection.idle
+        await greenlet_spawn(adapted.rollback)
+        # Queued behind all of it: once closed, the thread is done with the write.
+        await greenlet_spawn(adapted.close)
+
+    asyncio.run(run())
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    check.close()

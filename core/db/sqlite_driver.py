@@ -12,6 +12,10 @@ with no hand-off at all:
   with the busy timeout at zero: when the database is busy (a reader waits only while
   another connection recovers the WAL) it goes to the thread and waits there.
 
+Only an idle connection runs anything on the loop: when a hand-off is still queued or
+running (its caller was cancelled, say), what follows is handed off too, behind it, so that
+a ROLLBACK never overtakes a write it must undo.
+
 What holds: a statement that may wait (BEGIN IMMEDIATE, a write, a COMMIT, a scan) runs in
 the connection's own thread, in order, under the adapter's mutex, so that SQLite never
 blocks the event loop and a busy writer's wait (busy_timeout) is the thread's; a
@@ -24,7 +28,8 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, cast
 
 import aiosqlite
@@ -59,6 +64,38 @@ def _run(
         return description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
+
+
+class CountedConnection(aiosqlite.Connection):
+    """aiosqlite's connection, knowing whether its thread has work queued or running."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
+        super().__init__(connector, iter_chunk_size)
+        # Each written by one thread only: handed on the loop, done in the connection's.
+        self._handed = 0
+        self._done = 0
+
+    @property
+    def idle(self) -> bool:
+        """Whether every call handed to the thread has finished with the connection."""
+        return self._handed == self._done
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        def counted() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._done += 1
+
+        if not self._running or not self._connection:
+            # Refused before anything is queued (the connection is closed).
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        self._handed += 1
+        return await super()._execute(counted)  # type: ignore[no-untyped-call]
+
+
+def _idle(connection: aiosqlite.Connection) -> bool:
+    return isinstance(connection, CountedConnection) and connection.idle
 
 
 # Statements that take no lock and write nothing, run on the event loop.
@@ -142,7 +179,9 @@ class OneHandOffCursor(AsyncAdapt_aiosqlite_cursor):
         connection = cast(aiosqlite.Connection, self._connection)
         async with self._adapt_connection._execute_mutex:
             outcome: _Outcome | None = None
-            if operation in _NEVER_WAIT:
+            if not _idle(connection):
+                pass
+            elif operation in _NEVER_WAIT:
                 outcome = _run(connection, operation, parameters)
             elif self.point_read:
                 outcome = _run_at_once(connection, operation, parameters)
@@ -166,8 +205,15 @@ class OneHandOffConnection(AsyncAdapt_aiosqlite_connection):
 
     def rollback(self) -> None:
         # On the event loop: a rollback releases locks and, in WAL mode, writes nothing.
-        driver: sqlite3.Connection | None = self._connection._connection
-        if driver is None or not driver.in_transaction:
+        connection = cast(aiosqlite.Connection, self._connection)
+        driver: sqlite3.Connection | None = connection._connection
+        if driver is None:
+            return
+        if not _idle(connection):
+            # Behind what is still queued: whether a transaction is open is known there.
+            super().rollback()
+            return
+        if not driver.in_transaction:
             return
         try:
             driver.rollback()
@@ -189,7 +235,10 @@ class OneHandOffDBAPI(AsyncAdapt_aiosqlite_dbapi):
         if creator is not None:
             connection = creator(*arg, **kw)
         else:
-            connection = self.aiosqlite.connect(*arg, **kw)
+            # As aiosqlite.connect, with a connection that counts its hand-offs.
+            database, *rest = arg
+            chunk = kw.pop("iter_chunk_size", 64)
+            connection = CountedConnection(partial(sqlite3.connect, database, *rest, **kw), chunk)
             # As SQLAlchemy's own adapter: a daemon thread does not hold the process at exit.
             connection._thread.daemon = True
         return OneHandOffConnection(self, await_(connection))
