@@ -200,8 +200,10 @@ def catalogue_index_sync(connection: Connection) -> CatalogueIndex:
 
 
 def _index(tables: list[Rows]) -> CatalogueIndex:
-    if _LAST and _LAST[0][0] == tables:
-        return _LAST[0][1]
+    # Read once: a command's thread (the demo's seeding) may replace the entry meanwhile.
+    last = _LAST[0] if _LAST else None
+    if last is not None and last[0] == tables:
+        return last[1]
     index = _build(*tables[:5], indicators=tables[5])
     _LAST[:] = [(tables, index)]
     return index

@@ -438,10 +438,12 @@ def current_budget(default_limit: int) -> CostBudget:
 # Operations priced lately: an operation's cost depends only on its document, name and
 # variables, and the same few operations come again and again.
 COST_CACHE_SIZE = 512
-_SCALARS = (str, int, float, bool, type(None))
-# An entry holds its document, so that no other document takes its id while it is here.
+_SCALARS = (int, float, bool, type(None))
+# Longer strings are priced each time: a key of them would hold up to the body's size.
+SHORT_TEXT = 256
+# An entry holds its model and document, so that no other takes their ids while it is here.
 _COSTS: OrderedDict[
-    tuple[int, int, str | None, tuple[tuple[str, Any], ...]], tuple[object, int]
+    tuple[int, int, str | None, tuple[tuple[str, Any], ...]], tuple[object, object, int]
 ] = OrderedDict()
 
 
@@ -449,7 +451,10 @@ def _variables_key(variables: Mapping[str, Any] | None) -> tuple[tuple[str, Any]
     """A key for a few scalar variables; None for others (priced anew each time)."""
     if not variables:
         return ()
-    if len(variables) > 8 or not all(isinstance(v, _SCALARS) for v in variables.values()):
+    if len(variables) > 8 or not all(
+        isinstance(v, _SCALARS) or (isinstance(v, str) and len(v) <= SHORT_TEXT)
+        for v in variables.values()
+    ):
         return None
     return tuple(sorted((name, (type(v).__name__, v)) for name, v in variables.items()))
 
@@ -466,11 +471,11 @@ def priced(
         return model.operation_cost(document, operation_name, variables)
     key = (id(model), id(document), operation_name, given)
     entry = _COSTS.get(key)
-    if entry is not None and entry[0] is document:
+    if entry is not None and entry[0] is model and entry[1] is document:
         _COSTS.move_to_end(key)
-        return entry[1]
+        return entry[2]
     cost = model.operation_cost(document, operation_name, variables)
-    _COSTS[key] = (document, cost)
+    _COSTS[key] = (model, document, cost)
     if len(_COSTS) > COST_CACHE_SIZE:
         _COSTS.popitem(last=False)
     return cost

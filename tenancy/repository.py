@@ -60,13 +60,22 @@ def _search(text: str) -> ColumnElement[bool]:
 @lru_cache(maxsize=256)
 def _by_ids(scope: Scope) -> Select[Jurisdiction]:
     query = select(Jurisdiction).where(Jurisdiction.id.in_(bindparam("ids", expanding=True)))
-    return point_read(scope.within_view(query, Jurisdiction.path))
+    return scope.within_view(query, Jurisdiction.path)
 
 
 @lru_cache(maxsize=256)
 def _by_codes(scope: Scope) -> Select[Jurisdiction]:
     query = select(Jurisdiction).where(Jurisdiction.code.in_(bindparam("codes", expanding=True)))
-    return point_read(scope.within_view(query, Jurisdiction.path))
+    return scope.within_view(query, Jurisdiction.path)
+
+
+# A lookup of at most this many keys is a point read (core.db.statements); a loader's
+# batch for a page of units is not.
+FEW_KEYS = 64
+
+
+def _few(query: Select[Jurisdiction], keys: Sequence[object]) -> Select[Jurisdiction]:
+    return point_read(query) if len(keys) <= FEW_KEYS else query
 
 
 # One code (most requests' only lookup): no list to expand into the SQL at each execution.
@@ -88,7 +97,7 @@ async def by_ids(
     session: RequestSession, scope: Scope, ids: Sequence[int]
 ) -> dict[int, Jurisdiction]:
     """Units the caller may see, by id, retired ones included."""
-    found = await session.scalars(_by_ids(scope), {"ids": list(ids)})
+    found = await session.scalars(_few(_by_ids(scope), ids), {"ids": list(ids)})
     return {row.id: row for row in found}
 
 
@@ -99,7 +108,7 @@ async def by_codes(
     if len(codes) == 1:
         found = await session.scalars(_by_code(scope), {"code": codes[0]})
     else:
-        found = await session.scalars(_by_codes(scope), {"codes": list(codes)})
+        found = await session.scalars(_few(_by_codes(scope), codes), {"codes": list(codes)})
     return {row.code: row for row in found}
 
 

@@ -156,6 +156,14 @@ def test_a_price_remembered_is_the_price_of_the_same_document_and_variables() ->
     listed = "query($c: [String!]) { indicators(codes: $c) { code } }"
     codes = ["birth_rate", "death_rate", "sex_ratio_at_birth"]
     assert priced(MODEL, parse(listed), None, {"c": codes}) == cost(listed, c=codes)
+    # Long texts are not kept as keys: they would hold up to a body's size each.
+    unit = "query($c: String!) { jurisdiction(code: $c) { code } }"
+    long_code = "6" * (pricing.SHORT_TEXT + 1)
+    assert priced(MODEL, parse(unit), None, {"c": long_code}) == cost(unit, c=long_code)
+    assert all(("c", ("str", long_code)) not in key[3] for key in pricing._COSTS)
+    short_code = "6" * pricing.SHORT_TEXT
+    priced(MODEL, parse(unit), None, {"c": short_code})
+    assert any(("c", ("str", short_code)) in key[3] for key in pricing._COSTS)
     # Bounded: the oldest prices go first.
     for n in range(pricing.COST_CACHE_SIZE + 20):
         priced(MODEL, document, None, {"n": n})

@@ -153,6 +153,13 @@ def test_what_never_waits_is_not_handed_off(
                 scanned = await connection.execute(select(T).order_by(T.c.id))
                 assert [row.name for row in scanned] == ["a", "b"]
                 assert handed == ["_run"]
+            # A transaction that wrote rolls back in the thread (it may play a journal
+            # back: temporary tables keep one).
+            handed.clear()
+            async with engine.connect() as connection:
+                await connection.execute(text("CREATE TEMPORARY TABLE scratch (n INTEGER)"))
+                await connection.rollback()
+                assert handed == ["_run", "rollback"]
             # A transaction that writes takes the write lock (it may wait: the thread's)
             # and commits in the thread.
             handed.clear()
@@ -245,3 +252,20 @@ def test_a_rollback_waits_behind_a_write_still_in_the_thread(tmp_path: Path) -> 
     check = sqlite3.connect(path)
     assert check.execute("SELECT count(*) FROM t").fetchone() == (0,)
     check.close()
+
+
+def test_an_in_memory_database_reads_on_the_loop_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def run() -> None:
+        engine = async_engine("sqlite://")
+        try:
+            await _make_t(engine, "a")
+            handed = _counting(monkeypatch)
+            async with engine.connect() as connection:
+                found = await connection.scalar(point_read(select(T.c.name)))
+                assert found == "a"
+                await connection.rollback()
+            assert handed == []
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -66,36 +66,59 @@ def _run(
         cursor.close()
 
 
+class _CountingQueue:
+    """The connection's queue as the loop puts into it (aiosqlite, and SQLAlchemy's
+    isolation-level setter, put there directly): counts the calls handed to the thread
+    and those finished. Each count is written by one thread only."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+        self.handed = 0
+        self.done = 0
+
+    def put_nowait(self, item: tuple[Any, Callable[[], Any]]) -> None:
+        future, function = item
+
+        def counted() -> Any:
+            try:
+                return function()
+            finally:
+                self.done += 1
+
+        self.handed += 1
+        self._queue.put_nowait((future, counted))
+
+
 class CountedConnection(aiosqlite.Connection):
     """aiosqlite's connection, knowing whether its thread has work queued or running."""
 
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
         super().__init__(connector, iter_chunk_size)
-        # Each written by one thread only: handed on the loop, done in the connection's.
-        self._handed = 0
-        self._done = 0
+        # The thread was given the queue itself; the loop's side now counts what it puts.
+        self._counts = _CountingQueue(self._tx)
+        self._tx = self._counts  # type: ignore[assignment]
+        # Whether the transaction open may have written (or made temporary tables, whose
+        # journal a rollback plays back): its rollback is then the thread's.
+        self.may_have_written = False
 
     @property
     def idle(self) -> bool:
-        """Whether every call handed to the thread has finished with the connection."""
-        return self._handed == self._done
-
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        def counted() -> Any:
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self._done += 1
-
-        if not self._running or not self._connection:
-            # Refused before anything is queued (the connection is closed).
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-        self._handed += 1
-        return await super()._execute(counted)  # type: ignore[no-untyped-call]
+        """Whether the connection is open and every call handed to its thread has finished."""
+        return self._running and self._counts.handed == self._counts.done
 
 
 def _idle(connection: aiosqlite.Connection) -> bool:
     return isinstance(connection, CountedConnection) and connection.idle
+
+
+def _note_writes(connection: aiosqlite.Connection, operation: str) -> None:
+    """Whether the transaction may have written, after this statement (see CountedConnection)."""
+    if not isinstance(connection, CountedConnection):
+        return
+    if operation in _NEVER_WAIT:
+        connection.may_have_written = False
+    elif not operation.startswith("SELECT"):
+        connection.may_have_written = True
 
 
 # Statements that take no lock and write nothing, run on the event loop.
@@ -178,6 +201,7 @@ class OneHandOffCursor(AsyncAdapt_aiosqlite_cursor):
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         connection = cast(aiosqlite.Connection, self._connection)
         async with self._adapt_connection._execute_mutex:
+            _note_writes(connection, operation)
             outcome: _Outcome | None = None
             if not _idle(connection):
                 pass
@@ -190,6 +214,7 @@ class OneHandOffCursor(AsyncAdapt_aiosqlite_cursor):
             self._keep(outcome)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        _note_writes(cast(aiosqlite.Connection, self._connection), "")
         async with self._adapt_connection._execute_mutex:
             self._keep(
                 await self._connection._execute(
@@ -203,22 +228,31 @@ class OneHandOffConnection(AsyncAdapt_aiosqlite_connection):
 
     _cursor_cls = OneHandOffCursor
 
+    def cursor(self, server_side: bool = False) -> Any:
+        if server_side:
+            # A stream's statement is aiosqlite's to run: not known to be a read.
+            _note_writes(cast(aiosqlite.Connection, self._connection), "")
+        return super().cursor(server_side)
+
     def rollback(self) -> None:
-        # On the event loop: a rollback releases locks and, in WAL mode, writes nothing.
+        # On the event loop when the transaction only read: the rollback then releases
+        # its read lock and nothing else.
         connection = cast(aiosqlite.Connection, self._connection)
         driver: sqlite3.Connection | None = connection._connection
         if driver is None:
             return
-        if not _idle(connection):
-            # Behind what is still queued: whether a transaction is open is known there.
-            super().rollback()
-            return
-        if not driver.in_transaction:
-            return
-        try:
-            driver.rollback()
-        except Exception as error:
-            self._handle_exception(error)
+        if isinstance(connection, CountedConnection) and connection.idle:
+            if not driver.in_transaction:
+                return
+            if not connection.may_have_written:
+                try:
+                    driver.rollback()
+                except Exception as error:
+                    self._handle_exception(error)
+                return
+        # In the thread: behind what is still queued (whether a transaction is open is
+        # known there), or a rollback that may play a journal back.
+        super().rollback()
 
     def commit(self) -> None:
         driver: sqlite3.Connection | None = self._connection._connection
@@ -238,6 +272,8 @@ class OneHandOffDBAPI(AsyncAdapt_aiosqlite_dbapi):
             # As aiosqlite.connect, with a connection that counts its hand-offs.
             database, *rest = arg
             chunk = kw.pop("iter_chunk_size", 64)
+            # One thread at a time uses it (CountedConnection.idle), the loop or aiosqlite's.
+            kw["check_same_thread"] = False
             connection = CountedConnection(partial(sqlite3.connect, database, *rest, **kw), chunk)
             # As SQLAlchemy's own adapter: a daemon thread does not hold the process at exit.
             connection._thread.daemon = True

@@ -52,8 +52,9 @@ E = cast(Table, DataElement.__table__).c
 J = cast(Table, Jurisdiction.__table__)
 # The store's spans, longest first: how a bucket it does not keep is tiled by ones it keeps.
 # Store rows of at most this many unit-months (each a row per option combination and per
-# element) are a point read (core.db.statements): a unit's figures for a year, not a grid's.
-FEW_UNIT_MONTHS = 64
+# element: a few hundred with a catalogue's combinations) are a point read
+# (core.db.statements): a unit's months of a year, not a grid's units.
+FEW_UNIT_MONTHS = 12
 
 _LONGEST_FIRST = sorted({period_type.months for period_type in PeriodType}, reverse=True)
 
