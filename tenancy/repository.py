@@ -55,27 +55,26 @@ def _search(text: str) -> ColumnElement[bool]:
     return by_name
 
 
-# Lookups by key are built once (per scope), their keys bound as parameters: building a
-# statement costs more than running it. Scopes are few (one per distinct grant set).
-@lru_cache(maxsize=256)
-def _by_ids(scope: Scope) -> Select[Jurisdiction]:
-    query = select(Jurisdiction).where(Jurisdiction.id.in_(bindparam("ids", expanding=True)))
-    return scope.within_view(query, Jurisdiction.path)
-
-
-@lru_cache(maxsize=256)
-def _by_codes(scope: Scope) -> Select[Jurisdiction]:
-    query = select(Jurisdiction).where(Jurisdiction.code.in_(bindparam("codes", expanding=True)))
-    return scope.within_view(query, Jurisdiction.path)
-
-
 # A lookup of at most this many keys is a point read (core.db.statements); a loader's
 # batch for a page of units is not.
 FEW_KEYS = 64
 
 
-def _few(query: Select[Jurisdiction], keys: Sequence[object]) -> Select[Jurisdiction]:
-    return point_read(query) if len(keys) <= FEW_KEYS else query
+# Lookups by key are built once (per scope, and whether they are point reads), their keys
+# bound as parameters: building a statement costs more than running it. Scopes are few
+# (one per distinct grant set).
+@lru_cache(maxsize=256)
+def _by_ids(scope: Scope, few: bool) -> Select[Jurisdiction]:
+    query = select(Jurisdiction).where(Jurisdiction.id.in_(bindparam("ids", expanding=True)))
+    query = scope.within_view(query, Jurisdiction.path)
+    return point_read(query) if few else query
+
+
+@lru_cache(maxsize=256)
+def _by_codes(scope: Scope, few: bool) -> Select[Jurisdiction]:
+    query = select(Jurisdiction).where(Jurisdiction.code.in_(bindparam("codes", expanding=True)))
+    query = scope.within_view(query, Jurisdiction.path)
+    return point_read(query) if few else query
 
 
 # One code (most requests' only lookup): no list to expand into the SQL at each execution.
@@ -97,7 +96,7 @@ async def by_ids(
     session: RequestSession, scope: Scope, ids: Sequence[int]
 ) -> dict[int, Jurisdiction]:
     """Units the caller may see, by id, retired ones included."""
-    found = await session.scalars(_few(_by_ids(scope), ids), {"ids": list(ids)})
+    found = await session.scalars(_by_ids(scope, len(ids) <= FEW_KEYS), {"ids": list(ids)})
     return {row.id: row for row in found}
 
 
@@ -108,7 +107,8 @@ async def by_codes(
     if len(codes) == 1:
         found = await session.scalars(_by_code(scope), {"code": codes[0]})
     else:
-        found = await session.scalars(_few(_by_codes(scope), codes), {"codes": list(codes)})
+        query = _by_codes(scope, len(codes) <= FEW_KEYS)
+        found = await session.scalars(query, {"codes": list(codes)})
     return {row.code: row for row in found}
 
 

@@ -6,11 +6,14 @@ costing more than a small indexed read itself. Here a statement makes, runs, dra
 closes its sqlite3 cursor in one hand-off, and keeps what SQLAlchemy reads afterwards
 (description, rowcount, lastrowid, the rows). What can never wait runs on the event loop
 with no hand-off at all:
-- a deferred BEGIN (it takes no lock) and a ROLLBACK (it only releases them; in WAL mode
-  it writes nothing); a rollback with no transaction open does nothing;
-- a point read (core.db.statements.point_read: an indexed lookup of a few rows), tried
-  with the busy timeout at zero: when the database is busy (a reader waits only while
-  another connection recovers the WAL) it goes to the thread and waits there.
+- a deferred BEGIN (it takes no lock) and the ROLLBACK of a transaction that only read
+  (it releases the read lock and nothing else; after a write or a temporary table it may
+  play a journal back, and goes to the thread); a rollback with no transaction open does
+  nothing;
+- a point read (core.db.statements.point_read: a read of a few rows), tried with the busy
+  timeout at zero: when the database would make it wait (a reader waits only while
+  another connection holds it exclusively or recovers the WAL) it goes to the thread and
+  waits there.
 
 Only an idle connection runs anything on the loop: when a hand-off is still queued or
 running (its caller was cancelled, say), what follows is handed off too, behind it, so that
@@ -107,6 +110,10 @@ class CountedConnection(aiosqlite.Connection):
         return self._running and self._counts.handed == self._counts.done
 
 
+# Statements that take no lock and write nothing, run on the event loop.
+_NEVER_WAIT = frozenset({"BEGIN"})
+
+
 def _idle(connection: aiosqlite.Connection) -> bool:
     return isinstance(connection, CountedConnection) and connection.idle
 
@@ -121,8 +128,21 @@ def _note_writes(connection: aiosqlite.Connection, operation: str) -> None:
         connection.may_have_written = True
 
 
-# Statements that take no lock and write nothing, run on the event loop.
-_NEVER_WAIT = frozenset({"BEGIN"})
+def _on_the_loop(
+    connection: aiosqlite.Connection,
+    operation: str,
+    parameters: Sequence[Any] | None,
+    *,
+    point_read: bool,
+) -> _Outcome | None:
+    """The statement run on the event loop, if it can never wait there; else None."""
+    if not _idle(connection):
+        return None
+    if operation in _NEVER_WAIT:
+        return _run(connection, operation, parameters)
+    if point_read:
+        return _run_at_once(connection, operation, parameters)
+    return None
 
 
 def _run_at_once(
@@ -202,13 +222,7 @@ class OneHandOffCursor(AsyncAdapt_aiosqlite_cursor):
         connection = cast(aiosqlite.Connection, self._connection)
         async with self._adapt_connection._execute_mutex:
             _note_writes(connection, operation)
-            outcome: _Outcome | None = None
-            if not _idle(connection):
-                pass
-            elif operation in _NEVER_WAIT:
-                outcome = _run(connection, operation, parameters)
-            elif self.point_read:
-                outcome = _run_at_once(connection, operation, parameters)
+            outcome = _on_the_loop(connection, operation, parameters, point_read=self.point_read)
             if outcome is None:
                 outcome = await self._connection._execute(_run, connection, operation, parameters)
             self._keep(outcome)
@@ -241,10 +255,10 @@ class OneHandOffConnection(AsyncAdapt_aiosqlite_connection):
         driver: sqlite3.Connection | None = connection._connection
         if driver is None:
             return
-        if isinstance(connection, CountedConnection) and connection.idle:
+        if _idle(connection):
             if not driver.in_transaction:
                 return
-            if not connection.may_have_written:
+            if not cast(CountedConnection, connection).may_have_written:
                 try:
                     driver.rollback()
                 except Exception as error:
