@@ -1,11 +1,15 @@
 """Pure ASGI middleware that ends a request's work when its client goes away or when its
 time is up, and gives each request its budget of query cost (schema/cost.py).
 
-The app runs in a task of its own while the middleware listens to the client. The body is
-handed on as the app reads it (the server holds the rest back meanwhile); once the body is
-in, the next message the server can send is the client's disconnect. Either event cancels
-the app's task: its statement in flight runs to its end (core/db/session.py shields it),
-then the request's session closes and rolls back whatever was not committed.
+The app runs in the request's own task, in an `asyncio.timeout` that the time limit or the
+client's going away brings forward to now (a 503 for the first goes out at once). A request
+still running after `LISTEN_AFTER` seconds is listened to: a task hands the client's
+messages on to the app as it reads them (the server holds the rest back meanwhile) and,
+once the body is in, hears the client's disconnect and brings the deadline forward to now.
+Either event cancels the app: its statement in flight runs to its end (core/db/session.py
+shields it), then the request's session closes and rolls back whatever was not committed.
+Until then the app reads from the server itself, so a disconnect it reads stops it too;
+most requests end before they are listened to and cost no task of their own.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ TIMEOUT = "TIMEOUT"
 # Why the middleware stopped a request ("disconnect" or "timeout"), for whoever reads the
 # scope afterwards.
 STOPPED = "quhua.stopped"
+# Seconds a request runs before a task listens for its client: a client gone sooner is
+# heard then (or by the app, should it read).
+LISTEN_AFTER = 0.05
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
@@ -44,7 +51,7 @@ class RequestLimits:
 
 
 class _Exchange:
-    """One request, its app in a task, its client listened to."""
+    """One request: its app under a deadline, its client listened to once it runs long."""
 
     def __init__(
         self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, seconds: float
@@ -54,7 +61,13 @@ class _Exchange:
         self.scope = scope
         self.receive = receive
         self.send = send
-        # The client's messages not yet taken by the app.
+        self.deadline: asyncio.Timeout | None = None
+        self.listener: asyncio.Task[None] | None = None
+        self.answer: asyncio.Task[None] | None = None
+        # The listener is due, but waits while the app reads from the server itself.
+        self.listen_due = False
+        self.receiving = False
+        # The client's messages the listener took and the app has not yet.
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         self.gone = False
         self.started = False
@@ -63,6 +76,17 @@ class _Exchange:
         self.closed = False
 
     async def app_receive(self) -> Message:
+        if self.listener is None:
+            self.receiving = True
+            try:
+                message = await self.receive()
+            finally:
+                self.receiving = False
+            if message["type"] == "http.disconnect":
+                self.client_gone()
+            elif self.listen_due:
+                self.listen()
+            return message
         if self.gone and self.inbox.empty():
             return _DISCONNECT
         message = await self.inbox.get()
@@ -78,64 +102,83 @@ class _Exchange:
             self.completed = True
         await self.send(message)
 
-    async def listen(self) -> None:
+    def listen(self) -> None:
+        """Listen to the client from now on, unless the app is reading from it itself
+        (then once that read returns)."""
+        self.listen_due = True
+        if self.listener is None and not self.receiving and not self.gone:
+            self.listener = asyncio.create_task(self.listening())
+
+    def client_gone(self) -> None:
+        """The client went away: stop the app now, unless it has answered already (servers
+        report a disconnect once the response is complete, while the app may still be
+        closing its session; it ends by itself, errors included)."""
+        self.gone = True
+        if not self.completed:
+            self.stop("disconnect")
+
+    def time_up(self) -> None:
+        """The time limit: stop the app, and answer the client at once if nothing went out
+        yet (the app's session rolls back meanwhile)."""
+        if self.completed:
+            return
+        if not self.started and not self.closed:
+            self.answer = asyncio.create_task(
+                _timed_out(self.seconds)(self.scope, self.app_receive, self.send)
+            )
+        self.stop("timeout")
+
+    def stop(self, reason: str) -> None:
+        if self.closed or self.deadline is None:
+            return
+        self.scope[STOPPED] = reason
+        self.closed = True
+        self.deadline.reschedule(asyncio.get_running_loop().time())
+
+    async def listening(self) -> None:
         """Hand the client's messages on to the app, until the client goes away."""
         while True:
             message = await self.receive()
             self.inbox.put_nowait(message)
             if message["type"] == "http.disconnect":
-                self.gone = True
+                self.client_gone()
                 return
             if message["type"] == "http.request" and message.get("more_body", False):
                 # Read on only as the app takes the body: at most one part waits here.
                 await self.inbox.join()
 
-    async def serve(self) -> None:
-        await self.app(self.scope, self.app_receive, self.app_send)
-
     async def run(self) -> None:
         begun = time.monotonic()
-        work = asyncio.create_task(self.serve())
-        listener = asyncio.create_task(self.listen())
+        loop = asyncio.get_running_loop()
+        due = loop.call_later(LISTEN_AFTER, self.listen)
+        limit = loop.call_later(self.seconds, self.time_up)
         try:
-            await asyncio.wait(
-                {work, listener}, timeout=self.seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-        except asyncio.CancelledError:
-            # The server itself is stopping this request.
-            await _stop(work, listener)
-            raise
-        if work.done() or self.completed:
-            # Answered: servers report a disconnect once the response is complete, while the
-            # app may still be closing its session. It ends by itself, errors included.
-            await _end(listener)
-            # Should the app read on, it hears that the client is gone.
-            self.gone = True
-            self.inbox.put_nowait(_DISCONNECT)
-            await work
-            return
-        reason = "disconnect" if listener.done() else "timeout"
-        self.scope[STOPPED] = reason
-        self.closed = True
-        if reason == "timeout" and not self.started:
-            await _timed_out(self.seconds)(self.scope, self.app_receive, self.send)
-        await _stop(work, listener)
-        if not work.cancelled() and work.exception() is not None:
-            logger.error("a stopped request failed as it unwound", exc_info=work.exception())
-        seconds = time.monotonic() - begun
-        if reason == "disconnect":
+            # Never expires by itself: stop() brings it forward.
+            async with asyncio.timeout(None) as deadline:
+                self.deadline = deadline
+                await self.app(self.scope, self.app_receive, self.app_send)
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the app's own
+            # The app was stopped and has unwound (its session rolled back).
+            self.said(time.monotonic() - begun)
+        finally:
+            # Out of the block: nothing is left to stop.
+            self.deadline = None
+            due.cancel()
+            limit.cancel()
+            if self.listener is not None:
+                await _end(self.listener)
+            if self.answer is not None:
+                await self.answer
+
+    def said(self, seconds: float) -> None:
+        if self.scope[STOPPED] == "disconnect":
             logger.info(
                 "%s: the client went away after %.1f s; stopped", _what(self.scope), seconds
             )
         else:
             logger.warning("%s: stopped at the time limit of %g s", _what(self.scope), self.seconds)
-
-
-async def _stop(work: asyncio.Task[None], listener: asyncio.Task[None]) -> None:
-    """Cancel what still runs and wait for the app to unwind (its session to roll back)."""
-    work.cancel()
-    await _end(listener)
-    await asyncio.wait({work})
 
 
 async def _end(listener: asyncio.Task[None]) -> None:
