@@ -120,13 +120,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     return Starlette(
+        # The router tries each route in turn, and most requests are GraphQL's: first. No
+        # two routes answer the same request, so the order decides nothing else.
         routes=[
-            # The console: the sign-in page, or the viewer's dashboard.
-            *console_routes(door, authenticator, console_secret(settings), boundaries),
-            Route("/healthz", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             # Subscriptions (graphql-transport-ws).
             WebSocketRoute("/graphql", graphql),
+            Route("/healthz", health),
+            # The console: the sign-in page, or the viewer's dashboard.
+            *console_routes(door, authenticator, console_secret(settings), boundaries),
             *export_routes(door),
             *feed_routes(door),
             *import_routes(door),
