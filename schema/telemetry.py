@@ -17,6 +17,7 @@ from opentelemetry.trace import StatusCode
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from core.spans import CurrentSpan
 from resolvers.context import Context
 
 _tracer = trace.get_tracer("quhua.graphql")
@@ -52,7 +53,7 @@ class OperationTelemetry(SchemaExtension):
             yield
             return
         started = time.perf_counter()
-        with _tracer.start_as_current_span("graphql") as span:
+        with CurrentSpan(_tracer.start_span("graphql")) as span:
             yield
             attributes = _described(execution)
             kind = str(attributes.get(TYPE, "graphql"))

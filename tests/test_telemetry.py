@@ -3,6 +3,7 @@ carrying the request's trace id, and exporters chosen by the OTEL_* variables.""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -19,12 +20,13 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import text
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 from core.db.engine import sync_engine
+from core.spans import CurrentSpan
 from quhua.app import create_app
 from quhua.settings import Settings
 from quhua.telemetry.logs import JsonFormatter
@@ -318,6 +320,31 @@ def test_a_log_line_outside_a_request_has_no_trace_id() -> None:
     assert line["message"] == "名字 区划"
     assert "trace_id" not in line
     assert "span_id" not in line
+
+
+def test_a_current_span_is_the_parent_within_records_errors_and_ends() -> None:
+    tracer = trace.get_tracer("test")
+    SPANS.clear()
+    with CurrentSpan(tracer.start_span("outer")) as outer:
+        assert trace.get_current_span() is outer
+        with pytest.raises(ValueError, match="bad input"), CurrentSpan(tracer.start_span("inner")):
+            raise ValueError("bad input")
+        assert trace.get_current_span() is outer
+        with pytest.raises(asyncio.CancelledError), CurrentSpan(tracer.start_span("stopped")):
+            raise asyncio.CancelledError
+    assert trace.get_current_span() is not outer
+    spans = {span.name: span for span in SPANS.get_finished_spans()}
+    assert set(spans) == {"outer", "inner", "stopped"}
+    inner, stopped = spans["inner"], spans["stopped"]
+    assert inner.parent is not None
+    assert inner.parent.span_id == spans["outer"].context.span_id
+    assert inner.status.status_code is StatusCode.ERROR
+    assert inner.status.description == "ValueError: bad input"
+    assert [event.name for event in inner.events] == ["exception"]
+    # A cancellation is no error.
+    assert stopped.status.status_code is StatusCode.UNSET
+    assert stopped.events == ()
+    assert spans["outer"].status.status_code is StatusCode.UNSET
 
 
 def test_without_otel_variables_nothing_is_configured() -> None:

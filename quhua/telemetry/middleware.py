@@ -15,6 +15,8 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.spans import CurrentSpan
+
 _tracer = trace.get_tracer("quhua.http")
 _meter = metrics.get_meter("quhua.http")
 
@@ -68,9 +70,10 @@ class RequestTelemetry:
             await send(message)
 
         parent = propagate.extract(scope, getter=_HEADERS, context=context.get_current())
-        with _tracer.start_as_current_span(
+        server = _tracer.start_span(
             method, context=parent, kind=SpanKind.SERVER, attributes={METHOD: method}
-        ) as span:
+        )
+        with CurrentSpan(server) as span:
             try:
                 await self.app(scope, receive, sending)
             finally:
@@ -78,10 +81,12 @@ class RequestTelemetry:
                 matched = scope.get("route")
                 route = getattr(matched, "path", None)
                 attributes: dict[str, str | int] = {METHOD: method, STATUS: status}
+                # The method is on the span since its start.
+                ending: dict[str, str | int] = {STATUS: status, PATH: scope["path"]}
                 if route is not None:
-                    attributes[ROUTE] = route
+                    attributes[ROUTE] = ending[ROUTE] = route
                     span.update_name(f"{method} {route}")
-                span.set_attributes({**attributes, PATH: scope["path"]})
+                span.set_attributes(ending)
                 if status >= 500:
                     span.set_status(StatusCode.ERROR)
                 _duration.record(time.perf_counter() - started, attributes)
