@@ -53,8 +53,17 @@ def _configure_sqlite(engine: Engine) -> None:
         # A transaction that will write takes the write lock at once (BEGIN IMMEDIATE):
         # a deferred one that read first fails with "database is locked", without waiting,
         # when another writer committed since its read.
-        immediate = connection.get_execution_options().get(SQLITE_WRITE)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if connection.get_execution_options().get(SQLITE_WRITE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # A deferred BEGIN takes no lock and cannot fail for another connection: straight
+        # to the driver, without SQLAlchemy's execution around it (its events, a result),
+        # which cost a read request more than the statement.
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute("BEGIN")
+        finally:
+            cursor.close()
 
 
 def sync_engine(url: str | URL, **kwargs: Any) -> Engine:

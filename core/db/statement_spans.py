@@ -5,6 +5,8 @@ An event listener of our own rather than opentelemetry-instrumentation-sqlalchem
 releases declare SQLAlchemy below 2.1 and instrument nothing on 2.1 unless told to skip
 that check. Statements carry their bound parameters' placeholders only: no value reaches a
 span. Attached only when tracing is on (quhua/telemetry/), so that off costs nothing.
+SQLite's deferred BEGIN goes straight to the driver (core.db.engine) and has none: it takes
+no lock and returns at once.
 """
 
 from __future__ import annotations
@@ -43,11 +45,6 @@ def trace_statements(engine: Engine) -> None:
         if context is None or not trace.get_current_span().is_recording():
             # Outside a traced request (the policy poll, every quarter second): a trace of
             # one statement each time would bury the requests' traces.
-            return
-        if statement == "BEGIN":
-            # SQLite's deferred BEGIN (core.db.engine) takes no lock and returns at once: its
-            # span would tell nothing and cost the small query a tenth of its tracing. A
-            # BEGIN IMMEDIATE, which may wait for the write lock, has its span.
             return
         operation = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
         span = _tracer.start_span(
