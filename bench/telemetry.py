@@ -14,6 +14,9 @@ process), the modes one after the other in each round, each in turn first:
 - off: no OTEL_* variable, as shipped;
 - on: spans and metrics recorded, batched to an exporter that drops them (what the
   instrumentation itself costs);
+- sampled: as on, with OTEL_TRACES_SAMPLER=parentbased_traceidratio and
+  OTEL_TRACES_SAMPLER_ARG=0.1, as an operator sets them for a busy server: one request in
+  ten is traced (a caller's sampled traceparent is always followed), every one measured;
 - otlp: OTEL_TRACES_EXPORTER=otlp and OTEL_METRICS_EXPORTER=otlp, as an operator sets them,
   sending to a collector stand-in on this machine that reads and discards every export.
 
@@ -60,7 +63,9 @@ GRID = """query($indicators: [String!]) {
   rollup(under: "64", level: VILLAGE, period: "2025-12", first: 1000, indicators: $indicators) {
     codes names columns { code values reportingUnits expectedUnits nullReasons } } }"""
 INDICATORS = "{ catalogue { indicators { code } } }"
-MODES = ("off", "on", "otlp")
+MODES = ("off", "on", "sampled", "otlp")
+# The variables of "sampled": the SDK reads them as it makes the tracer provider.
+SAMPLED = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
 # Milliseconds a request: the median wall time of "small" and "grid", and the process's
 # CPU time (every thread: the app's, the exporter's) over all of them, "small cpu", "grid cpu".
 Medians = dict[str, float]
@@ -157,12 +162,31 @@ async def _measure(app: _App, small: int, grids: int) -> Medians:
     }
 
 
-def measure(mode: str, url: str, token: str, small: int, grids: int) -> Medians:
-    """In this process: the small query's and the grid's figures."""
-    if mode == "on":
+def install_for(mode: str) -> None:
+    """This process's telemetry for the mode (otlp: from the variables, as the app reads them)."""
+    if mode in {"on", "sampled"}:
         tracer = TracerProvider()
         tracer.add_span_processor(BatchSpanProcessor(_Dropped()))
         install(Providers(tracer, MeterProvider(metric_readers=[InMemoryMetricReader()])))
+
+
+def environment_for(mode: str, sink: str) -> dict[str, str]:
+    """This process's environment, with the mode's OTEL_* variables only."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    if mode == "sampled":
+        environ |= SAMPLED
+    if mode == "otlp":
+        environ |= {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+        }
+    return environ
+
+
+def measure(mode: str, url: str, token: str, small: int, grids: int) -> Medians:
+    """In this process: the small query's and the grid's figures."""
+    install_for(mode)
     app = create_app(Settings(database_url=url))
     # As `quhua serve` starts each worker (quhua.app.serving_app).
     gc.freeze()
@@ -175,13 +199,7 @@ def measure(mode: str, url: str, token: str, small: int, grids: int) -> Medians:
 
 
 def _child(mode: str, url: str, token: str, args: argparse.Namespace, sink: str) -> Medians:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    if mode == "otlp":
-        environ |= {
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_METRICS_EXPORTER": "otlp",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
-        }
+    environ = environment_for(mode, sink)
     command = [sys.executable, __file__, "--measure", mode, "--url", url, "--token", token]
     command += ["--small", str(args.small), "--grids", str(args.grids)]
     done = subprocess.run(command, env=environ, capture_output=True, text=True, check=False)
