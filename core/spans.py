@@ -10,12 +10,17 @@ its status to ERROR, and the span ends as the block does.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import Token
 from types import TracebackType
 
 from opentelemetry import context, trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode, Tracer
+from opentelemetry.util.types import Attributes
+
+# What a block under a span that records nothing runs in: that span stays current.
+_UNRECORDED: AbstractContextManager[Span] = nullcontext(INVALID_SPAN)
 
 
 class CurrentSpan:
@@ -44,3 +49,14 @@ class CurrentSpan:
             self.span.record_exception(error)
             self.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
         self.span.end()
+
+
+def child_span(
+    tracer: Tracer, name: str, attributes: Attributes = None
+) -> AbstractContextManager[Span]:
+    """A span current for a block, the current span's child; none when the current span
+    records nothing (a request its sampler left out, or no traced request at all), whose
+    children would record nothing either: the block then costs no span."""
+    if not trace.get_current_span().is_recording():
+        return _UNRECORDED
+    return CurrentSpan(tracer.start_span(name, attributes=attributes))

@@ -9,7 +9,7 @@ from typing import TypeVar
 from opentelemetry import trace
 from strawberry.dataloader import DataLoader
 
-from core.spans import CurrentSpan
+from core.spans import child_span
 
 K = TypeVar("K")
 T = TypeVar("T")
@@ -31,7 +31,7 @@ class Loader(DataLoader[K, T]):
         name = f"dataloader {type(self).__name__}"
 
         async def batch(keys: list[K]) -> Sequence[T]:
-            with CurrentSpan(_tracer.start_span(name, attributes={BATCH_KEYS: len(keys)})):
+            with child_span(_tracer, name, {BATCH_KEYS: len(keys)}):
                 return await load_fn(keys)
 
         super().__init__(load_fn=batch)

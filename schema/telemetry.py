@@ -17,7 +17,7 @@ from opentelemetry.trace import StatusCode
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from core.spans import CurrentSpan
+from core.spans import child_span
 from resolvers.context import Context
 
 _tracer = trace.get_tracer("quhua.graphql")
@@ -42,8 +42,9 @@ _errors = _meter.create_counter(
 
 
 class OperationTelemetry(SchemaExtension):
-    """The operation's span, named `query births` (type and name) once it is parsed, with
-    every DataLoader batch and SQL statement of the operation under it."""
+    """The operation's span, named `query births` (type and name) once it is parsed, under
+    the request's (none when that records nothing), with every DataLoader batch and SQL
+    statement of the operation under it; its duration measured either way."""
 
     def on_operation(self) -> Iterator[None]:
         execution = self.execution_context
@@ -53,15 +54,16 @@ class OperationTelemetry(SchemaExtension):
             yield
             return
         started = time.perf_counter()
-        with CurrentSpan(_tracer.start_span("graphql")) as span:
+        with child_span(_tracer, "graphql") as span:
             yield
             attributes = _described(execution)
-            kind = str(attributes.get(TYPE, "graphql"))
-            span.update_name(f"{kind} {attributes[NAME]}" if NAME in attributes else kind)
-            span.set_attributes(attributes)
-            result = execution.result
-            if result is not None and result.errors:
-                span.set_status(StatusCode.ERROR, result.errors[0].message)
+            if span.is_recording():
+                kind = str(attributes.get(TYPE, "graphql"))
+                span.update_name(f"{kind} {attributes[NAME]}" if NAME in attributes else kind)
+                span.set_attributes(attributes)
+                result = execution.result
+                if result is not None and result.errors:
+                    span.set_status(StatusCode.ERROR, result.errors[0].message)
         _duration.record(time.perf_counter() - started, attributes)
 
 

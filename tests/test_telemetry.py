@@ -279,6 +279,25 @@ def test_the_request_span_continues_the_callers_trace_or_the_one_around_the_app(
     assert [s.name for s in _children(spans, root)] == ["POST /graphql"]
 
 
+def test_a_request_its_caller_did_not_sample_records_no_span_but_is_measured(
+    world: tuple[str, str],
+) -> None:
+    url, token = world
+    # The caller's sampler left its trace out (flags 00): the request's span records
+    # nothing, and no span is made under it; its durations are measured all the same.
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+    operation = "quhua.graphql.operation.duration"
+    with client_for(url, token) as client:
+        before = _total(operation, **{"graphql.operation.name": "Births"})
+        SPANS.clear()
+        answer = client.post(
+            "/graphql", json={"query": QUERY}, headers={"traceparent": traceparent}
+        )
+        assert "errors" not in answer.json(), answer.text
+    assert SPANS.get_finished_spans() == ()
+    assert _total(operation, **{"graphql.operation.name": "Births"}) == before + 1
+
+
 def test_a_log_line_carries_the_trace_id_of_its_request(world: tuple[str, str]) -> None:
     url, token = world
     lines = io.StringIO()
