@@ -80,8 +80,13 @@ class _Exchange:
             self.receiving = True
             try:
                 message = await self.receive()
-            finally:
+            except BaseException:
+                # A read the app cancelled (a poll with a timeout, say) ends the wait too.
                 self.receiving = False
+                if self.listen_due:
+                    self.listen()
+                raise
+            self.receiving = False
             if message["type"] == "http.disconnect":
                 self.client_gone()
             elif self.listen_due:
@@ -137,15 +142,21 @@ class _Exchange:
 
     async def listening(self) -> None:
         """Hand the client's messages on to the app, until the client goes away."""
-        while True:
-            message = await self.receive()
-            self.inbox.put_nowait(message)
-            if message["type"] == "http.disconnect":
-                self.client_gone()
-                return
-            if message["type"] == "http.request" and message.get("more_body", False):
-                # Read on only as the app takes the body: at most one part waits here.
-                await self.inbox.join()
+        try:
+            while True:
+                message = await self.receive()
+                self.inbox.put_nowait(message)
+                if message["type"] == "http.disconnect":
+                    self.client_gone()
+                    return
+                if message["type"] == "http.request" and message.get("more_body", False):
+                    # Read on only as the app takes the body: at most one part waits here.
+                    await self.inbox.join()
+        except Exception:
+            # A server that cannot read from its client has lost it (logged by _end).
+            self.inbox.put_nowait(_DISCONNECT)
+            self.client_gone()
+            raise
 
     async def run(self) -> None:
         begun = time.monotonic()
@@ -157,10 +168,13 @@ class _Exchange:
             async with asyncio.timeout(None) as deadline:
                 self.deadline = deadline
                 await self.app(self.scope, self.app_receive, self.app_send)
-        except TimeoutError:
+        except Exception as error:
             if not deadline.expired():
                 raise  # the app's own
-            # The app was stopped and has unwound (its session rolled back).
+            # The app was stopped and has unwound (its session rolled back); an error as it
+            # unwound has nobody left to answer.
+            if not isinstance(error, TimeoutError):
+                logger.error("a stopped request failed as it unwound", exc_info=error)
             self.said(time.monotonic() - begun)
         finally:
             # Out of the block: nothing is left to stop.

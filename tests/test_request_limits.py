@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -20,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.types import Message, Scope
 
 from quhua.app import create_app
-from quhua.request_limits import STOPPED
+from quhua.request_limits import STOPPED, RequestLimits
 from quhua.settings import Settings
 from tests.conftest import TOKENS
 from tests.databases import issue_token
@@ -266,3 +268,112 @@ def test_the_server_stops_working_when_its_client_hangs_up(ningxia_url: str) -> 
     # shared): a worker still computing would use as much.
     assert busy > 0.1, "the request was not running"
     assert after < busy / 4, (busy, after)
+
+
+class Client:
+    """The server's side at the ASGI level, for the middleware alone: the body, then a
+    wait until the client leaves (at `leaves_at` seconds) or the response is complete."""
+
+    def __init__(self, *, leaves_at: float | None = None, fails: bool = False) -> None:
+        self.body_sent = False
+        self.gone = asyncio.Event()
+        self.complete = asyncio.Event()
+        self.fails = fails
+        self.sent: list[Message] = []
+        if leaves_at is not None:
+            asyncio.get_running_loop().call_later(leaves_at, self.gone.set)
+
+    async def receive(self) -> Message:
+        if not self.body_sent:
+            self.body_sent = True
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+        waits = [asyncio.ensure_future(e.wait()) for e in (self.gone, self.complete)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for each in waits:
+                each.cancel()
+        if self.fails:
+            raise OSError("the connection broke")
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.complete.set()
+
+
+async def limited(app: Any, client: Client, *, seconds: float = 30) -> tuple[Scope, float]:
+    """The app behind the middleware, answered for the client: its scope and seconds."""
+    scope: Scope = {"type": "http", "method": "POST", "path": "/slow", "headers": []}
+    begun = time.monotonic()
+    middleware = RequestLimits(app, timeout_seconds=seconds, max_query_cost=UNLIMITED)
+    await asyncio.wait_for(middleware(scope, client.receive, client.send), timeout=20)
+    return scope, time.monotonic() - begun
+
+
+async def answer_after(send: Any, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"late"})
+
+
+async def test_a_client_gone_while_the_app_polled_for_it_is_heard() -> None:
+    """The app's own reads, cancelled by its timeouts, end before the listener is due and
+    while it is: the listener starts all the same."""
+
+    async def polling(_scope: Scope, receive: Any, send: Any) -> None:
+        await receive()
+        for _ in range(4):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(receive(), 0.03)
+        await answer_after(send, 5)
+
+    client = Client(leaves_at=0.3)
+    scope, seconds = await limited(polling, client)
+    assert scope[STOPPED] == "disconnect"
+    assert client.sent == []
+    assert seconds < 3, seconds
+
+
+async def test_a_server_that_cannot_read_its_client_stops_the_request() -> None:
+    async def reading(_scope: Scope, receive: Any, send: Any) -> None:
+        await receive()
+        await asyncio.sleep(0.2)
+        # Waits for the client's next message, which only the listener can bring.
+        await receive()
+        await answer_after(send, 5)
+
+    client = Client(leaves_at=0.3, fails=True)
+    scope, seconds = await limited(reading, client)
+    assert scope[STOPPED] == "disconnect"
+    assert client.sent == []
+    assert seconds < 3, seconds
+
+
+async def test_an_error_as_a_stopped_app_unwinds_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def failing_cleanup(_scope: Scope, receive: Any, _send: Any) -> None:
+        await receive()
+        try:
+            await asyncio.sleep(5)
+        finally:
+            raise ValueError("the rollback failed")
+
+    client = Client(leaves_at=0.1)
+    with caplog.at_level(logging.ERROR, logger="quhua.requests"):
+        scope, _ = await limited(failing_cleanup, client)
+    assert scope[STOPPED] == "disconnect"
+    assert client.sent == []
+    [record] = [r for r in caplog.records if "failed as it unwound" in r.getMessage()]
+    assert record.exc_info is not None and "rollback failed" in str(record.exc_info[1])
+
+
+async def test_the_apps_own_timeout_error_is_its_own() -> None:
+    async def timing_out(_scope: Scope, receive: Any, _send: Any) -> None:
+        await receive()
+        raise TimeoutError("a call of the app's own timed out")
+
+    with pytest.raises(TimeoutError, match="of the app's own"):
+        await limited(timing_out, Client())
