@@ -3,9 +3,9 @@
 The API's own is generator context managers two deep (the proxy tracer's, then the SDK's
 or the no-op tracer's), which cost even with telemetry off: a small query opens two such
 spans (its operation, its DataLoader batch) and three with tracing on. What holds is the
-same: the span is current inside the block (every span and log line
-started there is its child), an exception escaping the block is recorded on it and sets
-its status to ERROR, and the span ends as the block does.
+same: the span is current inside the block (every span and log line started there is its
+child), an exception escaping the block is recorded on it and sets its status to ERROR,
+and the span ends as the block does.
 """
 
 from __future__ import annotations
